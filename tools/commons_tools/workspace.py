@@ -1,0 +1,157 @@
+"""The workspace model: the packages under ``packages/``, their versions and dependencies."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
+_VERSION_LINE = re.compile(r'^__version__\s*=\s*"(?P<version>[^"]+)"\s*$', re.MULTILINE)
+
+
+class WorkspaceError(Exception):
+    """The repository does not have the shape the tools expect; the message names the file."""
+
+
+@dataclass(frozen=True)
+class Package:
+    """One independently versioned package: ``packages/<module>`` with dist name ``<dist_name>``."""
+
+    dist_name: str
+    module: str
+    root: Path
+    requirements: tuple[Requirement, ...]
+
+    @property
+    def pyproject(self) -> Path:
+        return self.root / "pyproject.toml"
+
+    @property
+    def src(self) -> Path:
+        return self.root / "src"
+
+    @property
+    def about(self) -> Path:
+        return self.root / "src" / self.module / "__about__.py"
+
+    @property
+    def changelog_dir(self) -> Path:
+        return self.root / "changelog.d"
+
+    @property
+    def changelog(self) -> Path:
+        return self.root / "CHANGELOG.md"
+
+    @property
+    def version(self) -> Version:
+        return read_version(self.about)
+
+    @property
+    def tag_prefix(self) -> str:
+        return f"{self.dist_name}-v"
+
+    def tag(self, version: Version | None = None) -> str:
+        """The release tag of ``version`` (the current one by default): ``common-utils-v1.2.0``."""
+        return f"{self.tag_prefix}{version or self.version}"
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """All packages of the repository at ``repo``, in dependency order (dependencies first)."""
+
+    repo: Path
+    packages: tuple[Package, ...]
+
+    def get(self, name: str) -> Package:
+        """The package called ``name``, by dist name (``common-utils``) or module name."""
+        wanted = canonicalize_name(name)
+        for package in self.packages:
+            if wanted in (canonicalize_name(package.dist_name), canonicalize_name(package.module)):
+                return package
+        known = ", ".join(p.dist_name for p in self.packages)
+        raise WorkspaceError(f"unknown package {name!r}; the packages are: {known}")
+
+    @cached_property
+    def _by_dist(self) -> dict[str, Package]:
+        return {canonicalize_name(p.dist_name): p for p in self.packages}
+
+    def internal_requirements(self, package: Package) -> list[tuple[Requirement, Package]]:
+        """The requirements of ``package`` on other packages of this workspace."""
+        found = []
+        for requirement in package.requirements:
+            target = self._by_dist.get(canonicalize_name(requirement.name))
+            if target is not None:
+                found.append((requirement, target))
+        return found
+
+    def dependents(self, package: Package) -> list[Package]:
+        """The packages that require ``package`` directly."""
+        return [
+            other
+            for other in self.packages
+            if any(target == package for _, target in self.internal_requirements(other))
+        ]
+
+
+def read_version(about: Path) -> Version:
+    """The ``__version__`` written in an ``__about__.py`` file."""
+    match = _VERSION_LINE.search(about.read_text(encoding="utf-8"))
+    if match is None:
+        raise WorkspaceError(f'{about}: no line of the form __version__ = "X.Y.Z"')
+    return Version(match["version"])
+
+
+def write_version(about: Path, version: Version) -> None:
+    """Rewrite the ``__version__`` line of an ``__about__.py`` file, leaving the rest as it is."""
+    text = about.read_text(encoding="utf-8")
+    new, count = _VERSION_LINE.subn(f'__version__ = "{version}"', text)
+    if count != 1:
+        raise WorkspaceError(f'{about}: expected exactly one __version__ = "..." line')
+    about.write_text(new, encoding="utf-8")
+
+
+def load_workspace(repo: Path) -> Workspace:
+    """Read every ``packages/*/pyproject.toml`` below ``repo``."""
+    packages: list[Package] = []
+    for pyproject in sorted((repo / "packages").glob("*/pyproject.toml")):
+        try:
+            project = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]
+        except (tomllib.TOMLDecodeError, KeyError) as exc:
+            raise WorkspaceError(f"{pyproject}: not a valid project file ({exc})") from exc
+        root = pyproject.parent
+        packages.append(
+            Package(
+                dist_name=project["name"],
+                module=root.name,
+                root=root,
+                requirements=tuple(Requirement(r) for r in project.get("dependencies", [])),
+            )
+        )
+    workspace = Workspace(repo=repo, packages=tuple(packages))
+    return Workspace(repo=repo, packages=tuple(_dependency_order(workspace)))
+
+
+def _dependency_order(workspace: Workspace) -> list[Package]:
+    ordered: list[Package] = []
+    visiting: set[str] = set()
+
+    def visit(package: Package) -> None:
+        if package in ordered:
+            return
+        if package.dist_name in visiting:
+            raise WorkspaceError(f"dependency cycle through {package.dist_name}")
+        visiting.add(package.dist_name)
+        for _, target in workspace.internal_requirements(package):
+            visit(target)
+        visiting.discard(package.dist_name)
+        ordered.append(package)
+
+    for package in workspace.packages:
+        visit(package)
+    return ordered
