@@ -1,0 +1,55 @@
+"""The exception tree of common-utils: one root, so callers can catch at the level they care about.
+
+CommonUtilsError
+ +-- InvalidRequestIdError        (ValueError) an X-Request-ID unsafe in a header
+ +-- InvalidTraceparentError      (ValueError) a traceparent that breaks W3C trace context
+ +-- EventError
+ |    +-- UnknownEventTypeError   (LookupError) no event class for a type and version
+ |    +-- EventRegistrationError  two classes claim one type and version
+ |    +-- InvalidEventError       (ValueError) an envelope or its data does not validate
+ +-- OutboxError
+ |    +-- NoTransactionError      publish() outside transaction.atomic() on the event's database
+ +-- DatabaseConfigError          (ValueError) a database URL or routing setting is wrong
+"""
+
+from __future__ import annotations
+
+
+class CommonUtilsError(Exception):
+    """The root of every error raised by common-utils."""
+
+
+class InvalidRequestIdError(CommonUtilsError, ValueError):
+    """A request id is empty, too long or holds characters unsafe in a header or a log line."""
+
+
+class InvalidTraceparentError(CommonUtilsError, ValueError):
+    """A ``traceparent`` value does not follow W3C trace context."""
+
+
+class EventError(CommonUtilsError):
+    """The root of errors about event envelopes and their registry."""
+
+
+class UnknownEventTypeError(EventError, LookupError):
+    """No event class is registered for an event type and version."""
+
+
+class EventRegistrationError(EventError):
+    """Two event classes claim the same type and version, or a class lacks its type."""
+
+
+class InvalidEventError(EventError, ValueError):
+    """An event envelope, or its ``data``, does not validate."""
+
+
+class OutboxError(CommonUtilsError):
+    """The root of errors about the transactional outbox."""
+
+
+class NoTransactionError(OutboxError):
+    """``publish()`` was called outside ``transaction.atomic()`` on the outbox's database."""
+
+
+class DatabaseConfigError(CommonUtilsError, ValueError):
+    """A database URL or a database routing setting is malformed."""

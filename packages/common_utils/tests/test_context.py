@@ -1,0 +1,108 @@
+"""The request context: ids, W3C traceparent parsing and the headers sent downstream."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+import pytest
+
+from common_utils import (
+    InvalidRequestIdError,
+    InvalidTraceparentError,
+    current_request_context,
+    get_request_id,
+    outgoing_headers,
+    parse_traceparent,
+    request_context,
+)
+
+CALLER = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+
+
+def test_outside_any_context_there_is_no_request_id_and_no_header() -> None:
+    assert get_request_id() is None
+    assert current_request_context() is None
+    assert outgoing_headers() == {}
+
+
+def test_request_context_sets_and_restores_the_request_id() -> None:
+    with request_context(request_id="outer") as outer:
+        assert get_request_id() == "outer"
+        with request_context(request_id="inner"):
+            assert get_request_id() == "inner"
+        assert current_request_context() is outer
+    assert get_request_id() is None
+
+
+def test_missing_request_id_is_made_up_and_a_new_trace_started() -> None:
+    with request_context() as ctx:
+        assert re.fullmatch(r"[0-9a-f]{32}", ctx.request_id)
+        assert re.fullmatch(r"[0-9a-f]{32}", ctx.trace_id)
+        assert ctx.parent_id is None
+        assert outgoing_headers()["traceparent"] == f"00-{ctx.trace_id}-{ctx.span_id}-00"
+
+
+def test_callers_trace_continues_with_a_new_span() -> None:
+    with request_context(request_id="r-1", traceparent=CALLER) as ctx:
+        headers = outgoing_headers()
+    assert ctx.trace_id == "4bf92f3577b34da6a3ce929d0e0e4736"
+    assert ctx.parent_id == "00f067aa0ba902b7"
+    assert ctx.span_id != ctx.parent_id
+    assert headers == {
+        "X-Request-ID": "r-1",
+        "traceparent": f"00-4bf92f3577b34da6a3ce929d0e0e4736-{ctx.span_id}-01",
+    }
+
+
+def test_unknown_flag_bits_are_not_propagated() -> None:
+    with request_context(traceparent=CALLER[:-2] + "ff") as ctx:
+        assert ctx.traceparent.endswith("-01")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "",
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7",
+        "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+        "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra",
+    ],
+)
+def test_malformed_traceparent_is_refused(value: str) -> None:
+    with pytest.raises(InvalidTraceparentError, match="traceparent"):
+        parse_traceparent(value)
+
+
+def test_future_version_with_extra_fields_is_accepted() -> None:
+    value = "cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-what-the-future-holds"
+    assert parse_traceparent(value) == (
+        "4bf92f3577b34da6a3ce929d0e0e4736",
+        "00f067aa0ba902b7",
+        "01",
+    )
+
+
+@pytest.mark.parametrize("value", ["", "has space", "new\nline", "x" * 201, "caf\u00e9"])
+def test_unsafe_request_id_is_refused(value: str) -> None:
+    with (
+        pytest.raises(InvalidRequestIdError, match="X-Request-ID"),
+        request_context(request_id=value),
+    ):
+        pass
+
+
+def test_concurrent_tasks_keep_their_own_context() -> None:
+    async def one(rid: str) -> str | None:
+        with request_context(request_id=rid):
+            await asyncio.sleep(0)
+            await asyncio.sleep(0)
+            return get_request_id()
+
+    async def both() -> list[str | None]:
+        return list(await asyncio.gather(one("a"), one("b")))
+
+    assert asyncio.run(both()) == ["a", "b"]
