@@ -1,0 +1,174 @@
+"""The one entry point for developers, CI and releases: ``nox -l`` lists the sessions.
+
+``nox -s ci`` is what CI runs: lint, typecheck, the changelog gate, the tests of every package on
+Django 4.2 and 5.2, the repository's own tests, and the reproducible build.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).parent
+PACKAGES = ("common_utils", "common_auth", "common_clients")
+DJANGO_VERSIONS = {"4.2": "django>=4.2,<4.3", "5.2": "django>=5.2,<5.3"}
+TOOLS_REQUIREMENTS = ROOT / "tools" / "requirements.txt"
+WORKSPACE = nox.project.load_toml(ROOT / "pyproject.toml")
+
+nox.needs_version = ">=2025.2.9"
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.reuse_venv = "yes"
+nox.options.error_on_missing_interpreters = True
+nox.options.sessions = ["ci"]
+
+
+def _package_extras(package: str) -> list[str]:
+    """Every optional extra a package declares, so its tests see all of its integrations."""
+    pyproject = nox.project.load_toml(ROOT / "packages" / package / "pyproject.toml")
+    return sorted(pyproject["project"].get("optional-dependencies", {}))
+
+
+def _test_group(package: str) -> list[str]:
+    pyproject = nox.project.load_toml(ROOT / "packages" / package / "pyproject.toml")
+    if "test" not in pyproject.get("dependency-groups", {}):
+        return []
+    return list(nox.project.dependency_groups(pyproject, "test"))
+
+
+def _install_packages(session: nox.Session, packages: tuple[str, ...] = PACKAGES) -> None:
+    """Install workspace packages editable, with all their extras and test dependencies."""
+    args: list[str] = []
+    for package in packages:
+        extras = _package_extras(package)
+        suffix = f"[{','.join(extras)}]" if extras else ""
+        args += ["-e", f"packages/{package}{suffix}"]
+    for package in packages:
+        args += _test_group(package)
+    session.install(*args)
+
+
+def _install_tools(session: nox.Session) -> None:
+    """The requirements of the repository's own tooling (``tools/commons_tools``)."""
+    if TOOLS_REQUIREMENTS.is_file():
+        session.install("-r", str(TOOLS_REQUIREMENTS))
+    else:
+        session.install("packaging", "build", "twine", "towncrier")
+    session.env["PYTHONPATH"] = str(ROOT / "tools")
+
+
+def _run_pytest(session: nox.Session, *paths: str) -> None:
+    session.run("pytest", *paths, *session.posargs)
+
+
+@nox.session(python="3.11")
+@nox.parametrize(
+    ("package", "django"),
+    [
+        nox.param(package, django, id=f"{package}-django{django}")
+        for package in PACKAGES
+        for django in DJANGO_VERSIONS
+    ],
+)
+def tests(session: nox.Session, package: str, django: str) -> None:
+    """Run one package's tests against one Django series."""
+    _install_packages(session)
+    session.install(DJANGO_VERSIONS[django])
+    _run_pytest(session, f"packages/{package}/tests")
+
+
+@nox.session(python="3.11", name="tests-repo")
+def tests_repo(session: nox.Session) -> None:
+    """Run the repository's own tests (tests/): the tooling, the release pipeline, end to end."""
+    _install_packages(session)
+    _install_tools(session)
+    session.install("pytest")
+    _run_pytest(session, "tests")
+
+
+@nox.session(python="3.11")
+def lint(session: nox.Session) -> None:
+    """ruff check and ruff format --check over the whole repository."""
+    session.install(*nox.project.dependency_groups(WORKSPACE, "lint"))
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session(python="3.11")
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict over every package, the tools and the tests."""
+    _install_packages(session)
+    _install_tools(session)
+    session.install(*nox.project.dependency_groups(WORKSPACE, "typecheck"), "nox", "pytest")
+    session.run(
+        "mypy",
+        "packages/common_utils/src",
+        "packages/common_auth/src",
+        "packages/common_clients/src",
+        "tools",
+        "noxfile.py",
+    )
+    # Test folders repeat module names across packages, so each is its own mypy run; test
+    # functions may stay unannotated, everything else is as strict as the packages.
+    relaxed = ["--allow-untyped-defs", "--allow-incomplete-defs", "--check-untyped-defs"]
+    test_dirs = [f"packages/{p}/tests" for p in PACKAGES] + ["tests"]
+    for test_dir in test_dirs:
+        if any(Path(test_dir).rglob("*.py")):
+            session.run("mypy", *relaxed, test_dir)
+
+
+@nox.session(python="3.11")
+def changelog(session: nox.Session) -> None:
+    """The changelog gate: changed package source needs a news fragment (``-- --base REF``)."""
+    _install_tools(session)
+    session.run("python", "-m", "commons_tools.gate", *session.posargs)
+
+
+@nox.session(python="3.11")
+def build(session: nox.Session) -> None:
+    """Reproducible wheels and sdists of every package into dist/, then twine check."""
+    _install_tools(session)
+    session.run("python", "-m", "commons_tools.build", *session.posargs)
+
+
+@nox.session(python="3.11")
+def bench(session: nox.Session) -> None:
+    """Benchmarks: ``nox -s bench -- TOPIC ...`` runs benchmarks/bench_TOPIC.py (all by default)."""
+    available = sorted(
+        p.stem.removeprefix("bench_") for p in (ROOT / "benchmarks").glob("bench_*.py")
+    )
+    topics = session.posargs or available
+    unknown = sorted(set(topics) - set(available))
+    if unknown:
+        session.error(f"unknown benchmark(s) {', '.join(unknown)}; known: {', '.join(available)}")
+    _install_packages(session)
+    _install_tools(session)
+    for topic in topics:
+        extra = ROOT / "benchmarks" / f"requirements-{topic}.txt"
+        if extra.is_file():
+            session.install("-r", str(extra))
+        session.run("python", f"benchmarks/bench_{topic}.py")
+
+
+CI_SESSIONS = [
+    "lint",
+    "typecheck",
+    "changelog",
+    *(f"tests({package}-django{django})" for package in PACKAGES for django in DJANGO_VERSIONS),
+    "tests-repo",
+    "build",
+]
+
+
+@nox.session(python=False, requires=CI_SESSIONS)
+def ci(session: nox.Session) -> None:
+    """Everything CI checks; ``.ci/run`` and the README's test command run this."""
+    session.log("ci: all of %s passed", ", ".join(CI_SESSIONS))
+    if os.environ.get("CI"):
+        session.log("real services: %s", _real_services_summary())
+
+
+def _real_services_summary() -> str:
+    names = ("COMMONS_TEST_POSTGRES_URL", "COMMONS_TEST_AMQP_URL", "COMMONS_TEST_REDIS_URL")
+    return ", ".join(f"{name}={'set' if os.environ.get(name) else 'unset'}" for name in names)

@@ -1,0 +1,158 @@
+"""The changelog gate: changed package source needs a news fragment; fragments are well formed."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from commons_tools.gate import check
+from commons_tools.workspace import load_workspace
+
+TOOLS = Path(__file__).resolve().parents[2] / "tools"
+
+
+def run_gate(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run the gate as ``nox -s changelog`` does: ``python -m commons_tools.gate``."""
+    env = {**os.environ, "PYTHONPATH": str(TOOLS)}
+    return subprocess.run(
+        [sys.executable, "-m", "commons_tools.gate", *args],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def release_everything(repo: Path, git: Callable[..., str]) -> None:
+    """Consume the pending fragments and tag every package, as a release would."""
+    for fragment in repo.glob("packages/*/changelog.d/*.md"):
+        fragment.unlink()
+    git(repo, "commit", "--quiet", "-am", "Release")
+    for package in load_workspace(repo).packages:
+        git(repo, "tag", "-a", package.tag(), "-m", package.tag())
+
+
+def change_source(repo: Path, package: str = "common_auth") -> Path:
+    module = repo / "packages" / package / "src" / package / "_change.py"
+    module.write_text('"""A change."""\n\nVALUE = 1\n', encoding="utf-8")
+    return module
+
+
+def test_first_release_needs_nothing_more_than_the_announcement(workspace_repo: Path) -> None:
+    result = run_gate(workspace_repo)
+    assert result.returncode == 0, result.stderr
+
+
+def test_source_change_since_release_tag_without_fragment_fails_naming_package_and_file(
+    workspace_repo: Path, git: Callable[..., str]
+) -> None:
+    release_everything(workspace_repo, git)
+    change_source(workspace_repo)
+    git(workspace_repo, "add", "-A")
+    git(workspace_repo, "commit", "--quiet", "-m", "Change auth")
+
+    result = run_gate(workspace_repo)
+
+    assert result.returncode == 1
+    assert "common-auth: source changed without a pending news fragment" in result.stderr
+    assert "packages/common_auth/src/common_auth/_change.py" in result.stderr
+    assert "common-utils" not in result.stderr
+    assert "common-clients" not in result.stderr
+
+
+def test_adding_a_fragment_makes_the_gate_pass(
+    workspace_repo: Path, git: Callable[..., str]
+) -> None:
+    release_everything(workspace_repo, git)
+    change_source(workspace_repo)
+    assert run_gate(workspace_repo).returncode == 1
+
+    fragment = workspace_repo / "packages/common_auth/changelog.d/+change.fix.md"
+    fragment.write_text("Fixed `common_auth.VALUE`.\n", encoding="utf-8")
+
+    result = run_gate(workspace_repo)
+    assert result.returncode == 0, result.stderr
+    assert "common-auth: 1 changed file(s), has a fragment" in result.stdout
+
+
+def test_uncommitted_and_untracked_source_changes_count(
+    workspace_repo: Path, git: Callable[..., str]
+) -> None:
+    release_everything(workspace_repo, git)
+    about = workspace_repo / "packages/common_utils/src/common_utils/__init__.py"
+    about.write_text(about.read_text() + "\nEXTRA = 1\n", encoding="utf-8")
+
+    result = run_gate(workspace_repo)
+
+    assert result.returncode == 1
+    assert "packages/common_utils/src/common_utils/__init__.py" in result.stderr
+
+
+def test_base_mode_needs_a_fragment_added_since_base(
+    workspace_repo: Path, git: Callable[..., str]
+) -> None:
+    git(workspace_repo, "branch", "base")
+    change_source(workspace_repo, "common_clients")
+    git(workspace_repo, "add", "-A")
+    git(workspace_repo, "commit", "--quiet", "-m", "Change clients")
+
+    # The announcement fragment is pending, but it was not added since base: not enough.
+    result = run_gate(workspace_repo, "--base", "base")
+    assert result.returncode == 1
+    assert "common-clients: source changed without a news fragment added since base" in (
+        result.stderr
+    )
+    assert "_change.py" in result.stderr
+
+    (workspace_repo / "packages/common_clients/changelog.d/+change.feature.md").write_text(
+        "Added `common_clients.VALUE`.\n", encoding="utf-8"
+    )
+    git(workspace_repo, "add", "-A")
+    git(workspace_repo, "commit", "--quiet", "-m", "Add fragment")
+    assert run_gate(workspace_repo, "--base", "base").returncode == 0
+
+
+def test_unknown_base_ref_is_a_clear_error(workspace_repo: Path) -> None:
+    result = run_gate(workspace_repo, "--base", "no-such-ref")
+    assert result.returncode == 2
+    assert "'no-such-ref' is not a commit" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "reason"),
+    [
+        ("+x.feature.txt", "Added x.\n", "not a fragment name"),
+        ("+x.improvement.md", "Added x.\n", "unknown fragment type 'improvement'"),
+        ("+x.fix.md", "  \n", "empty"),
+        ("x.md", "Added x.\n", "not a fragment name"),
+    ],
+)
+def test_malformed_fragments_are_named(
+    workspace_repo: Path, name: str, text: str, reason: str
+) -> None:
+    (workspace_repo / "packages/common_utils/changelog.d" / name).write_text(text, encoding="utf-8")
+
+    result = run_gate(workspace_repo)
+
+    assert result.returncode == 1
+    assert f"common-utils: malformed fragment packages/common_utils/changelog.d/{name}" in (
+        result.stderr.replace(str(workspace_repo) + "/", "")
+    )
+    assert reason in result.stderr
+
+
+def test_fragment_outside_a_package_is_refused(workspace_repo: Path) -> None:
+    stray = workspace_repo / "changelog.d"
+    stray.mkdir()
+    (stray / "+x.fix.md").write_text("Fixed x.\n", encoding="utf-8")
+
+    report = check(load_workspace(workspace_repo))
+
+    assert not report.ok
+    assert any(p.startswith("changelog.d/+x.fix.md: a fragment outside") for p in report.problems)
