@@ -46,7 +46,7 @@ def _install_packages(session: nox.Session, packages: tuple[str, ...] = PACKAGES
         args += ["-e", f"packages/{package}{suffix}"]
     for package in packages:
         args += _test_group(package)
-    session.install(*args)
+    session.install(*args, "pytest")
 
 
 def _install_tools(session: nox.Session) -> None:
@@ -59,7 +59,8 @@ def _install_tools(session: nox.Session) -> None:
 
 
 def _run_pytest(session: nox.Session, *paths: str) -> None:
-    session.run("pytest", *paths, *session.posargs)
+    # ``python -m`` so that a pytest outside the session's venv can never stand in for its own.
+    session.run("python", "-m", "pytest", *paths, *session.posargs)
 
 
 @nox.session(python="3.11")
