@@ -1,0 +1,234 @@
+"""ClientCredentials and ForwardUserToken against authlib's token endpoint over loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+
+import httpx
+import pytest
+
+from common_auth import (
+    ClientCredentials,
+    ConfigurationError,
+    ForwardUserToken,
+    TokenEndpointError,
+    access_token_context,
+)
+
+SECRET = "orders-secret-value"
+
+
+def credentials(issuer, **options) -> ClientCredentials:
+    return ClientCredentials(
+        token_url=issuer.token_url,
+        client_id="orders",
+        client_secret=SECRET,
+        scope="users:read",
+        **options,
+    )
+
+
+def test_sync_client_gets_a_token_and_calls_the_api(jwt_issuer) -> None:
+    with httpx.Client(auth=credentials(jwt_issuer)) as client:
+        response = client.get(jwt_issuer.api_url)
+    assert response.status_code == 200
+    assert response.json() == {"client_id": "orders", "scope": "users:read"}
+
+
+def test_client_secret_post_is_accepted_by_the_issuer(jwt_issuer) -> None:
+    with httpx.Client(auth=credentials(jwt_issuer, auth_method="client_secret_post")) as client:
+        assert client.get(jwt_issuer.api_url).status_code == 200
+
+
+def test_async_client_gets_a_token_and_calls_the_api(jwt_issuer) -> None:
+    async def call() -> httpx.Response:
+        async with httpx.AsyncClient(auth=credentials(jwt_issuer)) as client:
+            return await client.get(jwt_issuer.api_url)
+
+    assert asyncio.run(call()).status_code == 200
+
+
+def test_token_is_cached_across_requests(jwt_issuer) -> None:
+    auth = credentials(jwt_issuer)
+    with httpx.Client(auth=auth) as client:
+        for _ in range(5):
+            assert client.get(jwt_issuer.api_url).status_code == 200
+    assert jwt_issuer.requests["token"] == 1
+
+
+def test_token_is_refreshed_shortly_before_it_expires(jwt_issuer) -> None:
+    # The issuer grants 300 s; a margin above half the lifetime is capped at half, so a margin
+    # of 300 s makes the token due at 150 s; a negative clock is simplest: force it due now.
+    auth = credentials(jwt_issuer)
+    first = auth.get_token()
+    assert auth.get_token() == first
+    assert auth._token is not None
+    object.__setattr__(auth._token, "refresh_at", 0.0)
+    assert auth.get_token() != first
+    assert jwt_issuer.requests["token"] == 2
+
+
+def test_concurrent_threads_fetch_one_token(jwt_issuer) -> None:
+    auth = credentials(jwt_issuer)
+    barrier = threading.Barrier(8)
+    seen: list[str] = []
+
+    def worker() -> None:
+        barrier.wait()
+        seen.append(auth.get_token())
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(set(seen)) == 1
+    assert jwt_issuer.requests["token"] == 1
+
+
+def test_concurrent_tasks_fetch_one_token(jwt_issuer) -> None:
+    auth = credentials(jwt_issuer)
+
+    async def many() -> list[str]:
+        return list(await asyncio.gather(*(auth.aget_token() for _ in range(20))))
+
+    assert len(set(asyncio.run(many()))) == 1
+    assert jwt_issuer.requests["token"] == 1
+
+
+def test_a_401_is_retried_once_with_a_fresh_token(jwt_issuer) -> None:
+    auth = credentials(jwt_issuer)
+    with httpx.Client(auth=auth) as client:
+        assert client.get(jwt_issuer.api_url).status_code == 200
+        jwt_issuer.revoke_all()
+        response = client.get(jwt_issuer.api_url)
+    assert response.status_code == 200
+    assert len(response.history) == 1
+    assert response.history[0].status_code == 401
+    assert jwt_issuer.requests["token"] == 2
+
+
+def test_async_401_is_retried_once_with_a_fresh_token(jwt_issuer) -> None:
+    auth = credentials(jwt_issuer)
+
+    async def call() -> httpx.Response:
+        async with httpx.AsyncClient(auth=auth) as client:
+            await client.get(jwt_issuer.api_url)
+            jwt_issuer.revoke_all()
+            return await client.get(jwt_issuer.api_url)
+
+    assert asyncio.run(call()).status_code == 200
+    assert jwt_issuer.requests["token"] == 2
+
+
+def test_a_second_401_is_returned_not_retried_again(jwt_issuer) -> None:
+    # An API that rejects every token must not make the client loop on the token endpoint.
+    with httpx.Client(auth=credentials(jwt_issuer)) as client:
+        response = client.get(f"{jwt_issuer.url}/api/always-401")
+    assert response.status_code == 401
+    assert len(response.history) == 1
+    assert jwt_issuer.requests["token"] == 2
+
+
+def test_wrong_secret_is_a_typed_error_without_the_secret(jwt_issuer, caplog) -> None:
+    caplog.set_level(logging.DEBUG)
+    wrong = "not-the-right-secret-123"
+    auth = ClientCredentials(
+        token_url=jwt_issuer.token_url, client_id="orders", client_secret=wrong
+    )
+    with httpx.Client(auth=auth) as client, pytest.raises(TokenEndpointError) as caught:
+        client.get(jwt_issuer.api_url)
+    assert caught.value.status == 401
+    assert caught.value.error == "invalid_client"
+    assert wrong not in str(caught.value)
+    assert wrong not in repr(auth)
+    assert wrong not in caplog.text
+    assert caught.value.__cause__ is None
+
+
+def test_unreachable_token_endpoint_is_a_typed_error_without_the_secret(unused_url) -> None:
+    auth = ClientCredentials(token_url=unused_url, client_id="orders", client_secret=SECRET)
+    with pytest.raises(TokenEndpointError) as caught:
+        auth.get_token()
+    assert caught.value.status is None
+    assert SECRET not in str(caught.value)
+    assert caught.value.__cause__ is None
+    assert caught.value.__suppress_context__
+
+
+def test_secret_never_in_repr_or_logs(jwt_issuer, caplog) -> None:
+    caplog.set_level(logging.DEBUG)
+    auth = credentials(jwt_issuer)
+    with httpx.Client(auth=auth) as client:
+        client.get(jwt_issuer.api_url)
+    assert SECRET not in repr(auth)
+    assert SECRET not in str(vars(auth))
+    assert SECRET not in caplog.text
+
+
+def test_from_env_reads_the_documented_names(jwt_issuer) -> None:
+    env = {
+        "ORDERS_TOKEN_URL": jwt_issuer.token_url,
+        "ORDERS_CLIENT_ID": "orders",
+        "ORDERS_CLIENT_SECRET": SECRET,
+        "ORDERS_SCOPE": "users:read users:write",
+        "ORDERS_AUDIENCE": "https://api.commons.test",
+    }
+    auth = ClientCredentials.from_env("ORDERS", environ=env)
+    assert auth.client_id == "orders"
+    assert auth.scope == "users:read users:write"
+    assert auth.audience == "https://api.commons.test"
+    with httpx.Client(auth=auth) as client:
+        assert client.get(jwt_issuer.api_url).json()["scope"] == "users:read users:write"
+
+
+def test_from_env_reads_os_environ(monkeypatch) -> None:
+    monkeypatch.setenv("BILLING_TOKEN_URL", "http://127.0.0.1:9/token")
+    monkeypatch.setenv("BILLING_CLIENT_ID", "billing")
+    monkeypatch.setenv("BILLING_CLIENT_SECRET", "s3")
+    assert ClientCredentials.from_env("BILLING").client_id == "billing"
+
+
+def test_from_env_names_every_missing_variable() -> None:
+    with pytest.raises(ConfigurationError, match="ORDERS_TOKEN_URL, ORDERS_CLIENT_SECRET"):
+        ClientCredentials.from_env("ORDERS", environ={"ORDERS_CLIENT_ID": "orders"})
+
+
+@pytest.mark.parametrize("prefix", ["", "orders", "1X", "A-B"])
+def test_from_env_rejects_a_bad_prefix(prefix) -> None:
+    with pytest.raises(ConfigurationError, match="prefix"):
+        ClientCredentials.from_env(prefix, environ={})
+
+
+@pytest.mark.parametrize(
+    ("options", "match"),
+    [
+        ({"token_url": "not a url"}, "token_url"),
+        ({"token_url": "ftp://x/token"}, "token_url"),
+        ({"client_id": ""}, "client_id"),
+        ({"client_secret": ""}, "client_secret"),
+        ({"auth_method": "private_key_jwt"}, "auth_method"),
+    ],
+)
+def test_bad_configuration_is_a_typed_error(options, match) -> None:
+    arguments = {"token_url": "http://127.0.0.1/token", "client_id": "a", "client_secret": "b"}
+    with pytest.raises(ConfigurationError, match=match):
+        ClientCredentials(**(arguments | options))
+
+
+def test_forward_user_token_passes_the_given_token(jwt_issuer) -> None:
+    token = credentials(jwt_issuer).get_token()
+    with httpx.Client(auth=ForwardUserToken(token)) as client:
+        assert client.get(jwt_issuer.api_url).status_code == 200
+
+
+def test_forward_user_token_passes_the_current_request_token(jwt_issuer) -> None:
+    token = credentials(jwt_issuer).get_token()
+    with httpx.Client(auth=ForwardUserToken()) as client:
+        with access_token_context(token):
+            assert client.get(jwt_issuer.api_url).status_code == 200
+        outside = client.get(jwt_issuer.api_url)
+    assert outside.status_code == 401
+    assert "Authorization" not in outside.request.headers
