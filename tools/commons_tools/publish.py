@@ -1,0 +1,222 @@
+"""Publishing to an index: ask what it has, skip what is there, never replace, upload the rest.
+
+Before each upload the index's simple page says what it has for the project. A file of the same
+name and sha256 is skipped; the same name with other bytes is a :class:`PublishConflict` (a
+published file is never replaced, whatever the index would allow); everything else is uploaded
+with twine and then looked up again. A re-run after a half-failed publish therefore uploads exactly
+what is missing. Credentials reach twine through its environment, never its command line, and are
+scrubbed from anything twine says before it is shown.
+
+``python -m commons_tools.publish FILE ...`` publishes files by hand, to the index the environment
+names or else to the embedded one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import subprocess
+import sys
+import urllib.error
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel_filename
+
+from commons_tools.errors import (
+    CredentialError,
+    PackageIndexError,
+    PublishConflict,
+    ReleaseError,
+)
+from commons_tools.index import ensure_credentials, index_home, running_embedded_index, start_index
+from commons_tools.simple_api import (
+    IndexFile,
+    IndexTarget,
+    check_reachable,
+    file_sha256,
+    index_request,
+    project_files,
+)
+
+
+@dataclass
+class PublishReport:
+    """What a publish did, by file name."""
+
+    uploaded: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+
+def sha256_of(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def project_of(path: Path) -> str:
+    """The normalized project name a wheel or sdist file belongs to."""
+    if path.name.endswith(".whl"):
+        return canonicalize_name(parse_wheel_filename(path.name)[0])
+    return canonicalize_name(parse_sdist_filename(path.name)[0])
+
+
+@contextmanager
+def release_index(repo: Path, *, say: Callable[[str], None] = print) -> Iterator[IndexTarget]:
+    """The index a release publishes to: the environment's, else the embedded one.
+
+    When ``COMMONS_INDEX_URL`` is unset, a running ``nox -s index`` is used; if none runs, the
+    embedded index is started over the same storage for as long as the block lasts.
+    """
+    configured = IndexTarget.from_env()
+    if configured is not None:
+        yield configured
+        return
+    home = index_home(repo)
+    running_url = running_embedded_index(repo)
+    if running_url is not None:
+        yield IndexTarget(running_url, f"{running_url}simple/", ensure_credentials(home))
+        return
+    with start_index(home) as started:
+        say(f"No COMMONS_INDEX_URL: started the embedded index at {started.url} for this run.")
+        yield IndexTarget(started.url, started.simple_url, started.credentials)
+
+
+def check_credentials(target: IndexTarget) -> None:
+    """Ask the index whether it takes our upload credentials, without uploading anything.
+
+    An upload request without a file is refused with 401/403 when the credentials are wrong and
+    with 400 (no file) when they are right; nothing is ever stored.
+    """
+    request = index_request(target, target.upload_url, accept="*/*")
+    request.data = (
+        b'--x\r\nContent-Disposition: form-data; name=":action"\r\n\r\nfile_upload\r\n--x--\r\n'
+    )
+    request.add_header("Content-Type", "multipart/form-data; boundary=x")
+    request.method = "POST"
+    try:
+        with urllib.request.urlopen(request, timeout=30):  # noqa: S310
+            return
+    except urllib.error.HTTPError as exc:
+        if exc.code in (401, 403):
+            raise _credential_error(target, exc.code) from None
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise PackageIndexError(f"the index {target.display} does not answer ({reason})") from None
+
+
+def _credential_error(target: IndexTarget, status: int) -> CredentialError:
+    if target.credentials is None:
+        return CredentialError(
+            f"the index {target.display} wants credentials for uploads (HTTP {status}): "
+            "set TWINE_USERNAME and TWINE_PASSWORD"
+        )
+    return CredentialError(
+        f"the index {target.display} refused the upload credentials of user "
+        f"{target.credentials.username!r} (HTTP {status}): check TWINE_USERNAME / TWINE_PASSWORD"
+    )
+
+
+def publish_files(
+    target: IndexTarget, files: Sequence[Path], *, say: Callable[[str], None] = print
+) -> PublishReport:
+    """Publish ``files`` to ``target`` as the module docstring says; stop at the first error."""
+    check_reachable(target)
+    report = PublishReport()
+    listings: dict[str, dict[str, IndexFile]] = {}
+    for path in files:
+        project = project_of(path)
+        if project not in listings:
+            listings[project] = project_files(target, project)
+        local = sha256_of(path)
+        listed = listings[project].get(path.name)
+        if listed is not None:
+            _same_or_conflict(target, path, local, file_sha256(target, listed))
+            report.skipped.append(path.name)
+            say(f"  skip    {path.name} (already on the index, same sha256)")
+            continue
+        _upload(target, path)
+        now = project_files(target, project)
+        listings[project] = now
+        if path.name not in now:
+            raise PackageIndexError(
+                f"{path.name} was uploaded to {target.display} but its simple page does not list it"
+            )
+        _same_or_conflict(target, path, local, file_sha256(target, now[path.name]))
+        report.uploaded.append(path.name)
+        say(f"  upload  {path.name}  sha256={local[:16]}")
+    return report
+
+
+def _same_or_conflict(target: IndexTarget, path: Path, local: str, remote: str) -> None:
+    if remote != local:
+        raise PublishConflict(
+            f"{path.name} is already on {target.display} with other content (sha256 "
+            f"{remote[:16]} there, {local[:16]} here); a published file is never replaced: "
+            "release a new version instead"
+        )
+
+
+def _upload(target: IndexTarget, path: Path) -> None:
+    """``twine upload`` one file; the credentials travel in twine's environment only."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("TWINE_")}
+    env["TWINE_NON_INTERACTIVE"] = "1"
+    # No keyring look-ups: the credentials are the ones given, or none.
+    env["PYTHON_KEYRING_BACKEND"] = "keyring.backends.null.Keyring"
+    secret = ""
+    if target.credentials is not None:
+        env["TWINE_USERNAME"] = target.credentials.username
+        env["TWINE_PASSWORD"] = target.credentials.password
+        secret = target.credentials.password
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "twine",
+            "upload",
+            "--non-interactive",
+            "--disable-progress-bar",
+            "--repository-url",
+            target.upload_url,
+            str(path),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode == 0:
+        return
+    said = result.stdout + result.stderr
+    if secret:
+        said = said.replace(secret, "***")
+    for status in (401, 403):
+        if f"{status} " in said:
+            raise _credential_error(target, status)
+    last = " ".join(line.strip() for line in said.strip().splitlines()[-3:])
+    raise PackageIndexError(f"uploading {path.name} to {target.display} failed: {last}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m commons_tools.publish", description=__doc__)
+    parser.add_argument("files", nargs="+", type=Path, help="wheels and sdists to publish")
+    parser.add_argument("--repo", type=Path, default=Path.cwd(), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    missing = [str(path) for path in args.files if not path.is_file()]
+    if missing:
+        print(f"publish: no such file: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    try:
+        with release_index(args.repo.resolve()) as target:
+            print(f"Publishing to {target.display}")
+            report = publish_files(target, args.files)
+    except ReleaseError as exc:
+        print(f"publish: {exc}", file=sys.stderr)
+        return 1
+    print(f"{len(report.uploaded)} uploaded, {len(report.skipped)} already there")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
