@@ -1,13 +1,79 @@
-"""Shared fixtures of the common-utils tests."""
+"""Shared fixtures of the common-utils tests: Django settings, servers, brokers and workers.
+
+Databases: PostgreSQL when ``COMMONS_TEST_POSTGRES_URL`` is set (uniquely named test databases,
+dropped after the run), SQLite files otherwise. Brokers: the kombu filesystem transport always,
+RabbitMQ (a vhost per run) and Redis (a key prefix per run) when their variables are set.
+"""
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
 import threading
+import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+
+TESTS_DIR = Path(__file__).parent
+RUN_ID = uuid.uuid4().hex[:10]
+_TMP = Path(tempfile.mkdtemp(prefix=f"common-utils-tests-{RUN_ID}-"))
+POSTGRES_URL = os.environ.get("COMMONS_TEST_POSTGRES_URL")
+AMQP_URL = os.environ.get("COMMONS_TEST_AMQP_URL")
+REDIS_URL = os.environ.get("COMMONS_TEST_REDIS_URL")
+
+
+def _databases() -> dict[str, Any]:
+    from common_utils.django import database_from_url
+
+    primaries = ("default", "orders", "billing")
+    if POSTGRES_URL:
+        databases = {}
+        for alias in primaries:
+            name = f"cu_{RUN_ID}_{alias}"
+            url = urlunsplit(urlsplit(POSTGRES_URL)._replace(path=f"/{name}"))
+            databases[alias] = database_from_url(url, alias=alias, test_name=name)
+        databases["orders_replica"] = database_from_url(
+            urlunsplit(urlsplit(POSTGRES_URL)._replace(path=f"/cu_{RUN_ID}_orders")),
+            alias="orders_replica",
+            replica_of="orders",
+        )
+        return databases
+    databases = {
+        alias: database_from_url(
+            f"sqlite:///{_TMP / alias}.sqlite3", alias=alias, test_name=str(_TMP / f"{alias}.test")
+        )
+        for alias in primaries
+    }
+    databases["orders_replica"] = database_from_url(
+        f"sqlite:///{_TMP / 'orders'}.sqlite3", alias="orders_replica", replica_of="orders"
+    )
+    return databases
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    from django.conf import settings
+
+    sys.path.insert(0, str(TESTS_DIR))
+    from cu_testproject.settings import build_settings
+
+    settings.configure(**build_settings(_databases()))
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shutil.rmtree(_TMP, ignore_errors=True)
+
+
+# --- HTTP ---------------------------------------------------------------------------------------
 
 
 class _EchoHeadersHandler(BaseHTTPRequestHandler):
@@ -35,3 +101,115 @@ def echo_server_url() -> Iterator[str]:
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+# --- brokers ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Broker:
+    """A broker the tests publish to: its URL, transport options, and how to interrupt it."""
+
+    kind: str
+    url: str
+    options: dict[str, Any] = field(default_factory=dict)
+    vhost: str | None = None
+
+    def env(self) -> dict[str, str]:
+        """Environment for a subprocess that must use this broker."""
+        return {"CU_TEST_BROKER_URL": self.url, "CU_TEST_BROKER_OPTIONS": json.dumps(self.options)}
+
+
+def _filesystem_broker(name: str) -> Broker:
+    root = _TMP / f"broker-{name}-{uuid.uuid4().hex[:6]}"
+    folders = {key: root / key for key in ("data_in", "data_out", "control", "processed")}
+    for folder in folders.values():
+        folder.mkdir(parents=True)
+    options = {
+        # in and out are one folder: what a publisher writes, a consumer reads.
+        "data_folder_in": str(folders["data_in"]),
+        "data_folder_out": str(folders["data_in"]),
+        "control_folder": str(folders["control"]),
+        "store_processed": False,
+    }
+    return Broker("filesystem", "filesystem://", options)
+
+
+def rabbitmqctl(*args: str) -> str:
+    """Run rabbitmqctl and return its output."""
+    return subprocess.run(
+        ["rabbitmqctl", *args], check=True, capture_output=True, text=True, timeout=60
+    ).stdout
+
+
+@pytest.fixture(params=["filesystem", "amqp", "redis"])
+def broker(request: pytest.FixtureRequest) -> Iterator[Broker]:
+    """Each broker kind in turn; real ones skip, naming the variable, when it is unset."""
+    kind = request.param
+    if kind == "filesystem":
+        yield _filesystem_broker("events")
+        return
+    if kind == "amqp":
+        if not AMQP_URL:
+            pytest.skip("COMMONS_TEST_AMQP_URL is not set")
+        request.applymarker(pytest.mark.amqp)
+        vhost = f"cu-{RUN_ID}-{uuid.uuid4().hex[:6]}"
+        rabbitmqctl("add_vhost", vhost)
+        parts = urlsplit(AMQP_URL)
+        rabbitmqctl("set_permissions", "-p", vhost, parts.username or "guest", ".*", ".*", ".*")
+        try:
+            yield Broker("amqp", urlunsplit(parts._replace(path=f"/{vhost}")), vhost=vhost)
+        finally:
+            rabbitmqctl("delete_vhost", vhost)
+        return
+    if not REDIS_URL:
+        pytest.skip("COMMONS_TEST_REDIS_URL is not set")
+    prefix = f"cu-{RUN_ID}-{uuid.uuid4().hex[:6]}:"
+    try:
+        yield Broker("redis", REDIS_URL, {"global_keyprefix": prefix})
+    finally:
+        import redis
+
+        client = redis.Redis.from_url(REDIS_URL)
+        keys = list(client.scan_iter(match=f"{prefix}*"))
+        if keys:
+            client.delete(*keys)
+        client.close()
+
+
+@pytest.fixture
+def celery_app_for(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """Point the test project's Celery app at a broker; restore it afterwards."""
+    from cu_testproject.celery_app import app
+
+    before = (app.conf.broker_url, app.conf.broker_transport_options)
+
+    def configure(broker: Broker) -> Any:
+        app.close()  # drops pooled connections to the previous broker
+        app.conf.update(broker_url=broker.url, broker_transport_options=broker.options)
+        return app
+
+    try:
+        yield configure
+    finally:
+        app.close()
+        app.conf.update(broker_url=before[0], broker_transport_options=before[1])
+
+
+def subprocess_env(broker: Broker) -> dict[str, str]:
+    """Environment for a subprocess of the test project using the test databases and ``broker``."""
+    from django.db import connections
+
+    databases = {alias: dict(connections[alias].settings_dict) for alias in connections}
+    env = dict(os.environ)
+    env.update(broker.env())
+    env["CU_TEST_DATABASES"] = json.dumps(databases, default=str)
+    env["DJANGO_SETTINGS_MODULE"] = "cu_testproject.settings"
+    env["PYTHONPATH"] = os.pathsep.join([str(TESTS_DIR), env.get("PYTHONPATH", "")])
+    return env
+
+
+@pytest.fixture
+def project_env() -> Any:
+    """``project_env(broker)``: the environment for a subprocess of the test project."""
+    return subprocess_env

@@ -1,0 +1,42 @@
+"""Django glue of common-utils: routing, transactions, the outbox, middleware, health.
+
+Add ``"common_utils.django"`` to ``INSTALLED_APPS`` (app label ``common_utils``: the outbox and
+processed-event tables, the system checks, ``manage.py outbox_relay`` and
+``manage.py migrate_all``),
+``"common_utils.django.AppDatabaseRouter"`` to ``DATABASE_ROUTERS`` and
+``"common_utils.django.RequestContextMiddleware"`` first in ``MIDDLEWARE``.
+
+Nothing here imports models at import time, so this module is safe to import from settings.
+"""
+
+from common_utils.django._databases import database_from_url, databases_from_urls
+from common_utils.django._health import liveness, readiness, readiness_report
+from common_utils.django._middleware import RequestContextMiddleware
+from common_utils.django._outbox import publish
+from common_utils.django._router import (
+    AppDatabaseRouter,
+    pin_to_primary,
+    pinned_databases,
+    pinning_scope,
+)
+from common_utils.django._settings import CommonUtilsSettings, get_settings
+from common_utils.django._transactions import atomic_for, database_for, on_commit_for
+
+__all__ = [
+    "AppDatabaseRouter",
+    "CommonUtilsSettings",
+    "RequestContextMiddleware",
+    "atomic_for",
+    "database_for",
+    "database_from_url",
+    "databases_from_urls",
+    "get_settings",
+    "liveness",
+    "on_commit_for",
+    "pin_to_primary",
+    "pinned_databases",
+    "pinning_scope",
+    "publish",
+    "readiness",
+    "readiness_report",
+]

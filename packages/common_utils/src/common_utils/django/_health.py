@@ -1,0 +1,108 @@
+"""Liveness and readiness views.
+
+``liveness`` answers 200 while the process can serve a request at all. ``readiness`` checks each
+database (``SELECT 1`` on a fresh connection) and the Celery broker (a connection), each with a
+timeout (``COMMON_UTILS["HEALTH_TIMEOUT"]``), in parallel, and answers 503 naming what failed::
+
+    {"status": "fail", "checks": {"database:default": {"ok": true, "ms": 1.2},
+                                  "broker": {"ok": false, "error": "timed out after 2.0s"}}}
+
+Wire them with ``path("healthz/", include("common_utils.django.health_urls"))``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from django.db import connections
+from django.http import HttpRequest, JsonResponse
+
+from common_utils.django._settings import get_settings
+
+
+def liveness(request: HttpRequest) -> JsonResponse:
+    """Answer 200: the process is up and serving."""
+    return JsonResponse({"status": "ok"})
+
+
+def _check_database(alias: str) -> None:
+    connection = connections[alias]
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    finally:
+        connection.close()
+
+
+def _check_broker() -> None:
+    from common_utils.celery import resolve_celery_app
+
+    app = resolve_celery_app()
+    timeout = get_settings().HEALTH_TIMEOUT
+    with app.connection_for_read(connect_timeout=timeout) as connection:
+        connection.ensure_connection(max_retries=1, timeout=max(1, round(timeout)))
+
+
+def _broker_configured() -> bool:
+    try:
+        import celery  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _run_with_timeout(check: Callable[[], None], timeout: float) -> dict[str, Any]:
+    outcome: dict[str, Any] = {}
+    started = time.perf_counter()
+
+    def target() -> None:
+        try:
+            check()
+        except Exception as exc:
+            outcome["error"] = f"{type(exc).__name__}: {exc}"
+
+    # A daemon thread, so a check hung in a driver cannot hold the process at exit.
+    thread = threading.Thread(target=target, daemon=True, name="common-utils-readiness")
+    thread.start()
+    thread.join(timeout)
+    elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
+    if thread.is_alive():
+        return {"ok": False, "error": f"timed out after {timeout}s", "ms": elapsed_ms}
+    if "error" in outcome:
+        return {"ok": False, "error": outcome["error"], "ms": elapsed_ms}
+    return {"ok": True, "ms": elapsed_ms}
+
+
+def readiness_report(*, include_broker: bool | None = None) -> dict[str, dict[str, Any]]:
+    """Run the readiness checks in parallel and return ``{check name: outcome}``."""
+    timeout = get_settings().HEALTH_TIMEOUT
+    checks: dict[str, Callable[[], None]] = {
+        f"database:{alias}": (lambda alias=alias: _check_database(alias))  # type: ignore[misc]
+        for alias in connections
+    }
+    if include_broker if include_broker is not None else _broker_configured():
+        checks["broker"] = _check_broker
+    results: dict[str, dict[str, Any]] = {}
+
+    def run(name: str, check: Callable[[], None]) -> None:
+        results[name] = _run_with_timeout(check, timeout)
+
+    threads = [threading.Thread(target=run, args=item, daemon=True) for item in checks.items()]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return dict(sorted(results.items()))
+
+
+def readiness(request: HttpRequest) -> JsonResponse:
+    """Answer 200 when every database and the broker answer in time, else 503 naming failures."""
+    report = readiness_report()
+    ok = all(outcome["ok"] for outcome in report.values())
+    return JsonResponse(
+        {"status": "ok" if ok else "fail", "checks": report}, status=200 if ok else 503
+    )

@@ -1,0 +1,92 @@
+"""The request-context middleware: one request id and trace context per request.
+
+Takes ``X-Request-ID`` (or makes one) and the W3C ``traceparent`` from the request, makes them
+current for the view (contextvars, sync and async), echoes ``X-Request-ID`` on the response, and
+scopes the router's read-after-write pinning to the request.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from django.http import HttpRequest, HttpResponseBase
+
+from common_utils._context import (
+    REQUEST_ID_HEADER,
+    RequestContext,
+    _current,
+    make_request_context,
+    new_request_id,
+)
+from common_utils._errors import InvalidRequestIdError, InvalidTraceparentError
+from common_utils.django._router import _pinned
+
+logger = logging.getLogger("common_utils.request")
+
+
+def _context_from(request: HttpRequest) -> RequestContext:
+    request_id = request.headers.get(REQUEST_ID_HEADER) or None
+    traceparent = request.headers.get("traceparent") or None
+    try:
+        return make_request_context(request_id=request_id, traceparent=traceparent)
+    except InvalidRequestIdError:
+        logger.info("ignoring an invalid X-Request-ID header")
+        request_id = new_request_id()
+    except InvalidTraceparentError:
+        # W3C trace context: an invalid traceparent is dropped and a new trace is started.
+        traceparent = None
+    try:
+        return make_request_context(request_id=request_id, traceparent=traceparent)
+    except InvalidTraceparentError:
+        return make_request_context(request_id=request_id)
+
+
+class RequestContextMiddleware:
+    """Make the caller's request id and trace context current while the request is handled.
+
+    Put it first in ``MIDDLEWARE`` so that every log line of the request carries the id.
+    """
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(
+        self,
+        get_response: Callable[[HttpRequest], HttpResponseBase]
+        | Callable[[HttpRequest], Awaitable[HttpResponseBase]],
+    ) -> None:
+        self.get_response = get_response
+        self._is_async = iscoroutinefunction(get_response)
+        if self._is_async:
+            markcoroutinefunction(self)
+
+    def __call__(self, request: HttpRequest) -> Any:
+        """Handle the request inside its context (a coroutine when the chain is async)."""
+        if self._is_async:
+            return self.__acall__(request)
+        ctx = _context_from(request)
+        ctx_token = _current.set(ctx)
+        pin_token = _pinned.set(frozenset())
+        try:
+            response: HttpResponseBase = self.get_response(request)  # type: ignore[assignment]
+        finally:
+            _pinned.reset(pin_token)
+            _current.reset(ctx_token)
+        response[REQUEST_ID_HEADER] = ctx.request_id
+        return response
+
+    async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
+        """The async path of ``__call__``."""
+        ctx = _context_from(request)
+        ctx_token = _current.set(ctx)
+        pin_token = _pinned.set(frozenset())
+        try:
+            response: HttpResponseBase = await self.get_response(request)  # type: ignore[misc]
+        finally:
+            _pinned.reset(pin_token)
+            _current.reset(ctx_token)
+        response[REQUEST_ID_HEADER] = ctx.request_id
+        return response

@@ -1,0 +1,210 @@
+"""The transactional outbox: ``publish()`` writes an event row in the caller's transaction.
+
+The event exists exactly when the business transaction commits: the row is written through the
+same connection, inside the same ``transaction.atomic()``. A relay (``OutboxRelay`` in
+``common_utils.celery``, run by ``manage.py outbox_relay`` or a Celery beat task) publishes the rows
+later, at least once; consumers deduplicate by event id.
+
+This module holds the database side of the relay too: claiming a batch (``SELECT … FOR UPDATE
+SKIP LOCKED`` where the database has it, so several relays share the work), marking rows sent, and
+scheduling retries with exponential backoff until a row is parked.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db.models import Model
+from django.utils import timezone
+
+from common_utils._errors import NoTransactionError
+from common_utils._events import Envelope
+from common_utils.django._settings import get_settings
+from common_utils.django._transactions import database_for
+
+
+def publish(
+    event: Envelope[Any],
+    *,
+    using: str | type[Model] | Model | None = None,
+) -> None:
+    """Write ``event`` to the outbox of the current transaction's database.
+
+    ``using`` names the database: an alias, or a model / instance whose database the router
+    picks. Without it, the one database with an open ``transaction.atomic()`` block is used.
+    Raises ``NoTransactionError`` when that database has no open transaction (an outbox row
+    written in autocommit would be published even if the business write later failed), or
+    when several databases have one and ``using`` does not say which.
+    """
+    alias = _resolve_alias(using)
+    if not connections[alias].in_atomic_block:
+        raise NoTransactionError(
+            f"publish({event.type!r}) needs transaction.atomic(using={alias!r}) around it, so "
+            "that the event is committed with the data it describes"
+        )
+    from common_utils.django.models import OutboxMessage
+
+    now = timezone.now()
+    OutboxMessage.objects.using(alias).create(
+        event_id=event.id,
+        event_type=event.type,
+        payload=event.to_json(),
+        created_at=now,
+        next_attempt_at=now,
+    )
+
+
+def _resolve_alias(using: str | type[Model] | Model | None) -> str:
+    if isinstance(using, str):
+        return using
+    if using is not None:
+        return database_for(using)
+    open_blocks = [alias for alias in connections if connections[alias].in_atomic_block]
+    if len(open_blocks) == 1:
+        return open_blocks[0]
+    if not open_blocks:
+        raise NoTransactionError(
+            "publish() needs an open transaction.atomic() on the database of the data it "
+            "describes; none is open"
+        )
+    raise NoTransactionError(
+        f"publish() found open transactions on {sorted(open_blocks)}: pass using= to say which "
+        "database the event belongs to"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedMessage:
+    """One outbox row claimed by a relay for publishing."""
+
+    pk: int
+    event_id: str
+    event_type: str
+    payload: str
+    attempts: int
+
+
+@dataclass(slots=True)
+class BatchResult:
+    """What happened to one claimed batch."""
+
+    claimed: int = 0
+    sent: int = 0
+    failed: int = 0
+    parked: int = 0
+
+
+class ClaimedBatch:
+    """A batch of rows locked by this relay until the batch's transaction ends.
+
+    Call ``sent(msg)`` or ``failed(msg, error)`` for each message; the rows are updated when the
+    ``claim_batch()`` block exits, in the same transaction that holds their locks.
+    """
+
+    def __init__(self, alias: str, messages: Sequence[ClaimedMessage]) -> None:
+        self.alias = alias
+        self.messages = messages
+        self._sent: list[int] = []
+        self._failed: list[tuple[ClaimedMessage, str]] = []
+        self.result: BatchResult | None = None
+
+    def sent(self, message: ClaimedMessage) -> None:
+        """Record that the broker confirmed ``message``."""
+        self._sent.append(message.pk)
+
+    def failed(self, message: ClaimedMessage, error: str) -> None:
+        """Record that publishing ``message`` failed with ``error``."""
+        self._failed.append((message, error))
+
+    def _apply(self) -> BatchResult:
+        from common_utils.django.models import OutboxMessage
+
+        conf = get_settings()
+        now = timezone.now()
+        rows = OutboxMessage.objects.using(self.alias)
+        result = BatchResult(claimed=len(self.messages), sent=len(self._sent))
+        if self._sent:
+            rows.filter(pk__in=self._sent).update(sent_at=now)
+        for message, error in self._failed:
+            attempts = message.attempts + 1
+            if attempts >= conf.OUTBOX_MAX_ATTEMPTS:
+                result.parked += 1
+                rows.filter(pk=message.pk).update(
+                    attempts=attempts, last_error=error[:2000], parked_at=now
+                )
+            else:
+                result.failed += 1
+                rows.filter(pk=message.pk).update(
+                    attempts=attempts,
+                    last_error=error[:2000],
+                    next_attempt_at=now + _backoff(attempts),
+                )
+        return result
+
+
+def _backoff(attempts: int) -> timedelta:
+    conf = get_settings()
+    delay = min(conf.OUTBOX_BACKOFF * 2 ** (attempts - 1), conf.OUTBOX_MAX_BACKOFF)
+    # Full jitter keeps relays that failed together from retrying together.
+    return timedelta(seconds=random.uniform(delay / 2, delay))  # noqa: S311 - not security
+
+
+@contextmanager
+def claim_batch(
+    alias: str = DEFAULT_DB_ALIAS, *, limit: int | None = None, now: datetime | None = None
+) -> Iterator[ClaimedBatch]:
+    """Lock up to ``limit`` due, pending outbox rows of ``alias`` for the ``with`` block.
+
+    On databases with ``SKIP LOCKED`` (PostgreSQL, MySQL 8, Oracle) concurrent relays claim
+    disjoint batches. SQLite has no row locks: there, run one relay per database (two would
+    publish some events twice, which consumers tolerate but need not pay for). If the process
+    dies inside the block, the transaction rolls back and the rows are due again at once.
+    """
+    from common_utils.django.models import OutboxMessage
+
+    size = limit or get_settings().OUTBOX_BATCH_SIZE
+    with transaction.atomic(using=alias):
+        query = OutboxMessage.objects.using(alias).filter(
+            sent_at__isnull=True, parked_at__isnull=True, next_attempt_at__lte=now or timezone.now()
+        )
+        if connections[alias].features.has_select_for_update_skip_locked:
+            query = query.select_for_update(skip_locked=True)
+        messages = [
+            ClaimedMessage(
+                pk=row["pk"],
+                event_id=row["event_id"],
+                event_type=row["event_type"],
+                payload=row["payload"],
+                attempts=row["attempts"],
+            )
+            for row in query.order_by("next_attempt_at", "id").values(
+                "pk", "event_id", "event_type", "payload", "attempts"
+            )[:size]
+        ]
+        batch = ClaimedBatch(alias, messages)
+        yield batch
+        batch.result = batch._apply()
+
+
+def outbox_aliases() -> list[str]:
+    """Return the aliases that hold an outbox: every database that is not a read replica."""
+    replicas = {r for rs in get_settings().READ_REPLICAS.values() for r in rs}
+    return [alias for alias in connections if alias not in replicas]
+
+
+def pending_count(aliases: Iterable[str]) -> int:
+    """Return how many rows of the given outboxes are neither sent nor parked."""
+    from common_utils.django.models import OutboxMessage
+
+    return sum(
+        OutboxMessage.objects.using(alias)
+        .filter(sent_at__isnull=True, parked_at__isnull=True)
+        .count()
+        for alias in aliases
+    )

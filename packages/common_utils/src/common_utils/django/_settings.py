@@ -1,0 +1,58 @@
+"""The ``COMMON_UTILS`` Django setting, read into a typed object once.
+
+Keys (all optional)::
+
+    COMMON_UTILS = {
+        # app label -> database alias: the app's reads, writes and migrations go there.
+        "DATABASE_APPS": {"auth": "default", "contenttypes": "default", "orders": "orders"},
+        # primary alias -> read replica aliases; reads go to a replica unless pinned.
+        "READ_REPLICAS": {"orders": ["orders_replica"]},
+        # "module:attribute" or "module.attribute" of the Celery app the outbox relay and the
+        # readiness check use (defaults to Celery's current app).
+        "CELERY_APP": "orders_service.celery:app",
+        "HEALTH_TIMEOUT": 2.0,            # seconds per readiness check
+        "OUTBOX_BATCH_SIZE": 100,         # rows a relay claims per transaction
+        "OUTBOX_MAX_ATTEMPTS": 10,        # failed publishes before a row is parked
+        "OUTBOX_BACKOFF": 1.0,            # first retry delay in seconds, doubled per attempt
+        "OUTBOX_MAX_BACKOFF": 300.0,
+        "EVENT_EXCHANGE": "commons.events",
+    }
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pydantic
+from django.conf import settings
+
+from common_utils._errors import DatabaseConfigError
+
+
+class CommonUtilsSettings(pydantic.BaseModel):
+    """The validated ``COMMON_UTILS`` setting."""
+
+    model_config = pydantic.ConfigDict(frozen=True, extra="forbid")
+
+    DATABASE_APPS: dict[str, str] = {}
+    READ_REPLICAS: dict[str, list[str]] = {}
+    CELERY_APP: str | None = None
+    HEALTH_TIMEOUT: float = pydantic.Field(default=2.0, gt=0)
+    OUTBOX_BATCH_SIZE: int = pydantic.Field(default=100, ge=1)
+    OUTBOX_MAX_ATTEMPTS: int = pydantic.Field(default=10, ge=1)
+    OUTBOX_BACKOFF: float = pydantic.Field(default=1.0, ge=0)
+    OUTBOX_MAX_BACKOFF: float = pydantic.Field(default=300.0, ge=0)
+    EVENT_EXCHANGE: str = pydantic.Field(default="commons.events", min_length=1)
+
+
+def get_settings() -> CommonUtilsSettings:
+    """Return the validated ``COMMON_UTILS`` setting; raise ``DatabaseConfigError`` if invalid."""
+    raw: Any = getattr(settings, "COMMON_UTILS", {})
+    try:
+        return CommonUtilsSettings.model_validate(raw)
+    except pydantic.ValidationError as exc:
+        problems = "; ".join(
+            f"COMMON_UTILS[{']['.join(repr(p) for p in err['loc'])}]: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise DatabaseConfigError(f"invalid COMMON_UTILS setting: {problems}") from None

@@ -1,0 +1,50 @@
+"""``manage.py outbox_relay``: publish outbox rows to the broker until stopped."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+
+class Command(BaseCommand):
+    """Relay the transactional outbox of every primary database (or those named) to Celery."""
+
+    help = "Publish committed outbox events to the broker, at least once, until stopped."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        """Declare the options."""
+        parser.add_argument(
+            "--database",
+            action="append",
+            dest="databases",
+            help="alias whose outbox to relay (repeatable; default: every primary database)",
+        )
+        parser.add_argument("--app", help="Celery app as module:attribute")
+        parser.add_argument("--batch-size", type=int, help="rows claimed per transaction")
+        parser.add_argument("--poll-interval", type=float, default=1.0, help="seconds when idle")
+        parser.add_argument(
+            "--until-empty", action="store_true", help="exit once no event is pending"
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        """Run the relay; SIGTERM and SIGINT stop it after the current batch."""
+        from common_utils.celery import OutboxRelay, resolve_celery_app
+
+        relay = OutboxRelay(
+            resolve_celery_app(options["app"]),
+            aliases=options["databases"],
+            batch_size=options["batch_size"],
+        )
+        stop = threading.Event()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: stop.set())
+        stats = relay.run(
+            poll_interval=options["poll_interval"], until_empty=options["until_empty"], stop=stop
+        )
+        self.stdout.write(
+            f"outbox relay stopped: {stats.sent} sent, {stats.failed} failed, "
+            f"{stats.parked} parked in {stats.batches} batches"
+        )

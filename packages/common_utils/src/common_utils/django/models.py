@@ -1,0 +1,71 @@
+"""The tables of common-utils: the transactional outbox and the consumers' processed events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import models
+
+
+class OutboxMessage(models.Model):
+    """An event waiting to be published, written in the business transaction's own database.
+
+    A row is pending while ``sent_at`` and ``parked_at`` are empty; the relay publishes pending rows
+    whose ``next_attempt_at`` has come, then sets ``sent_at``. After ``OUTBOX_MAX_ATTEMPTS`` failed
+    publishes it sets ``parked_at`` and leaves the row for a person to look at.
+    """
+
+    id: models.BigAutoField[int, int] = models.BigAutoField(primary_key=True)
+    event_id: models.CharField[str, str] = models.CharField(max_length=200, unique=True)
+    event_type: models.CharField[str, str] = models.CharField(max_length=200)
+    payload: models.TextField[str, str] = models.TextField(
+        help_text="The event in the CloudEvents JSON format."
+    )
+    created_at: models.DateTimeField[datetime, datetime] = models.DateTimeField()
+    next_attempt_at: models.DateTimeField[datetime, datetime] = models.DateTimeField()
+    attempts: models.PositiveIntegerField[int, int] = models.PositiveIntegerField(default=0)
+    last_error: models.TextField[str, str] = models.TextField(blank=True, default="")
+    sent_at: models.DateTimeField[datetime | None, datetime | None] = models.DateTimeField(
+        null=True, blank=True
+    )
+    parked_at: models.DateTimeField[datetime | None, datetime | None] = models.DateTimeField(
+        null=True, blank=True
+    )
+
+    class Meta:
+        app_label = "common_utils"
+        db_table = "common_utils_outbox"
+        indexes = (
+            models.Index(
+                fields=["next_attempt_at", "id"],
+                name="common_utils_outbox_pending",
+                condition=models.Q(sent_at__isnull=True, parked_at__isnull=True),
+            ),
+        )
+
+    def __str__(self) -> str:
+        """Name the event and its state."""
+        state = "sent" if self.sent_at else "parked" if self.parked_at else "pending"
+        return f"{self.event_type} {self.event_id} ({state})"
+
+
+class ProcessedEvent(models.Model):
+    """The record that a consumer's handler has had its effect for an event id."""
+
+    id: models.BigAutoField[int, int] = models.BigAutoField(primary_key=True)
+    event_id: models.CharField[str, str] = models.CharField(max_length=200)
+    handler: models.CharField[str, str] = models.CharField(max_length=200)
+    processed_at: models.DateTimeField[datetime, datetime] = models.DateTimeField()
+
+    class Meta:
+        app_label = "common_utils"
+        db_table = "common_utils_processed_event"
+        constraints = (
+            models.UniqueConstraint(
+                fields=["event_id", "handler"], name="common_utils_processed_once"
+            ),
+        )
+
+    def __str__(self) -> str:
+        """Name the event and the handler."""
+        return f"{self.event_id} by {self.handler}"

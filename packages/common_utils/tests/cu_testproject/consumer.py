@@ -1,0 +1,17 @@
+"""The billing service's consumer: an invoice per placed order, exactly once."""
+
+from __future__ import annotations
+
+from common_utils import Envelope
+from common_utils.celery import EventConsumer
+from cu_testproject.celery_app import app
+from cu_testproject.cu_billing.models import Invoice
+from cu_testproject.events import OrderPlaced
+
+consumer = EventConsumer(app, queue="cu.billing.events", using="billing", retry_backoff=0.1)
+
+
+@consumer.handler(OrderPlaced, name="billing.invoice_order")
+def invoice_order(event: Envelope[OrderPlaced]) -> None:
+    """Create the invoice of a placed order."""
+    Invoice.objects.using("billing").create(order_id=event.data.order_id, event_id=event.id)

@@ -1,0 +1,17 @@
+"""Billing lives in the ``billing`` database and knows orders only by id."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class Invoice(models.Model):
+    """One invoice per placed order (the effect of the order_placed event)."""
+
+    order_id: models.BigIntegerField[int, int] = models.BigIntegerField()
+    # Deliberately not unique: only the consumer's processed-event table may deduplicate.
+    event_id: models.CharField[str, str] = models.CharField(max_length=200)
+
+    def __str__(self) -> str:
+        """The order."""
+        return f"invoice for order {self.order_id}"

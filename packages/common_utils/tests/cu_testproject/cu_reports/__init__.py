@@ -1,0 +1,1 @@
+"""Test app cu_reports."""

@@ -1,0 +1,20 @@
+"""The events of the test project."""
+
+from __future__ import annotations
+
+import pydantic
+
+from common_utils import Envelope, event_type, new_event
+
+
+@event_type("cu.orders.order_placed", version=1)
+class OrderPlaced(pydantic.BaseModel):
+    """An order was placed."""
+
+    order_id: int
+    total: int
+
+
+def new_order_event(data: OrderPlaced) -> Envelope[OrderPlaced]:
+    """Wrap ``data`` in an envelope from the orders service."""
+    return new_event(data, source="/cu/orders", subject=f"order/{data.order_id}")
