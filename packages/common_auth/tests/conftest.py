@@ -8,11 +8,14 @@ that answers 401 to revoked tokens. None of its token logic is ours, which is th
 
 from __future__ import annotations
 
+import base64
+import json
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -24,9 +27,13 @@ from authlib.oauth2.rfc7662 import IntrospectionEndpoint  # type: ignore[import-
 from authlib.oauth2.rfc9068 import JWTBearerTokenGenerator  # type: ignore[import-untyped]
 from flask import Flask, jsonify, request
 from joserfc.jwk import KeySet, RSAKey
+from jwt.algorithms import get_default_algorithms
 from werkzeug.serving import make_server
 
+from common_auth import SigningKey, StaticKeySet
+
 AUDIENCE = "https://api.commons.test"
+ISSUER = "https://issuer.commons.test"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -48,7 +55,7 @@ def pytest_configure(config: pytest.Config) -> None:
             USE_TZ=True,
             REST_FRAMEWORK={"UNAUTHENTICATED_USER": None},
             COMMON_AUTH={
-                "ISSUER": "https://issuer.commons.test",
+                "ISSUER": ISSUER,
                 "AUDIENCE": AUDIENCE,
                 "JWKS_URL": "https://issuer.commons.test/jwks.json",
             },
@@ -254,7 +261,9 @@ def _serve_issuer(*, jwt_tokens: bool, expires_in: int = 300) -> Iterator[ThirdP
                 access_token_generator=True, expires_generator=lambda client, grant: expires_in
             ),
         )
-    thread = threading.Thread(target=http.serve_forever, name="third-party-issuer", daemon=True)
+    thread = threading.Thread(
+        target=http.serve_forever, kwargs={"poll_interval": 0.05}, name="issuer", daemon=True
+    )
     thread.start()
     try:
         yield ThirdPartyIssuer(
@@ -290,3 +299,145 @@ def jwt_issuer() -> Iterator[ThirdPartyIssuer]:
 def opaque_issuer() -> Iterator[ThirdPartyIssuer]:
     """authlib issuing opaque access tokens and answering RFC 7662 introspection."""
     yield from _serve_issuer(jwt_tokens=False)
+
+
+# -- tokens made by hand, for the security suite -----------------------------------------
+
+
+def b64url(data: bytes | str) -> str:
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+class TokenForge:
+    """Builds signed (or deliberately broken) compact JWS tokens with the test keys."""
+
+    def __init__(self) -> None:
+        self.rsa = SigningKey.generate("RS256", kid="rsa-1")
+        self.ec = SigningKey.generate("ES256", kid="ec-1")
+        self.ed = SigningKey.generate("EdDSA", kid="ed-1")
+        self.by_alg = {"RS256": self.rsa, "ES256": self.ec, "EdDSA": self.ed}
+        self.keys = StaticKeySet(
+            [self.rsa.verification_key(), self.ec.verification_key(), self.ed.verification_key()]
+        )
+
+    def claims(self, **overrides: Any) -> dict[str, Any]:
+        now = int(time.time())
+        base: dict[str, Any] = {
+            "iss": ISSUER,
+            "sub": "user-42",
+            "aud": AUDIENCE,
+            "iat": now,
+            "nbf": now,
+            "exp": now + 300,
+            "jti": "jti-1",
+            "scope": "orders:read orders:write",
+            "roles": ["clerk"],
+            "client_id": "web",
+        }
+        base.update(overrides)
+        return {k: v for k, v in base.items() if v is not None}
+
+    def token(
+        self,
+        claims: dict[str, Any] | None = None,
+        *,
+        alg: str = "RS256",
+        key: SigningKey | None = None,
+        header: dict[str, Any] | None = None,
+        raw_payload: str | None = None,
+    ) -> str:
+        """Sign `claims` (or the raw JSON text `raw_payload`) with `key` under header `alg`."""
+        signer = key or self.by_alg.get(alg, self.rsa)
+        head: dict[str, Any] = {"alg": alg, "kid": signer.kid, "typ": "at+jwt"}
+        head.update(header or {})
+        head = {k: v for k, v in head.items() if v is not None}
+        payload = raw_payload if raw_payload is not None else json.dumps(claims or self.claims())
+        signing_input = f"{b64url(json.dumps(head))}.{b64url(payload)}".encode("ascii")
+        algorithm = get_default_algorithms()[signer.algorithm]
+        signature = algorithm.sign(signing_input, signer.private_key)
+        return f"{signing_input.decode('ascii')}.{b64url(signature)}"
+
+    def unsigned(self, header: dict[str, Any], payload: str, signature: bytes = b"") -> str:
+        return f"{b64url(json.dumps(header))}.{b64url(payload)}.{b64url(signature)}"
+
+
+@pytest.fixture(scope="session")
+def forge() -> TokenForge:
+    return TokenForge()
+
+
+class FakeClock:
+    """A monotonic clock that moves only when a test says so."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+# -- a JWKS server whose answers and counts the tests control ------------------------------
+
+
+@dataclass
+class JWKSServer:
+    url: str
+    document: dict[str, Any]
+    cache_control: str | None = "max-age=300"
+    status: int = 200
+    fetches: int = 0
+    gate: threading.Event = field(default_factory=threading.Event)
+    provider: Callable[[], dict[str, Any]] | None = None  # when set, serves its live document
+
+    def publish(self, *keys: SigningKey) -> None:
+        self.document = {"keys": [key.public_jwk() for key in keys]}
+
+
+@pytest.fixture
+def jwks_server(forge: TokenForge) -> Iterator[JWKSServer]:
+    """A JWKS endpoint on 127.0.0.1 serving the forge's keys; counts fetches; can fail."""
+    state = JWKSServer(url="", document={})
+    state.publish(forge.rsa, forge.ec, forge.ed)
+    state.gate.set()
+    lock = threading.Lock()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            state.gate.wait(timeout=10)
+            with lock:
+                state.fetches += 1
+            document = state.provider() if state.provider else state.document
+            body = json.dumps(document).encode()
+            self.send_response(state.status)
+            self.send_header("Content-Type", "application/json")
+            if state.cache_control is not None:
+                self.send_header("Cache-Control", state.cache_control)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the base class names it)
+            pass
+
+    http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    state.url = f"http://127.0.0.1:{http.server_port}/jwks.json"
+    thread = threading.Thread(
+        target=http.serve_forever, kwargs={"poll_interval": 0.05}, name="jwks", daemon=True
+    )
+    thread.start()
+    try:
+        yield state
+    finally:
+        state.gate.set()
+        http.shutdown()
+        thread.join(timeout=10)
+        http.server_close()

@@ -11,6 +11,7 @@ The public API is what this module exports; modules whose names start with ``_``
 """
 
 from common_auth.__about__ import __version__
+from common_auth._claims import AccessTokenClaims
 from common_auth._context import access_token_context, current_access_token
 from common_auth._credentials import ClientCredentials, ForwardUserToken
 from common_auth._errors import (
@@ -30,8 +31,12 @@ from common_auth._errors import (
     UnknownSigningKey,
     UnsupportedAlgorithm,
 )
+from common_auth._issuing import SigningKey, SigningKeySet, issue_access_token
+from common_auth._jwks import JWKSCache, KeySource, StaticKeySet, VerificationKey
+from common_auth._verifier import TokenVerifier
 
 __all__ = [
+    "AccessTokenClaims",
     "ClientCredentials",
     "CommonAuthError",
     "ConfigurationError",
@@ -41,15 +46,23 @@ __all__ = [
     "InvalidClaims",
     "InvalidSignature",
     "InvalidToken",
+    "JWKSCache",
     "KeySetUnavailable",
+    "KeySource",
     "MalformedToken",
+    "SigningKey",
     "SigningKeyError",
+    "SigningKeySet",
+    "StaticKeySet",
     "TokenEndpointError",
     "TokenExpired",
     "TokenNotYetValid",
+    "TokenVerifier",
     "UnknownSigningKey",
     "UnsupportedAlgorithm",
+    "VerificationKey",
     "__version__",
     "access_token_context",
     "current_access_token",
+    "issue_access_token",
 ]

@@ -1,0 +1,72 @@
+"""Interoperation with a third-party issuer: authlib's RFC 9068 JWT access tokens over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+
+from common_auth import (
+    ClientCredentials,
+    JWKSCache,
+    TokenVerifier,
+    UnknownSigningKey,
+)
+
+AUDIENCE = "https://api.commons.test"
+
+
+def fetch_token(issuer, scope: str = "users:read") -> str:
+    auth = ClientCredentials(
+        token_url=issuer.token_url,
+        client_id="orders",
+        client_secret="orders-secret-value",
+        scope=scope,
+    )
+    return auth.get_token()
+
+
+def test_authlib_jwt_access_tokens_verify(jwt_issuer) -> None:
+    token = fetch_token(jwt_issuer, "users:read users:write")
+    verifier = TokenVerifier(issuer=jwt_issuer.url, audience=AUDIENCE, jwks_url=jwt_issuer.jwks_url)
+    claims = verifier.verify(token)
+    assert claims.client_id == "orders"
+    assert claims.sub == "orders"
+    assert claims.scopes == {"users:read", "users:write"}
+    assert claims.jti
+    assert jwt_issuer.requests["jwks"] == 1
+
+
+def test_authlib_tokens_verify_async(jwt_issuer) -> None:
+    token = fetch_token(jwt_issuer)
+    verifier = TokenVerifier(issuer=jwt_issuer.url, audience=AUDIENCE, jwks_url=jwt_issuer.jwks_url)
+    assert asyncio.run(verifier.averify(token)).client_id == "orders"
+
+
+def test_authlib_tokens_for_another_issuer_url_are_refused(jwt_issuer) -> None:
+    from common_auth import InvalidClaims
+
+    token = fetch_token(jwt_issuer)
+    verifier = TokenVerifier(
+        issuer="https://elsewhere.test", audience=AUDIENCE, jwks_url=jwt_issuer.jwks_url
+    )
+    with pytest.raises(InvalidClaims):
+        verifier.verify(token)
+
+
+def test_a_key_the_issuer_does_not_publish_is_unknown(jwt_issuer, forge) -> None:
+    verifier = TokenVerifier(
+        issuer=jwt_issuer.url, audience=AUDIENCE, keys=JWKSCache(jwt_issuer.jwks_url)
+    )
+    forged = forge.token(forge.claims(iss=jwt_issuer.url), header={"kid": "authlib-2"})
+    with pytest.raises(UnknownSigningKey):
+        verifier.verify(forged)
+
+
+def test_client_credentials_token_calls_a_protected_api(jwt_issuer) -> None:
+    auth = ClientCredentials(
+        token_url=jwt_issuer.token_url, client_id="orders", client_secret="orders-secret-value"
+    )
+    with httpx.Client(auth=auth) as client:
+        assert client.get(jwt_issuer.api_url).json()["client_id"] == "orders"
