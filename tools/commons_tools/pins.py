@@ -1,0 +1,244 @@
+"""Consumer pins: move a service's ``common-*`` requirements to the newest releases and re-lock.
+
+A service keeps its direct needs in ``requirements.in`` and installs from the ``requirements.txt``
+beside it, locked with hashes. ``nox -s pins -- PATH/requirements.in ...`` rewrites each line that
+names a workspace package to ``==`` the newest version on the private index (pre-releases only with
+``--pre``), then re-locks with ``uv pip compile --generate-hashes``, the private index first.
+``--check`` changes nothing and exits 1 when a pin or a lock is behind.
+
+Why both hashes and the index order: a package called ``common-utils`` exists on the public
+index. uv takes a name only from the first index that has it (the private one is given with
+``--index``, which uv asks before its default index), and the lock's hashes make pip refuse any
+file but ours, whatever indexes it is pointed at. After locking, every workspace package in the
+lock is checked against the private index's own sha256 of that version.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from commons_tools.errors import PinError, ReleaseError
+from commons_tools.publish import release_index
+from commons_tools.release import uv_command
+from commons_tools.simple_api import IndexTarget, project_files, project_versions
+from commons_tools.workspace import WorkspaceError, load_workspace
+
+Say = Callable[[str], None]
+_LOCKED = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==(?P<version>\S+)")
+_HASH = re.compile(r"--hash=sha256:(?P<digest>[0-9a-f]{64})")
+
+
+@dataclass(frozen=True)
+class PinMove:
+    """One ``requirements.in`` line that is (or was) behind the newest release."""
+
+    name: str
+    line_number: int
+    old: str
+    new: str
+    newest: Version
+
+
+def newest_versions(
+    target: IndexTarget, names: Sequence[str], *, pre: bool = False
+) -> dict[str, Version]:
+    """The newest version of each workspace package on the private index."""
+    newest: dict[str, Version] = {}
+    for name in names:
+        versions = [v for v in project_versions(target, name) if pre or not v.is_prerelease]
+        if versions:
+            newest[canonicalize_name(name)] = versions[-1]
+    return newest
+
+
+def plan_moves(
+    path: Path, newest: dict[str, Version], workspace_names: set[str]
+) -> tuple[list[str], list[PinMove]]:
+    """The new lines of ``path`` and the moves among them.
+
+    Only lines naming a workspace package change; PinError for a line that does not parse or a
+    workspace package the index has no release of.
+    """
+    lines = path.read_text(encoding="utf-8").splitlines()
+    moves: list[PinMove] = []
+    for number, line in enumerate(lines, start=1):
+        body, hash_mark, comment = line.partition(" #")
+        stripped = body.strip()
+        if not stripped or stripped.startswith(("#", "-")):
+            continue
+        try:
+            requirement = Requirement(stripped)
+        except InvalidRequirement as exc:
+            raise PinError(f"{path}:{number}: not a requirement ({exc})") from None
+        name = canonicalize_name(requirement.name)
+        if name not in workspace_names:
+            continue
+        if name not in newest:
+            raise PinError(f"{path}:{number}: {requirement.name} has no release on the index")
+        extras = f"[{','.join(sorted(requirement.extras))}]" if requirement.extras else ""
+        marker = f"; {requirement.marker}" if requirement.marker else ""
+        new = f"{requirement.name}{extras}=={newest[name]}{marker}"
+        if hash_mark:
+            new = f"{new}  #{comment}"
+        if str(requirement.specifier) != f"=={newest[name]}":
+            moves.append(PinMove(requirement.name, number, stripped, new, newest[name]))
+        lines[number - 1] = new
+    return lines, moves
+
+
+def locked_versions(lock: Path) -> dict[str, tuple[Version, set[str]]]:
+    """Name -> (version, sha256 set) of each ``name==version`` entry of a hash-locked file."""
+    if not lock.is_file():
+        return {}
+    entries: dict[str, tuple[Version, set[str]]] = {}
+    current: str | None = None
+    for line in lock.read_text(encoding="utf-8").splitlines():
+        match = _LOCKED.match(line)
+        if match:
+            try:
+                version = Version(match["version"])
+            except InvalidVersion:
+                continue
+            current = canonicalize_name(match["name"])
+            entries[current] = (version, set())
+        if current is not None:
+            entries[current][1].update(m["digest"] for m in _HASH.finditer(line))
+        if not line.rstrip().endswith("\\") and not match:
+            current = None
+    return entries
+
+
+def lock(target: IndexTarget, requirements_in: Path, say: Say) -> Path:
+    """``uv pip compile --generate-hashes`` the file into the ``requirements.txt`` beside it."""
+    output = requirements_in.with_suffix(".txt")
+    env = dict(os.environ)
+    if target.credentials is not None:
+        env["UV_INDEX_COMMONS_USERNAME"] = target.credentials.username
+        env["UV_INDEX_COMMONS_PASSWORD"] = target.credentials.password
+    command = [
+        *uv_command(),
+        "pip",
+        "compile",
+        requirements_in.name,
+        "--output-file",
+        output.name,
+        "--generate-hashes",
+        "--index",
+        f"commons={target.simple_url}",
+        "--index-strategy",
+        "first-index",
+        "--quiet",
+        "--custom-compile-command",
+        f"nox -s pins -- {requirements_in.name}",
+    ]
+    # Run beside the file, so that the lock's "via -r requirements.in" notes are relative.
+    result = subprocess.run(
+        command, cwd=requirements_in.parent, env=env, capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        said = result.stdout + result.stderr
+        if target.credentials is not None:
+            said = said.replace(target.credentials.password, "***")
+        tail = " ".join(said.strip().splitlines()[-4:])
+        raise PinError(f"{requirements_in}: uv could not lock it: {tail}")
+    say(f"  locked  {output}")
+    return output
+
+
+def verify_lock_sources(target: IndexTarget, output: Path, names: Sequence[str]) -> None:
+    """Every workspace package in the lock must carry the private index's own hashes."""
+    entries = locked_versions(output)
+    for name in names:
+        key = canonicalize_name(name)
+        if key not in entries:
+            continue
+        version, hashes = entries[key]
+        ours = {
+            entry.sha256
+            for filename, entry in project_files(target, name).items()
+            if entry.sha256 and _version_in(filename, version)
+        }
+        if not hashes or not hashes <= ours:
+            raise PinError(
+                f"{output}: {name}=={version} is locked with hashes the private index does not "
+                "have: it came from another index (dependency confusion); the lock was kept for "
+                "inspection, do not install it"
+            )
+
+
+def _version_in(filename: str, version: Version) -> bool:
+    stem = filename.removesuffix(".tar.gz").removesuffix(".whl")
+    parts = stem.split("-")
+    try:
+        return len(parts) > 1 and Version(parts[1]) == version
+    except InvalidVersion:
+        return False
+
+
+def run_pins(
+    repo: Path, files: Sequence[Path], *, check: bool, pre: bool = False, say: Say = print
+) -> bool:
+    """Move and re-lock (or with ``check`` only report) each file; True when nothing is behind."""
+    names = [p.dist_name for p in load_workspace(repo).packages]
+    workspace_names: set[str] = {canonicalize_name(n) for n in names}
+    for path in files:
+        if not path.is_file():
+            raise PinError(f"{path}: no such requirements file")
+    up_to_date = True
+    with release_index(repo, say=say) as target:
+        newest = newest_versions(target, names, pre=pre)
+        for path in files:
+            lines, moves = plan_moves(path, newest, workspace_names)
+            locked = locked_versions(path.with_suffix(".txt"))
+            stale_lock = sorted(
+                name
+                for name, version in newest.items()
+                if name in locked and locked[name][0] != version
+            )
+            for move in moves:
+                say(f"{path}:{move.line_number}: {move.old} -> {move.new}")
+            for name in stale_lock:
+                say(f"{path.with_suffix('.txt')}: {name}=={locked[name][0]}, newest {newest[name]}")
+            behind = bool(moves or stale_lock or not locked)
+            up_to_date = up_to_date and not behind
+            if check:
+                if not behind:
+                    say(f"{path}: up to date")
+                continue
+            if moves:
+                path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+            output = lock(target, path, say)
+            verify_lock_sources(target, output, names)
+    return up_to_date or not check
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="nox -s pins --", description=__doc__)
+    parser.add_argument("files", nargs="+", type=Path, help="requirements.in files of services")
+    parser.add_argument(
+        "--check", action="store_true", help="report what is behind, change nothing"
+    )
+    parser.add_argument("--pre", action="store_true", help="allow pre-releases of common-*")
+    parser.add_argument("--repo", type=Path, default=Path.cwd(), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    try:
+        ok = run_pins(args.repo.resolve(), args.files, check=args.check, pre=args.pre)
+    except (ReleaseError, WorkspaceError) as exc:
+        print(f"pins: {exc}", file=sys.stderr)
+        return 2
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
