@@ -213,3 +213,67 @@ def subprocess_env(broker: Broker) -> dict[str, str]:
 def project_env() -> Any:
     """``project_env(broker)``: the environment for a subprocess of the test project."""
     return subprocess_env
+
+
+@pytest.fixture
+def consumer_worker(celery_app_for: Any) -> Any:
+    """``consumer_worker(broker)``: a context manager running the billing consumer in a thread.
+
+    The consumer's queue is declared first, so events published from then on are routed to it.
+    Yields the list of event ids the delivery task received (duplicates included).
+    """
+    from contextlib import contextmanager
+
+    from celery.contrib.testing.worker import start_worker
+    from celery.signals import task_postrun, task_prerun
+    from django.db import connections
+    from kombu import Queue
+
+    @contextmanager
+    def run(broker: Broker) -> Iterator[list[str]]:
+        app = celery_app_for(broker)
+        from cu_testproject.consumer import consumer
+
+        app.conf.task_queues = (consumer.queue, Queue("celery"))
+        consumer.declare()
+        deliveries: list[str] = []
+
+        def count(task_id: str | None = None, task: Any = None, **_: Any) -> None:
+            if task is not None and task.name == "common_utils.deliver_event":
+                deliveries.append(str(task_id))
+
+        def close_connections(**_: Any) -> None:
+            connections.close_all()  # the worker thread's own connections
+
+        task_prerun.connect(count, weak=False)
+        task_postrun.connect(close_connections, weak=False)
+        try:
+            with start_worker(
+                app,
+                perform_ping_check=False,
+                queues=[consumer.queue_name, "celery"],
+                shutdown_timeout=30,
+            ):
+                yield deliveries
+        finally:
+            task_prerun.disconnect(count)
+            task_postrun.disconnect(close_connections)
+
+    return run
+
+
+def wait_for(predicate: Any, *, timeout: float = 60.0, what: str = "condition") -> None:
+    """Poll ``predicate`` until it is true; fail naming ``what`` after ``timeout`` seconds."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def wait() -> Any:
+    """``wait(predicate, timeout=..., what=...)``: poll until true, else fail."""
+    return wait_for

@@ -67,6 +67,7 @@ def test_filter_lets_plain_formats_use_the_request_id() -> None:
     handler.addFilter(RequestContextLogFilter())
     handler.setFormatter(logging.Formatter("%(request_id)s %(message)s"))
     logger = logging.getLogger("test_common_utils.plain")
+    logger.setLevel(logging.INFO)
     logger.addHandler(handler)
     logger.propagate = False
     try:

@@ -1,0 +1,134 @@
+"""The outbox: publish() writes in the business transaction; the relay publishes committed rows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from cu_testproject.cu_billing.models import Invoice
+from cu_testproject.cu_orders.models import Order
+from cu_testproject.events import OrderPlaced, new_order_event
+from django.db import transaction
+from django.test import override_settings
+
+from common_utils import NoTransactionError
+from common_utils.celery import OutboxRelay
+from common_utils.django import atomic_for, publish
+from common_utils.django._outbox import claim_batch
+from common_utils.django.models import OutboxMessage, ProcessedEvent
+
+ALL = ["default", "orders", "billing", "orders_replica"]
+
+
+def _place(total: int = 10) -> str:
+    order = Order.objects.create(total=total)
+    event = new_order_event(OrderPlaced(order_id=order.pk, total=total))
+    publish(event)
+    return event.id
+
+
+class _Rollback(Exception):
+    pass
+
+
+def _place_and_roll_back(total: int = 10) -> str:
+    """Place an order in a transaction that then fails; return the event id that must not exist."""
+    event_id = ""
+    try:
+        with atomic_for(Order):
+            event_id = _place(total)
+            raise _Rollback
+    except _Rollback:
+        pass
+    return event_id
+
+
+@pytest.mark.django_db(databases=ALL, transaction=True)
+def test_the_event_row_is_committed_with_the_data_or_not_at_all() -> None:
+    with atomic_for(Order):
+        kept = _place()
+    _place_and_roll_back()
+    assert list(OutboxMessage.objects.using("orders").values_list("event_id", flat=True)) == [kept]
+    assert not OutboxMessage.objects.using("default").exists()
+    assert Order.objects.count() == 1
+
+
+@pytest.mark.django_db(databases=ALL, transaction=True)
+def test_publish_outside_a_transaction_is_refused() -> None:
+    event = new_order_event(OrderPlaced(order_id=1, total=1))
+    with pytest.raises(NoTransactionError, match="none is open"):
+        publish(event)
+    with pytest.raises(NoTransactionError, match=r"transaction\.atomic\(using='orders'\)"):
+        publish(event, using=Order)
+
+
+@pytest.mark.django_db(databases=ALL, transaction=True)
+def test_publish_with_two_open_transactions_must_be_told_which() -> None:
+    event = new_order_event(OrderPlaced(order_id=1, total=1))
+    with transaction.atomic(using="orders"), transaction.atomic(using="billing"):
+        with pytest.raises(NoTransactionError, match="pass using="):
+            publish(event)
+        publish(event, using=Order)
+    assert OutboxMessage.objects.using("orders").count() == 1
+
+
+@pytest.mark.django_db(databases=ALL, transaction=True)
+def test_failed_publishes_back_off_and_park_after_the_last_attempt() -> None:
+    with atomic_for(Order):
+        _place()
+    conf = {"OUTBOX_MAX_ATTEMPTS": 2, "OUTBOX_BACKOFF": 60.0, "OUTBOX_MAX_BACKOFF": 60.0}
+    with override_settings(COMMON_UTILS={**_settings(), **conf}):
+        with claim_batch("orders") as batch:
+            (message,) = batch.messages
+            batch.failed(message, "ConnectionError: refused")
+        row = OutboxMessage.objects.using("orders").get()
+        assert row.attempts == 1
+        assert row.last_error == "ConnectionError: refused"
+        assert row.sent_at is None
+        assert row.parked_at is None
+        with claim_batch("orders") as batch:
+            assert batch.messages == []  # not due before its backoff
+        with claim_batch("orders", now=row.next_attempt_at) as batch:
+            (message,) = batch.messages
+            batch.failed(message, "ConnectionError: refused again")
+        parked = OutboxMessage.objects.using("orders").get()
+        assert parked.attempts == 2
+        assert parked.parked_at is not None
+        assert parked.last_error == "ConnectionError: refused again"
+        with claim_batch("orders", now=parked.next_attempt_at) as batch:
+            assert batch.messages == []  # parked rows are left for a person
+
+
+def _settings() -> dict[str, Any]:
+    from django.conf import settings
+
+    return dict(settings.COMMON_UTILS)
+
+
+@pytest.mark.django_db(databases=ALL, transaction=True)
+def test_relay_and_consumer_deliver_each_committed_event_once(
+    broker: Any, consumer_worker: Any, wait: Any
+) -> None:
+    with consumer_worker(broker) as deliveries:
+        committed = []
+        for total in range(20):
+            with atomic_for(Order):
+                committed.append(_place(total))
+        rolled_back = _place_and_roll_back(99)
+        from cu_testproject.celery_app import app
+
+        relay = OutboxRelay(app, aliases=["orders"], batch_size=7)
+        try:
+            assert relay.relay_pending() == 20
+            assert relay.stats.sent == 20
+            # Relaying the same rows again (as after a crash before marking) must do no harm.
+            OutboxMessage.objects.using("orders").update(sent_at=None)
+            assert relay.relay_pending() == 20
+        finally:
+            relay.close()
+        wait(lambda: len(deliveries) >= 40, what="40 deliveries")
+        wait(lambda: ProcessedEvent.objects.using("billing").count() >= 20, what="20 effects")
+    invoices = list(Invoice.objects.using("billing").values_list("event_id", flat=True))
+    assert sorted(invoices) == sorted(committed)
+    assert rolled_back not in invoices
+    assert len(deliveries) == 40
