@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import secrets
 import socket
 import threading
 import time
@@ -258,7 +259,8 @@ def _serve_issuer(*, jwt_tokens: bool, expires_in: int = 300) -> Iterator[ThirdP
         server.register_token_generator(
             "client_credentials",
             BearerTokenGenerator(
-                access_token_generator=True, expires_generator=lambda client, grant: expires_in
+                access_token_generator=lambda **_: secrets.token_urlsafe(32),
+                expires_generator=lambda client, grant: expires_in,
             ),
         )
     thread = threading.Thread(

@@ -31,6 +31,7 @@ from common_auth._errors import (
     UnknownSigningKey,
     UnsupportedAlgorithm,
 )
+from common_auth._introspection import IntrospectionVerifier
 from common_auth._issuing import SigningKey, SigningKeySet, issue_access_token
 from common_auth._jwks import JWKSCache, KeySource, StaticKeySet, VerificationKey
 from common_auth._verifier import TokenVerifier
@@ -43,6 +44,7 @@ __all__ = [
     "ForwardUserToken",
     "InsufficientScope",
     "IntrospectionError",
+    "IntrospectionVerifier",
     "InvalidClaims",
     "InvalidSignature",
     "InvalidToken",
