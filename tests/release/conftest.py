@@ -1,0 +1,218 @@
+"""Fixtures of the release pipeline's tests: throw-away git copies of the workspace, a real
+pypiserver on a free port, a proxy that stops it mid-publish, and a runner for the tools."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+import tarfile
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from packaging.version import Version
+
+from commons_tools.index import RunningIndex, start_index
+from commons_tools.workspace import load_workspace, write_version
+
+REPO = Path(__file__).resolve().parents[2]
+TOOLS = REPO / "tools"
+#: What a release needs of the repository: the root files and each package minus its tests.
+COPIED = ["pyproject.toml", ".gitignore", "CHANGELOG.md", "packages"]
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=repo, check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+def _committed_tree() -> bytes:
+    """The committed root files and packages (no work in progress, no tests) as a tar."""
+    return subprocess.run(
+        ["git", "archive", "--format=tar", "HEAD", *COPIED],
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+    ).stdout
+
+
+@pytest.fixture(scope="session")
+def committed_tree() -> bytes:
+    return _committed_tree()
+
+
+@pytest.fixture
+def make_repo(tmp_path: Path, committed_tree: bytes) -> Callable[..., Path]:
+    """``make_repo(name="repo", fragments={...})``: a git repository holding the workspace, all
+    packages at 0.1.0 with the committed ranges, no pending fragments but the given ones
+    (``{"common-utils": {"+x.breaking.md": "text"}}``), committed."""
+
+    def make(name: str = "repo", fragments: dict[str, dict[str, str]] | None = None) -> Path:
+        repo = tmp_path / name
+        repo.mkdir()
+        with tarfile.open(fileobj=io.BytesIO(committed_tree)) as archive:
+            members = [m for m in archive.getmembers() if "/tests/" not in f"/{m.name}/"]
+            archive.extractall(repo, members=members, filter="data")
+        workspace = load_workspace(repo)
+        for package in workspace.packages:
+            write_version(package.about, Version("0.1.0"))
+            for path in package.changelog_dir.iterdir():
+                if path.name != ".gitkeep":
+                    path.unlink()
+            (package.changelog_dir / ".gitkeep").touch()
+            for filename, text in (fragments or {}).get(package.dist_name, {}).items():
+                (package.changelog_dir / filename).write_text(text, encoding="utf-8")
+        git(repo, "init", "--quiet", "--initial-branch=main")
+        git(repo, "config", "user.name", "Test Maintainer")
+        git(repo, "config", "user.email", "maintainer@example.invalid")
+        git(repo, "config", "commit.gpgsign", "false")
+        git(repo, "config", "tag.gpgsign", "false")
+        git(repo, "add", "-A")
+        git(repo, "commit", "--quiet", "-m", "Initial state")
+        return repo
+
+    return make
+
+
+@pytest.fixture
+def index(tmp_path: Path) -> Iterator[RunningIndex]:
+    """A real pypiserver (upload auth, no overwrite, no fallback) on a free 127.0.0.1 port."""
+    with start_index(tmp_path / "index-home") as running:
+        yield running
+
+
+def index_env(running: RunningIndex | None, url: str | None = None) -> dict[str, str]:
+    """The environment that points the tools at ``running`` (or at ``url``) with credentials."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TWINE_", "COMMONS_INDEX"))}
+    env["PYTHONPATH"] = str(TOOLS)
+    if running is not None:
+        env["COMMONS_INDEX_URL"] = url or running.url
+        env["TWINE_USERNAME"] = running.credentials.username
+        env["TWINE_PASSWORD"] = running.credentials.password
+    elif url is not None:
+        env["COMMONS_INDEX_URL"] = url
+    return env
+
+
+@pytest.fixture(name="git")
+def git_fixture() -> Callable[..., str]:
+    """``git(repo, *args)``: run git in a repository, return its output, fail on an error."""
+    return git
+
+
+@pytest.fixture(name="index_env")
+def index_env_fixture() -> Callable[..., dict[str, str]]:
+    """``index_env(running, url=None)``: an environment pointing the tools at an index."""
+    return index_env
+
+
+@dataclass
+class ToolResult:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def tool() -> Callable[..., ToolResult]:
+    """``tool("release", "--dry-run", repo=repo, env=...)``: run ``python -m commons_tools.X``."""
+
+    def run(module: str, *args: str, repo: Path, env: dict[str, str] | None = None) -> ToolResult:
+        result = subprocess.run(
+            [sys.executable, "-m", f"commons_tools.{module}", *args],
+            cwd=repo,
+            env=env or index_env(None),
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=600,
+        )
+        return ToolResult(result.returncode, result.stdout, result.stderr)
+
+    return run
+
+
+class _Forwarder(BaseHTTPRequestHandler):
+    """Forwards every request to the upstream index; stops the index after N uploads."""
+
+    server: StoppingProxy
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        return
+
+    def _forward(self) -> None:
+        proxy = self.server
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else None
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
+        request = urllib.request.Request(  # noqa: S310
+            f"{proxy.upstream.url.rstrip('/')}{self.path}",
+            data=body,
+            headers=headers,
+            method=self.command,
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+                status, reply, content_type = response.status, response.read(), response.headers
+        except urllib.error.HTTPError as exc:
+            status, reply, content_type = exc.code, exc.read(), exc.headers
+        except (urllib.error.URLError, OSError):
+            status, reply, content_type = 502, b"upstream index stopped", None
+        self.send_response(status)
+        if content_type is not None and content_type.get("Content-Type"):
+            self.send_header("Content-Type", content_type["Content-Type"])
+        self.send_header("Content-Length", str(len(reply)))
+        self.end_headers()
+        self.wfile.write(reply)
+        if self.command == "POST" and status == 200 and body and b'name="content"' in body:
+            with proxy.lock:
+                proxy.uploads += 1
+                if proxy.uploads == proxy.stop_after:
+                    proxy.upstream.stop()
+
+    def do_GET(self) -> None:
+        self._forward()
+
+    def do_POST(self) -> None:
+        self._forward()
+
+
+class StoppingProxy(ThreadingHTTPServer):
+    """A loopback proxy in front of a real index that stops that index after ``stop_after``
+    successful uploads (0: never), and counts the uploads it forwarded."""
+
+    def __init__(self, upstream: RunningIndex, stop_after: int) -> None:
+        super().__init__(("127.0.0.1", 0), _Forwarder)
+        self.upstream = upstream
+        self.stop_after = stop_after
+        self.uploads = 0
+        self.lock = threading.Lock()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/"
+
+
+@pytest.fixture
+def stopping_proxy() -> Iterator[Callable[[RunningIndex, int], StoppingProxy]]:
+    """``stopping_proxy(index, n)``: a running :class:`StoppingProxy` (stopped after the test)."""
+    started: list[StoppingProxy] = []
+
+    def start(upstream: RunningIndex, stop_after: int) -> StoppingProxy:
+        proxy = StoppingProxy(upstream, stop_after)
+        threading.Thread(target=proxy.serve_forever, daemon=True).start()
+        started.append(proxy)
+        return proxy
+
+    yield start
+    for proxy in started:
+        proxy.shutdown()
+        proxy.server_close()

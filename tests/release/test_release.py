@@ -1,0 +1,153 @@
+"""The release run end to end, in temporary git repositories against a real pypiserver."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from commons_tools.index import RunningIndex
+from commons_tools.simple_api import IndexTarget, project_files
+
+pytestmark = pytest.mark.slow
+
+Tool = Callable[..., Any]
+Git = Callable[..., str]
+Env = Callable[..., dict[str, str]]
+
+
+def _target(index: RunningIndex) -> IndexTarget:
+    return IndexTarget(index.url, index.simple_url, index.credentials)
+
+
+def _index_shas(index: RunningIndex) -> dict[str, str | None]:
+    target = _target(index)
+    return {
+        name: entry.sha256
+        for project in ("common-utils", "common-auth", "common-clients")
+        for name, entry in project_files(target, project).items()
+    }
+
+
+def _snapshot(repo: Path) -> dict[str, bytes]:
+    return {
+        path.relative_to(repo).as_posix(): path.read_bytes()
+        for path in sorted(repo.rglob("*"))
+        if path.is_file() and ".git" not in path.relative_to(repo).parts
+    }
+
+
+def test_two_packages_with_fragments_release_with_cascade_changelogs_tags_and_uploads(
+    make_repo: Callable[..., Path], index: RunningIndex, tool: Tool, git: Git, index_env: Env
+) -> None:
+    repo = make_repo(
+        fragments={
+            "common-utils": {"+drop-old-router.breaking.md": "Removed `OldRouter`.\n"},
+            "common-auth": {"+scopes.feature.md": "Added `common_auth.require_scopes`.\n"},
+        }
+    )
+
+    result = tool("release", repo=repo, env=index_env(index))
+
+    assert result.returncode == 0, result.stderr
+    assert index.credentials.password not in result.stdout + result.stderr
+    about = {
+        module: (repo / f"packages/{module}/src/{module}/__about__.py").read_text()
+        for module in ("common_utils", "common_auth", "common_clients")
+    }
+    assert '__version__ = "0.2.0"' in about["common_utils"]
+    assert '__version__ = "0.2.0"' in about["common_auth"]  # its feature, and the cascade
+    assert '__version__ = "0.1.1"' in about["common_clients"]  # the cascade alone
+    assert git(repo, "log", "-1", "--format=%s") == (
+        "Release common-auth 0.2.0, common-clients 0.1.1, common-utils 0.2.0"
+    )
+    tags = git(repo, "tag", "--list", "--points-at", "HEAD").split()
+    assert sorted(tags) == ["common-auth-v0.2.0", "common-clients-v0.1.1", "common-utils-v0.2.0"]
+    assert {git(repo, "cat-file", "-t", tag) for tag in tags} == {"tag"}  # annotated
+    assert git(repo, "status", "--porcelain") == ""
+
+    clients_pyproject = (repo / "packages/common_clients/pyproject.toml").read_text()
+    assert '"common-utils>=0.2.0,<0.3",' in clients_pyproject
+    assert '"common-auth>=0.2.0,<0.3",' in clients_pyproject
+    assert (
+        '"common-utils>=0.2.0,<0.3",' in (repo / "packages/common_auth/pyproject.toml").read_text()
+    )
+
+    utils_log = (repo / "packages/common_utils/CHANGELOG.md").read_text()
+    assert "## 0.2.0 (" in utils_log
+    assert "Removed `OldRouter`." in utils_log
+    clients_log = (repo / "packages/common_clients/CHANGELOG.md").read_text()
+    assert "## 0.1.1 (" in clients_log
+    assert (
+        "Required `common-utils>=0.2.0,<0.3` (was `common-utils>=0.1.0,<0.2`): "
+        "common-utils 0.2.0 was released outside the old range." in clients_log
+    )
+    root_log = (repo / "CHANGELOG.md").read_text()
+    assert "- common-utils==0.2.0\n- common-auth==0.2.0\n- common-clients==0.1.1\n" in root_log
+    pending = [p.name for p in (repo / "packages").glob("*/changelog.d/*") if p.name != ".gitkeep"]
+    assert pending == []
+
+    on_index = _index_shas(index)
+    assert sorted(on_index) == [
+        "common_auth-0.2.0-py3-none-any.whl",
+        "common_auth-0.2.0.tar.gz",
+        "common_clients-0.1.1-py3-none-any.whl",
+        "common_clients-0.1.1.tar.gz",
+        "common_utils-0.2.0-py3-none-any.whl",
+        "common_utils-0.2.0.tar.gz",
+    ]
+    # Reproducible: a build of the release commit gives the bytes the index has.
+    rebuilt = tool("build", "--outdir", str(repo.parent / "rebuilt"), repo=repo)
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    for path in (repo.parent / "rebuilt").iterdir():
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == on_index[path.name], path.name
+
+    again = tool("release", repo=repo, env=index_env(index))
+    assert again.returncode == 0, again.stderr
+    assert "0 uploaded, 6 already there." in again.stdout
+
+
+def test_dry_run_leaves_git_status_and_the_index_untouched(
+    make_repo: Callable[..., Path], index: RunningIndex, tool: Tool, git: Git, index_env: Env
+) -> None:
+    repo = make_repo(fragments={"common-utils": {"+x.breaking.md": "Removed `x`.\n"}})
+    head = git(repo, "rev-parse", "HEAD")
+    before = _snapshot(repo)
+
+    result = tool("release", "--dry-run", repo=repo, env=index_env(index))
+
+    assert result.returncode == 0, result.stderr
+    assert "common-utils      0.1.0 -> 0.2.0" in result.stdout
+    assert "cascade: common-utils 0.2.0 outside common-utils>=0.1.0,<0.2" in result.stdout
+    assert git(repo, "status", "--porcelain", "--ignored") == ""
+    assert git(repo, "rev-parse", "HEAD") == head
+    assert git(repo, "tag") == ""
+    assert _snapshot(repo) == before
+    assert _index_shas(index) == {}
+    assert sorted(index.storage.iterdir()) == []
+
+
+def test_pre_release_run_tags_rc_versions(
+    make_repo: Callable[..., Path], index: RunningIndex, tool: Tool, git: Git, index_env: Env
+) -> None:
+    repo = make_repo(fragments={"common-utils": {"+fix.fix.md": "Fixed `x`.\n"}})
+
+    first = tool("release", "--pre", "rc", repo=repo, env=index_env(index))
+    (repo / "packages/common_utils/changelog.d/+more.fix.md").write_text("Fixed `y`.\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "--quiet", "-m", "Fix y")
+    second = tool("release", "--pre", "rc", "--no-publish", repo=repo, env=index_env(index))
+
+    assert first.returncode == 0, first.stderr
+    assert second.returncode == 0, second.stderr
+    assert git(repo, "tag", "--list").split() == [
+        "common-utils-v0.1.1rc1",
+        "common-utils-v0.1.1rc2",
+    ]
+    assert sorted(_index_shas(index)) == [
+        "common_utils-0.1.1rc1-py3-none-any.whl",
+        "common_utils-0.1.1rc1.tar.gz",
+    ]
