@@ -1,0 +1,518 @@
+"""Loading an OpenAPI 3.0 or 3.1 document: parse, validate, resolve ``$ref``s, walk operations.
+
+:func:`load_spec` reads YAML or JSON, checks the document against the official OpenAPI schema of
+its version (through jsonschema-rs, fast enough for documents with thousands of operations), then
+checks what a schema cannot say: every ``$ref`` points somewhere, no ``$ref`` loops on itself,
+operation ids are unique, every ``{name}`` in a path template has its path parameter. Any problem
+is a :class:`SpecError` carrying the JSON pointer of the offending node, never a traceback.
+
+The :class:`Spec` it returns keeps the document as parsed (plain dicts and lists) and offers the
+walks a generator needs: :meth:`Spec.operations` (path-level parameters merged, references
+resolved) and :meth:`Spec.resolve` for schemas and other objects.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import unquote
+
+__all__ = [
+    "HTTP_METHODS",
+    "MediaType",
+    "Operation",
+    "Parameter",
+    "RequestBody",
+    "Response",
+    "Spec",
+    "SpecError",
+    "escape_pointer",
+    "load_spec",
+    "parse_spec",
+]
+
+HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+_PATH_TEMPLATE = re.compile(r"\{([^{}]+)\}")
+# Keywords whose values are data (never document structure, so a "$ref" key there is just data).
+_DATA_KEYWORDS = frozenset({"example", "default", "enum", "const", "value"})
+# Keywords whose values map names the author chose to objects (a property may be called "enum").
+_NAMED_MAPS = frozenset(
+    {
+        "$defs",
+        "callbacks",
+        "content",
+        "definitions",
+        "dependentSchemas",
+        "encoding",
+        "examples",
+        "headers",
+        "links",
+        "mapping",
+        "parameters",
+        "pathItems",
+        "paths",
+        "patternProperties",
+        "properties",
+        "requestBodies",
+        "responses",
+        "schemas",
+        "securitySchemes",
+        "variables",
+        "webhooks",
+    }
+)
+
+
+class SpecError(Exception):
+    """An OpenAPI document that cannot be used, with the JSON pointer of the problem.
+
+    ``pointer`` is an RFC 6901 pointer into the document (``""`` for the whole document); ``source``
+    names the file when there is one.
+    """
+
+    def __init__(self, message: str, *, pointer: str, source: str | None = None) -> None:
+        self.message = message
+        self.pointer = pointer
+        self.source = source
+        where = f"#{pointer}" if pointer else "#/"
+        prefix = f"{source}: " if source else ""
+        super().__init__(f"{prefix}{where}: {message}")
+
+
+def escape_pointer(segment: object) -> str:
+    """One JSON pointer segment: ``~`` -> ``~0``, ``/`` -> ``~1``."""
+    return str(segment).replace("~", "~0").replace("/", "~1")
+
+
+def _join(pointer: str, *segments: object) -> str:
+    return pointer + "".join("/" + escape_pointer(segment) for segment in segments)
+
+
+@dataclass(frozen=True)
+class MediaType:
+    """One entry of a ``content`` map: ``application/json`` and its schema."""
+
+    media_type: str
+    schema: Mapping[str, Any] | bool | None
+    pointer: str
+    encoding: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A path, query, header or cookie parameter, with its ``$ref`` resolved."""
+
+    name: str
+    location: Literal["path", "query", "header", "cookie"]
+    required: bool
+    schema: Mapping[str, Any] | bool | None
+    pointer: str
+    description: str | None
+    deprecated: bool
+    style: str | None
+    explode: bool | None
+    content: tuple[MediaType, ...]
+    raw: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class RequestBody:
+    """An operation's request body, with its ``$ref`` resolved."""
+
+    required: bool
+    content: tuple[MediaType, ...]
+    description: str | None
+    pointer: str
+
+
+@dataclass(frozen=True)
+class Response:
+    """One response of an operation (``status`` is ``"200"``, ``"4XX"`` or ``"default"``)."""
+
+    status: str
+    description: str | None
+    content: tuple[MediaType, ...]
+    headers: Mapping[str, Any]
+    pointer: str
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One operation: a method on a path, parameters merged from its path item."""
+
+    path: str
+    method: str
+    operation_id: str | None
+    tags: tuple[str, ...]
+    summary: str | None
+    description: str | None
+    deprecated: bool
+    parameters: tuple[Parameter, ...]
+    request_body: RequestBody | None
+    responses: tuple[Response, ...]
+    pointer: str
+    raw: Mapping[str, Any]
+
+
+@cache
+def _validators() -> dict[str, Any]:
+    import jsonschema_rs
+    from openapi_spec_validator.schemas import schema_v30, schema_v31
+
+    return {
+        "3.0": jsonschema_rs.validator_for(dict(schema_v30)),
+        "3.1": jsonschema_rs.validator_for(dict(schema_v31)),
+    }
+
+
+def _best_error(error: Any) -> Any:
+    """The most specific error under a ``oneOf``/``anyOf`` failure: the one that went deepest."""
+    context = getattr(error.kind, "context", None)
+    if not context:
+        return error
+    best = error
+    for branch in context:
+        for sub in branch:
+            candidate = _best_error(sub)
+            if len(candidate.instance_path) > len(best.instance_path):
+                best = candidate
+    return best
+
+
+class Spec:
+    """A validated OpenAPI document.
+
+    ``document`` is the parsed document; ``version`` is ``"3.0"`` or ``"3.1"``; ``source`` is the
+    file it came from (as given) and ``sha256`` the hash of its bytes.
+    """
+
+    def __init__(
+        self,
+        document: Mapping[str, Any],
+        *,
+        source: str | None = None,
+        sha256: str | None = None,
+        validate: bool = True,
+    ) -> None:
+        self.document = document
+        self.source = source
+        self.sha256 = (
+            sha256 or hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
+        )
+        self.version = self._detect_version()
+        if validate:
+            self._validate_schema()
+            self._validate_references()
+            self._validate_operations()
+
+    # -- errors ----------------------------------------------------------------------------------
+
+    def error(self, message: str, pointer: str) -> SpecError:
+        """A :class:`SpecError` about this document."""
+        return SpecError(message, pointer=pointer, source=self.source)
+
+    # -- lookups ---------------------------------------------------------------------------------
+
+    @property
+    def title(self) -> str:
+        """``info.title``."""
+        return str(self.document.get("info", {}).get("title", ""))
+
+    @property
+    def schemas(self) -> Mapping[str, Any]:
+        """``components.schemas``, in document order (empty when there are none)."""
+        components = self.document.get("components") or {}
+        return components.get("schemas") or {}
+
+    def get(self, pointer: str) -> Any:
+        """The node at a JSON pointer (``/components/schemas/User``)."""
+        node: Any = self.document
+        if not pointer:
+            return node
+        if not pointer.startswith("/"):
+            raise self.error(f"{pointer!r} is not a JSON pointer", pointer)
+        for raw in pointer[1:].split("/"):
+            segment = raw.replace("~1", "/").replace("~0", "~")
+            if isinstance(node, Mapping) and segment in node:
+                node = node[segment]
+            elif isinstance(node, list) and segment.isdigit() and int(segment) < len(node):
+                node = node[int(segment)]
+            else:
+                raise self.error(f"nothing at {pointer!r}", pointer)
+        return node
+
+    def ref_pointer(self, ref: str, *, at: str) -> str:
+        """The JSON pointer a local ``$ref`` (``#/components/...``) designates."""
+        if not ref.startswith("#"):
+            raise self.error(
+                f"$ref {ref!r} points outside this document; only local references"
+                " (starting with '#') are supported: bundle the document first",
+                at,
+            )
+        return unquote(ref[1:])
+
+    def resolve(self, node: Any, *, at: str = "") -> tuple[Any, str | None]:
+        """Follow ``$ref`` until a node without one: ``(target, pointer of target or None)``.
+
+        ``at`` is the pointer of ``node`` itself, used in errors. A node without ``$ref`` comes back
+        as it is with ``None``.
+        """
+        pointer: str | None = None
+        seen: set[str] = set()
+        while isinstance(node, Mapping) and isinstance(node.get("$ref"), str):
+            pointer = self.ref_pointer(node["$ref"], at=at)
+            if pointer in seen:
+                raise self.error(f"$ref loop through {node['$ref']!r}", at)
+            seen.add(pointer)
+            try:
+                node = self.get(pointer)
+            except SpecError:
+                raise self.error(f"$ref {node['$ref']!r} points to nothing", at) from None
+            at = pointer
+        return node, pointer
+
+    def component_name(self, pointer: str | None) -> str | None:
+        """``User`` for ``/components/schemas/User``; ``None`` for any other pointer."""
+        prefix = "/components/schemas/"
+        if pointer and pointer.startswith(prefix) and "/" not in pointer[len(prefix) :]:
+            return pointer[len(prefix) :].replace("~1", "/").replace("~0", "~")
+        return None
+
+    # -- walks -----------------------------------------------------------------------------------
+
+    def operations(self) -> Iterator[Operation]:
+        """Every operation in document order, with references resolved."""
+        paths = self.document.get("paths") or {}
+        for path, raw_item in paths.items():
+            item_pointer = _join("/paths", path)
+            item, _ = self.resolve(raw_item, at=item_pointer)
+            shared = self._parameters(
+                item.get("parameters") or [], _join(item_pointer, "parameters")
+            )
+            for method in HTTP_METHODS:
+                if method not in item:
+                    continue
+                pointer = _join(item_pointer, method)
+                raw = item[method]
+                own = self._parameters(raw.get("parameters") or [], _join(pointer, "parameters"))
+                merged = {(p.location, p.name): p for p in shared}
+                merged.update({(p.location, p.name): p for p in own})
+                yield Operation(
+                    path=path,
+                    method=method,
+                    operation_id=raw.get("operationId"),
+                    tags=tuple(raw.get("tags") or ()),
+                    summary=raw.get("summary"),
+                    description=raw.get("description"),
+                    deprecated=bool(raw.get("deprecated", False)),
+                    parameters=tuple(merged.values()),
+                    request_body=self._request_body(raw.get("requestBody"), pointer),
+                    responses=self._responses(raw.get("responses") or {}, pointer),
+                    pointer=pointer,
+                    raw=raw,
+                )
+
+    def _content(self, content: Mapping[str, Any] | None, pointer: str) -> tuple[MediaType, ...]:
+        return tuple(
+            MediaType(
+                media_type=media_type,
+                schema=entry.get("schema"),
+                pointer=_join(pointer, media_type),
+                encoding=entry.get("encoding") or {},
+            )
+            for media_type, entry in (content or {}).items()
+        )
+
+    def _parameters(self, raw: Sequence[Any], pointer: str) -> list[Parameter]:
+        parameters = []
+        for index, entry in enumerate(raw):
+            at = _join(pointer, index)
+            param, target = self.resolve(entry, at=at)
+            at = target or at
+            parameters.append(
+                Parameter(
+                    name=param["name"],
+                    location=param["in"],
+                    required=bool(param.get("required", False)),
+                    schema=param.get("schema"),
+                    pointer=at,
+                    description=param.get("description"),
+                    deprecated=bool(param.get("deprecated", False)),
+                    style=param.get("style"),
+                    explode=param.get("explode"),
+                    content=self._content(param.get("content"), _join(at, "content")),
+                    raw=param,
+                )
+            )
+        return parameters
+
+    def _request_body(self, raw: Any, operation_pointer: str) -> RequestBody | None:
+        if raw is None:
+            return None
+        at = _join(operation_pointer, "requestBody")
+        body, target = self.resolve(raw, at=at)
+        at = target or at
+        return RequestBody(
+            required=bool(body.get("required", False)),
+            content=self._content(body.get("content"), _join(at, "content")),
+            description=body.get("description"),
+            pointer=at,
+        )
+
+    def _responses(self, raw: Mapping[str, Any], operation_pointer: str) -> tuple[Response, ...]:
+        responses = []
+        for status, entry in raw.items():
+            at = _join(operation_pointer, "responses", status)
+            response, target = self.resolve(entry, at=at)
+            at = target or at
+            responses.append(
+                Response(
+                    status=str(status),
+                    description=response.get("description"),
+                    content=self._content(response.get("content"), _join(at, "content")),
+                    headers=response.get("headers") or {},
+                    pointer=at,
+                )
+            )
+        return tuple(responses)
+
+    # -- validation ------------------------------------------------------------------------------
+
+    def _detect_version(self) -> Literal["3.0", "3.1"]:
+        if not isinstance(self.document, Mapping):
+            raise self.error("an OpenAPI document is a mapping at the top level", "")
+        declared = self.document.get("openapi")
+        if declared is None:
+            if "swagger" in self.document:
+                raise self.error(
+                    "Swagger 2.0 documents are not supported: convert to OpenAPI 3", "/swagger"
+                )
+            raise self.error("no 'openapi' version field: not an OpenAPI 3 document", "")
+        text = str(declared)
+        if re.fullmatch(r"3\.0\.\d+(-.+)?", text):
+            return "3.0"
+        if re.fullmatch(r"3\.1\.\d+(-.+)?", text):
+            return "3.1"
+        raise self.error(f"unsupported OpenAPI version {text!r} (3.0.x and 3.1.x are)", "/openapi")
+
+    def _validate_schema(self) -> None:
+        validator = _validators()[self.version]
+        errors = list(validator.iter_errors(self.document))
+        if not errors:
+            return
+        best = max((_best_error(error) for error in errors), key=lambda e: len(e.instance_path))
+        pointer = _join("", *best.instance_path)
+        more = f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""
+        raise self.error(f"{best.message}{more}", pointer)
+
+    def _validate_references(self) -> None:
+        """Every ``$ref`` resolves inside the document and none loops on itself."""
+        # (node, pointer, whether its keys are names chosen by the author rather than keywords)
+        stack: list[tuple[Any, str, bool]] = [(self.document, "", False)]
+        while stack:
+            node, pointer, named = stack.pop()
+            if isinstance(node, Mapping):
+                if not named and isinstance(node.get("$ref"), str):
+                    self.resolve(node, at=pointer)
+                for key, value in node.items():
+                    if not isinstance(value, Mapping | list):
+                        continue
+                    if not named and (
+                        key in _DATA_KEYWORDS
+                        or str(key).startswith("x-")
+                        or (key == "examples" and isinstance(value, list))
+                    ):
+                        continue  # examples and defaults are data; extensions are anyone's
+                    child_named = not named and key in _NAMED_MAPS and isinstance(value, Mapping)
+                    stack.append((value, _join(pointer, key), child_named))
+            elif isinstance(node, list):
+                for index, value in enumerate(node):
+                    if isinstance(value, Mapping | list):
+                        stack.append((value, _join(pointer, index), False))
+
+    def _validate_operations(self) -> None:
+        seen_ids: dict[str, str] = {}
+        for operation in self.operations():
+            if operation.operation_id is not None:
+                first = seen_ids.setdefault(operation.operation_id, operation.pointer)
+                if first != operation.pointer:
+                    raise self.error(
+                        f"operationId {operation.operation_id!r} is also used at #{first}",
+                        _join(operation.pointer, "operationId"),
+                    )
+            declared = {p.name for p in operation.parameters if p.location == "path"}
+            for name in _PATH_TEMPLATE.findall(operation.path):
+                if name not in declared:
+                    raise self.error(
+                        f"path parameter {name!r} of {operation.path!r} is not declared",
+                        operation.pointer,
+                    )
+
+
+def _yaml_loader() -> type[Any]:
+    import yaml
+
+    base: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+    class Loader(base):  # type: ignore[misc]
+        """Safe YAML, except that timestamps stay strings (JSON has no dates)."""
+
+    Loader.yaml_implicit_resolvers = {
+        key: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for key, resolvers in base.yaml_implicit_resolvers.items()
+    }
+    return Loader
+
+
+def _stringify_keys(node: Any) -> Any:
+    """YAML reads ``200:`` as an int key; OpenAPI (and JSON) keys are strings."""
+    if isinstance(node, dict):
+        return {str(key): _stringify_keys(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_stringify_keys(value) for value in node]
+    return node
+
+
+def parse_spec(data: bytes | str, *, source: str | None = None, validate: bool = True) -> Spec:
+    """A :class:`Spec` from the bytes of a YAML or JSON document."""
+    raw = data.encode() if isinstance(data, str) else data
+    sha256 = hashlib.sha256(raw).hexdigest()
+    text = raw.decode("utf-8-sig", errors="strict")
+    if text.lstrip().startswith("{"):
+        try:
+            document = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise SpecError(
+                f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}",
+                pointer="",
+                source=source,
+            ) from exc
+    else:
+        import yaml
+
+        try:
+            document = _stringify_keys(yaml.load(text, Loader=_yaml_loader()))  # noqa: S506 (a safe loader)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            raise SpecError(f"invalid YAML{where}: {exc}", pointer="", source=source) from exc
+    return Spec(document, source=source, sha256=sha256, validate=validate)
+
+
+def load_spec(path: str | Path, *, validate: bool = True) -> Spec:
+    """Read, parse and validate the OpenAPI document at ``path`` (YAML or JSON).
+
+    Raises :class:`SpecError` (with the JSON pointer of the problem) for a document that is not
+    valid OpenAPI 3.0/3.1, has a dangling or looping ``$ref``, or cannot be parsed.
+    """
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise SpecError(f"cannot read: {exc.strerror}", pointer="", source=str(path)) from exc
+    return parse_spec(data, source=str(path), validate=validate)
