@@ -9,11 +9,16 @@ that answers 401 to revoked tokens. None of its token logic is ours, which is th
 from __future__ import annotations
 
 import base64
+import functools
+import hashlib
+import hmac
 import json
 import secrets
 import socket
+import sys
 import threading
 import time
+import types
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -26,6 +31,7 @@ from authlib.oauth2.rfc6749.grants import ClientCredentialsGrant  # type: ignore
 from authlib.oauth2.rfc6750 import BearerTokenGenerator  # type: ignore[import-untyped]
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint  # type: ignore[import-untyped]
 from authlib.oauth2.rfc9068 import JWTBearerTokenGenerator  # type: ignore[import-untyped]
+from cryptography.hazmat.primitives import serialization
 from flask import Flask, jsonify, request
 from joserfc.jwk import KeySet, RSAKey
 from jwt.algorithms import get_default_algorithms
@@ -49,18 +55,104 @@ def pytest_configure(config: pytest.Config) -> None:
                 "django.contrib.contenttypes",
                 "django.contrib.auth",
                 "rest_framework",
+                "common_auth.django",
             ],
-            MIDDLEWARE=[],
-            ROOT_URLCONF="common_auth_test_urls",
+            MIDDLEWARE=["common_auth.django.TokenAuthenticationMiddleware"],
+            ROOT_URLCONF=_URLCONF,
             DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}},
             USE_TZ=True,
-            REST_FRAMEWORK={"UNAUTHENTICATED_USER": None},
+            STATIC_URL="/static/",
             COMMON_AUTH={
                 "ISSUER": ISSUER,
                 "AUDIENCE": AUDIENCE,
                 "JWKS_URL": "https://issuer.commons.test/jwks.json",
             },
         )
+    sys.modules[_URLCONF] = _TestUrls(_URLCONF)
+
+
+_URLCONF = "common_auth_test_urls"
+
+
+class _TestUrls(types.ModuleType):
+    """The tests' ROOT_URLCONF, built on first use (views need Django set up)."""
+
+    @functools.cached_property
+    def urlpatterns(self) -> list[Any]:
+        from django.http import HttpRequest, JsonResponse
+        from django.urls import path
+        from rest_framework.request import Request
+        from rest_framework.response import Response
+        from rest_framework.views import APIView
+
+        from common_auth import current_access_token
+        from common_auth.django import jwks_view, require_scopes
+        from common_auth.drf import BearerTokenAuthentication, HasAnyScope, HasScopes
+
+        def describe(request: HttpRequest) -> dict[str, Any]:
+            user: Any = request.user
+            return {
+                "authenticated": user.is_authenticated,
+                "id": getattr(user, "id", None),
+                "username": user.get_username() if user.is_authenticated else None,
+                "scopes": sorted(getattr(user, "scopes", ())),
+                "roles": list(getattr(user, "roles", ())),
+                "auth": request.auth.sub if getattr(request, "auth", None) else None,  # type: ignore[attr-defined]
+                "forwarded": current_access_token() is not None,
+                "can_view_orders": user.has_perm("orders.view_order"),
+            }
+
+        def whoami(request: HttpRequest) -> JsonResponse:
+            return JsonResponse(describe(request))
+
+        async def whoami_async(request: HttpRequest) -> JsonResponse:
+            return JsonResponse(describe(request))
+
+        @require_scopes("orders:read")
+        def orders(request: HttpRequest) -> JsonResponse:
+            return JsonResponse(describe(request))
+
+        @require_scopes("orders:read")
+        async def orders_async(request: HttpRequest) -> JsonResponse:
+            return JsonResponse(describe(request))
+
+        @require_scopes("orders:admin")
+        def orders_admin(request: HttpRequest) -> JsonResponse:
+            return JsonResponse(describe(request))
+
+        class DrfOrders(APIView):
+            authentication_classes = (BearerTokenAuthentication,)
+            permission_classes = (HasScopes.of("orders:read"),)
+
+            def get(self, request: Request) -> Response:
+                return Response({"sub": request.user.id, "client_id": request.auth.client_id})  # type: ignore[union-attr]
+
+        class DrfAdmin(APIView):
+            authentication_classes = (BearerTokenAuthentication,)
+            permission_classes = (HasScopes,)
+            required_scopes = ("orders:read", "orders:admin")
+
+            def get(self, request: Request) -> Response:
+                return Response({"ok": True})
+
+        class DrfAny(APIView):
+            authentication_classes = (BearerTokenAuthentication,)
+            permission_classes = (HasAnyScope.of("orders:admin", "orders:read"),)
+
+            def get(self, request: Request) -> Response:
+                return Response({"ok": True})
+
+        return [
+            path("whoami/", whoami),
+            path("whoami-async/", whoami_async),
+            path("orders/", orders),
+            path("orders-async/", orders_async),
+            path("orders-admin/", orders_admin),
+            path("drf/orders/", DrfOrders.as_view()),
+            path("drf/admin/", DrfAdmin.as_view()),
+            path("drf/any/", DrfAny.as_view()),
+            path(".well-known/jwks.json", jwks_view),
+        ]
 
 
 @dataclass
@@ -443,3 +535,72 @@ def jwks_server(forge: TokenForge) -> Iterator[JWKSServer]:
         http.shutdown()
         thread.join(timeout=10)
         http.server_close()
+
+
+# -- the attack catalogue, shared by the verifier suite and the Django/DRF suite ------------
+
+
+def _attacks(forge: TokenForge) -> dict[str, tuple[str, str]]:
+    """name -> (token, the reason it must be rejected with)."""
+    now = int(time.time())
+    claims = json.dumps(forge.claims())
+    public_pem = forge.rsa.private_key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    hs_input = f"{b64url(json.dumps({'alg': 'HS256', 'kid': forge.rsa.kid}))}.{b64url(claims)}"
+    hs_mac = hmac.new(public_pem, hs_input.encode(), hashlib.sha256).digest()
+    attacker = SigningKey.generate("RS256", kid="attacker")
+    es_head, es_payload, _ = forge.token(alg="ES256").split(".")
+    zero_r, zero_s = bytes(32) + b"\x01" * 32, b"\x01" * 32 + bytes(32)
+    broken_header = b64url('{"alg":')
+    return {
+        "alg_none": (forge.unsigned({"alg": "none"}, claims), "unsupported_algorithm"),
+        "rs256_to_hs256": (f"{hs_input}.{b64url(hs_mac)}", "unsupported_algorithm"),
+        "forged_kid": (forge.token(key=attacker), "unknown_kid"),
+        "jku_header": (forge.token(header={"jku": "http://evil.invalid/k"}), "embedded_key"),
+        "x5u_header": (forge.token(header={"x5u": "http://evil.invalid/c"}), "embedded_key"),
+        "embedded_jwk": (
+            forge.token(key=attacker, header={"jwk": attacker.public_jwk()}),
+            "embedded_key",
+        ),
+        "expired": (forge.token(forge.claims(exp=now - 120)), "expired"),
+        "not_yet_valid": (forge.token(forge.claims(nbf=now + 600)), "not_yet_valid"),
+        "issued_in_future": (forge.token(forge.claims(iat=now + 600)), "issued_in_future"),
+        "wrong_audience": (forge.token(forge.claims(aud="https://other.test")), "wrong_audience"),
+        "wrong_issuer": (forge.token(forge.claims(iss="https://evil.test")), "wrong_issuer"),
+        "missing_sub": (forge.token(forge.claims(sub=None)), "missing_claim"),
+        "missing_exp": (forge.token(forge.claims(exp=None)), "missing_claim"),
+        "malformed_base64": ("eyJhbGciOiJSUzI1NiJ9.e30.a+b/c=", "malformed_base64"),
+        "malformed_json": (f"{broken_header}.{b64url('{}')}.{b64url(b'x')}", "malformed_json"),
+        "two_segments": ("eyJhbGciOiJSUzI1NiJ9.e30", "malformed"),
+        "oversized": (forge.token(forge.claims(pad="x" * 1_300_000)), "too_large"),
+        "duplicated_claim": (
+            forge.token(raw_payload=claims[:-1] + ', "sub": "admin"}'),
+            "duplicate_claim",
+        ),
+        "string_exp": (forge.token(forge.claims(exp=str(now + 300))), "bad_date"),
+        "unknown_crit": (forge.token(header={"crit": ["exp"], "exp": now}), "crit"),
+        "empty_crit": (forge.token(header={"crit": []}), "crit"),
+        "alg_key_mismatch": (
+            forge.token(alg="ES256", key=forge.ec, header={"kid": forge.rsa.kid}),
+            "alg_key_mismatch",
+        ),
+        "ecdsa_zero_r_s": (f"{es_head}.{es_payload}.{b64url(bytes(64))}", "bad_signature"),
+        "ecdsa_zero_r": (f"{es_head}.{es_payload}.{b64url(zero_r)}", "bad_signature"),
+        "ecdsa_zero_s": (f"{es_head}.{es_payload}.{b64url(zero_s)}", "bad_signature"),
+        "tampered_payload": (
+            ".".join(
+                (
+                    forge.token().split(".")[0],
+                    b64url(json.dumps(forge.claims(sub="admin"))),
+                    forge.token().split(".")[2],
+                )
+            ),
+            "bad_signature",
+        ),
+    }
+
+
+@pytest.fixture(scope="session")
+def attacks(forge: TokenForge) -> dict[str, tuple[str, str]]:
+    return _attacks(forge)

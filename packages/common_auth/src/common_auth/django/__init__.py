@@ -1,0 +1,27 @@
+"""Django integration of common_auth (extra ``django``): add ``"common_auth.django"`` to
+INSTALLED_APPS and `TokenAuthenticationMiddleware` to MIDDLEWARE, configure ``COMMON_AUTH``.
+
+- `TokenAuthenticationMiddleware` sets ``request.user`` (a `TokenUser`) and ``request.auth``;
+- `require_scopes` guards function views; `jwks_view` publishes the auth service's keys;
+- `CommonAuthSettings` documents every ``COMMON_AUTH`` key; the system checks validate it;
+- `get_verifier` and `get_signing_keys` give the objects built from the settings.
+"""
+
+from common_auth.django._authentication import aauthenticate, authenticate, bearer_token
+from common_auth.django._middleware import TokenAuthenticationMiddleware
+from common_auth.django._settings import CommonAuthSettings, get_signing_keys, get_verifier
+from common_auth.django._user import TokenUser
+from common_auth.django._views import jwks_view, require_scopes
+
+__all__ = [
+    "CommonAuthSettings",
+    "TokenAuthenticationMiddleware",
+    "TokenUser",
+    "aauthenticate",
+    "authenticate",
+    "bearer_token",
+    "get_signing_keys",
+    "get_verifier",
+    "jwks_view",
+    "require_scopes",
+]

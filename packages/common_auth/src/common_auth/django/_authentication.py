@@ -1,0 +1,155 @@
+"""Reading the bearer token of a Django request, verifying it once, and the RFC 6750 answers.
+
+The middleware, the view decorator and the DRF authentication class all go through
+`authenticate` / `aauthenticate`: the outcome is remembered on the request, so a token is
+verified once however many of them look at it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from django.http import HttpRequest, JsonResponse
+
+from common_auth._claims import AccessTokenClaims
+from common_auth._errors import (
+    CommonAuthError,
+    IntrospectionError,
+    InvalidToken,
+    KeySetUnavailable,
+    MalformedToken,
+)
+from common_auth.django._settings import auth_settings, get_verifier
+from common_auth.django._user import TokenUser
+
+logger = logging.getLogger("common_auth.django")
+
+_OUTCOME = "_common_auth_outcome"
+_UNAVAILABLE = (KeySetUnavailable, IntrospectionError)
+
+
+class MalformedAuthorization(MalformedToken):
+    """The ``Authorization: Bearer`` header itself is malformed (RFC 6750 invalid_request)."""
+
+    default_reason = "invalid_request"
+
+
+def bearer_token(request: HttpRequest) -> str | None:
+    """The token of an ``Authorization: Bearer`` header; None without one (or for another
+    scheme, which is left to other authentication)."""
+    header = request.META.get("HTTP_AUTHORIZATION")
+    if not isinstance(header, str) or not header:
+        return None
+    scheme, _, rest = header.partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    token = rest.strip()
+    if not token or any(c.isspace() for c in token):
+        raise MalformedAuthorization("the Authorization header is not 'Bearer <token>'")
+    return token
+
+
+def _record(request: HttpRequest, outcome: AccessTokenClaims | CommonAuthError | None) -> None:
+    setattr(request, _OUTCOME, outcome)
+    if isinstance(outcome, AccessTokenClaims):
+        request.user = TokenUser(  # type: ignore[assignment]
+            outcome, permission_scopes=auth_settings().permission_scopes
+        )
+        request.auth = outcome  # type: ignore[attr-defined]
+    elif not hasattr(request, "auth"):
+        request.auth = None  # type: ignore[attr-defined]
+
+
+def _replay(request: HttpRequest) -> tuple[bool, AccessTokenClaims | None]:
+    if not hasattr(request, _OUTCOME):
+        return False, None
+    outcome = getattr(request, _OUTCOME)
+    if isinstance(outcome, CommonAuthError):
+        raise outcome
+    return True, outcome
+
+
+def _log_rejection(request: HttpRequest, error: CommonAuthError) -> None:
+    reason = error.reason if isinstance(error, InvalidToken) else type(error).__name__
+    logger.info("bearer token rejected on %s %s: %s", request.method, request.path, reason)
+
+
+def authenticate(request: HttpRequest) -> AccessTokenClaims | None:
+    """The verified claims of the request's bearer token; None without a token; raises
+    `InvalidToken` (401) or `KeySetUnavailable`/`IntrospectionError` (503)."""
+    done, claims = _replay(request)
+    if done:
+        return claims
+    try:
+        token = bearer_token(request)
+        claims = None if token is None else get_verifier().verify(token)
+    except CommonAuthError as exc:
+        _record(request, exc)
+        _log_rejection(request, exc)
+        raise
+    _record(request, claims)
+    return claims
+
+
+async def aauthenticate(request: HttpRequest) -> AccessTokenClaims | None:
+    """Async form of `authenticate`."""
+    done, claims = _replay(request)
+    if done:
+        return claims
+    try:
+        token = bearer_token(request)
+        claims = None if token is None else await get_verifier().averify(token)
+    except CommonAuthError as exc:
+        _record(request, exc)
+        _log_rejection(request, exc)
+        raise
+    _record(request, claims)
+    return claims
+
+
+def www_authenticate(error: str | None = None, **params: str) -> str:
+    """An RFC 6750 ``WWW-Authenticate`` value: ``Bearer realm="api", error="..."``."""
+    parts = [f'realm="{auth_settings().realm}"']
+    if error:
+        parts.append(f'error="{error}"')
+    parts += [f'{name}="{value}"' for name, value in params.items()]
+    return "Bearer " + ", ".join(parts)
+
+
+def error_response(error: CommonAuthError | None) -> JsonResponse:
+    """401 without or with a bad token, 400 for a malformed header, 503 when keys are missing."""
+    body: dict[str, Any]
+    if isinstance(error, _UNAVAILABLE):
+        response = JsonResponse(
+            {"error": "temporarily_unavailable", "detail": "token keys are unavailable"},
+            status=503,
+        )
+        response["Retry-After"] = "10"
+        return response
+    if isinstance(error, MalformedAuthorization):
+        body = {"error": "invalid_request", "detail": str(error)}
+        response = JsonResponse(body, status=400)
+        response["WWW-Authenticate"] = www_authenticate("invalid_request")
+        return response
+    if isinstance(error, InvalidToken):
+        body = {"error": "invalid_token", "reason": error.reason}
+        response = JsonResponse(body, status=401)
+        response["WWW-Authenticate"] = www_authenticate(
+            "invalid_token", error_description=error.reason
+        )
+        return response
+    response = JsonResponse(
+        {"error": "unauthorized", "detail": "a bearer token is required"}, status=401
+    )
+    response["WWW-Authenticate"] = www_authenticate()
+    return response
+
+
+def insufficient_scope_response(required: Iterable[str]) -> JsonResponse:
+    """403 with ``error="insufficient_scope"`` and the scopes the operation needs."""
+    scope = " ".join(sorted(required))
+    response = JsonResponse({"error": "insufficient_scope", "scope": scope}, status=403)
+    response["WWW-Authenticate"] = www_authenticate("insufficient_scope", scope=scope)
+    return response

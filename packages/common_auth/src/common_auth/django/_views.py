@@ -1,0 +1,75 @@
+"""The JWKS view of the auth service and the `require_scopes` view decorator."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from asgiref.sync import iscoroutinefunction
+from django.http import HttpRequest, HttpResponseBase, JsonResponse
+from django.views.decorators.http import require_safe
+
+from common_auth._errors import CommonAuthError, ConfigurationError
+from common_auth.django._authentication import (
+    aauthenticate,
+    authenticate,
+    error_response,
+    insufficient_scope_response,
+)
+from common_auth.django._settings import auth_settings, get_signing_keys
+
+ViewT = TypeVar("ViewT", bound=Callable[..., Any])
+
+
+@require_safe
+def jwks_view(request: HttpRequest) -> JsonResponse:
+    """The public keys of ``COMMON_AUTH['SIGNING_KEYS']`` as a JWKS document, cacheable for
+    ``COMMON_AUTH['JWKS_MAX_AGE']`` seconds. Route it at ``.well-known/jwks.json``."""
+    try:
+        document = get_signing_keys().jwks()
+    except ConfigurationError:
+        return JsonResponse({"error": "no signing keys are configured"}, status=404)
+    response = JsonResponse(document)
+    response["Cache-Control"] = f"public, max-age={auth_settings().jwks_max_age}"
+    return response
+
+
+def _denied(claims: Any, scopes: frozenset[str]) -> HttpResponseBase | None:
+    if claims is None:
+        return error_response(None)
+    if not claims.scopes.issuperset(scopes):
+        return insufficient_scope_response(scopes)
+    return None
+
+
+def require_scopes(*scopes: str) -> Callable[[ViewT], ViewT]:
+    """A view decorator: 401 without a valid bearer token, 403 (``insufficient_scope``) when
+    the token lacks one of `scopes`. Works on sync and async function views, with or without
+    the middleware (the token is verified once either way)."""
+    required = frozenset(scopes)
+
+    def decorate(view: ViewT) -> ViewT:
+        if iscoroutinefunction(view):
+
+            @wraps(view)
+            async def async_wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+                try:
+                    claims = await aauthenticate(request)
+                except CommonAuthError as exc:
+                    return error_response(exc)
+                return _denied(claims, required) or await view(request, *args, **kwargs)
+
+            return async_wrapper  # type: ignore[return-value]
+
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+            try:
+                claims = authenticate(request)
+            except CommonAuthError as exc:
+                return error_response(exc)
+            return _denied(claims, required) or view(request, *args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate

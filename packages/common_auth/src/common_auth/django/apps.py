@@ -1,0 +1,16 @@
+"""The Django app of common_auth: add ``"common_auth.django"`` to INSTALLED_APPS for its checks."""
+
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class CommonAuthConfig(AppConfig):
+    """Registers the ``COMMON_AUTH`` system checks."""
+
+    name = "common_auth.django"
+    label = "common_auth"
+    verbose_name = "Commons auth"
+
+    def ready(self) -> None:
+        from common_auth.django import _checks  # noqa: F401 (registers the checks)

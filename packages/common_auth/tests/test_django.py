@@ -1,0 +1,340 @@
+"""The Django middleware, user object, decorator, JWKS view and system checks, over a real JWKS."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+from django.core.checks import run_checks
+from django.test import AsyncClient, Client
+
+from common_auth import (
+    ConfigurationError,
+    JWKSCache,
+    SigningKey,
+    TokenVerifier,
+    issue_access_token,
+)
+from common_auth.django import CommonAuthSettings, TokenUser, get_signing_keys, get_verifier
+
+ISSUER = "https://issuer.commons.test"
+AUDIENCE = "https://api.commons.test"
+
+
+@pytest.fixture
+def live_settings(settings, jwks_server):
+    """COMMON_AUTH pointing at the test JWKS server on 127.0.0.1."""
+    settings.COMMON_AUTH = {"ISSUER": ISSUER, "AUDIENCE": AUDIENCE, "JWKS_URL": jwks_server.url}
+    return settings
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+# -- the security suite through the middleware, sync and async ------------------------------
+
+
+def test_every_attack_is_a_401_with_its_reason_sync(live_settings, attacks) -> None:
+    client = Client()
+    for name, (token, reason) in attacks.items():
+        response = client.get("/whoami/", headers=bearer(token))
+        assert response.status_code == 401, name
+        assert response.json() == {"error": "invalid_token", "reason": reason}, name
+        assert response["WWW-Authenticate"] == (
+            f'Bearer realm="api", error="invalid_token", error_description="{reason}"'
+        ), name
+
+
+def test_every_attack_is_a_401_with_its_reason_async(live_settings, attacks) -> None:
+    async def run() -> None:
+        client = AsyncClient()
+        for name, (token, reason) in attacks.items():
+            response = await client.get("/whoami-async/", headers=bearer(token))
+            assert response.status_code == 401, name
+            assert response.json()["reason"] == reason, name
+            assert 'error="invalid_token"' in response["WWW-Authenticate"], name
+
+    asyncio.run(run())
+
+
+def test_every_attack_is_a_401_from_drf_alone(live_settings, attacks) -> None:
+    live_settings.MIDDLEWARE = []  # the DRF authentication class on its own
+    client = Client()
+    for name, (token, reason) in attacks.items():
+        response = client.get("/drf/orders/", headers=bearer(token))
+        assert response.status_code == 401, name
+        assert response.json()["detail"] == reason, name
+        assert response["WWW-Authenticate"] == (
+            f'Bearer realm="api", error="invalid_token", error_description="{reason}"'
+        ), name
+
+
+def test_every_attack_is_a_401_through_the_decorator_alone(live_settings, attacks) -> None:
+    live_settings.MIDDLEWARE = []
+    client = Client()
+    for name, (token, reason) in attacks.items():
+        response = client.get("/orders/", headers=bearer(token))
+        assert response.status_code == 401, name
+        assert response.json()["reason"] == reason, name
+
+
+# -- what a valid token gives a view ----------------------------------------------------------
+
+
+def test_a_valid_token_gives_a_token_user(live_settings, forge) -> None:
+    response = Client().get("/whoami/", headers=bearer(forge.token(alg="ES256")))
+    assert response.status_code == 200
+    assert response.json() == {
+        "authenticated": True,
+        "id": "user-42",
+        "username": "user-42",
+        "scopes": ["orders:read", "orders:write"],
+        "roles": ["clerk"],
+        "auth": "user-42",
+        "forwarded": True,
+        "can_view_orders": False,
+    }
+
+
+def test_async_middleware_gives_a_token_user(live_settings, forge) -> None:
+    async def run() -> Any:
+        return await AsyncClient().get("/whoami-async/", headers=bearer(forge.token(alg="EdDSA")))
+
+    response = asyncio.run(run())
+    assert response.status_code == 200
+    assert response.json()["id"] == "user-42"
+    assert response.json()["forwarded"] is True
+
+
+def test_no_token_is_anonymous(live_settings) -> None:
+    body = Client().get("/whoami/").json()
+    assert body["authenticated"] is False
+    assert body["auth"] is None
+    assert body["forwarded"] is False
+
+
+def test_another_scheme_is_left_alone(live_settings) -> None:
+    response = Client().get("/whoami/", HTTP_AUTHORIZATION="Basic dXNlcjpwYXNz")
+    assert response.status_code == 200
+    assert response.json()["authenticated"] is False
+
+
+@pytest.mark.parametrize("header", ["Bearer", "Bearer ", "Bearer a b"])
+def test_a_malformed_bearer_header_is_a_400(live_settings, header) -> None:
+    response = Client().get("/whoami/", HTTP_AUTHORIZATION=header)
+    assert response.status_code == 400
+    assert response["WWW-Authenticate"] == 'Bearer realm="api", error="invalid_request"'
+
+
+def test_permissions_map_to_scopes(live_settings, forge) -> None:
+    live_settings.COMMON_AUTH = live_settings.COMMON_AUTH | {
+        "PERMISSION_SCOPES": {"orders.view_order": "orders:read"}
+    }
+    body = Client().get("/whoami/", headers=bearer(forge.token())).json()
+    assert body["can_view_orders"] is True
+
+
+def test_token_user_protocol(forge) -> None:
+    verifier = TokenVerifier(issuer=ISSUER, audience=AUDIENCE, keys=forge.keys)
+    claims = verifier.verify(forge.token(forge.claims(preferred_username="ada")))
+    user = TokenUser(claims, permission_scopes={"orders.change_order": ["orders:write"]})
+    assert user.is_authenticated
+    assert not user.is_anonymous
+    assert user.pk == user.id == "user-42"
+    assert user.username == "ada" == str(user)
+    assert user.client_id == "web"
+    assert user.has_perm("orders:read")
+    assert user.has_perm("orders.change_order")
+    assert not user.has_perm("orders.delete_order")
+    assert user.has_perms(["orders:read", "orders:write"])
+    assert user.has_module_perms("orders")
+    assert not user.has_module_perms("billing")
+    assert user == TokenUser(claims)
+    assert len({user, TokenUser(claims)}) == 1
+    with pytest.raises(NotImplementedError):
+        user.save()
+
+
+# -- the decorator -------------------------------------------------------------------------------
+
+
+def test_decorator_needs_a_token(live_settings) -> None:
+    response = Client().get("/orders/")
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == 'Bearer realm="api"'
+
+
+def test_decorator_checks_scopes(live_settings, forge) -> None:
+    client = Client()
+    assert client.get("/orders/", headers=bearer(forge.token())).status_code == 200
+    response = client.get("/orders-admin/", headers=bearer(forge.token()))
+    assert response.status_code == 403
+    assert response["WWW-Authenticate"] == (
+        'Bearer realm="api", error="insufficient_scope", scope="orders:admin"'
+    )
+
+
+def test_async_decorator(live_settings, forge) -> None:
+    async def run() -> Any:
+        client = AsyncClient()
+        ok = await client.get("/orders-async/", headers=bearer(forge.token()))
+        narrow = await client.get(
+            "/orders-async/", headers=bearer(forge.token(forge.claims(scope="orders:write")))
+        )
+        return ok.status_code, narrow.status_code
+
+    assert asyncio.run(run()) == (200, 403)
+
+
+def test_the_token_is_verified_once_per_request(live_settings, forge, jwks_server) -> None:
+    verifier = get_verifier()
+    calls = []
+    original = verifier.verify
+
+    def counting(token):
+        calls.append(token)
+        return original(token)
+
+    verifier.verify = counting  # type: ignore[method-assign]
+    assert Client().get("/orders/", headers=bearer(forge.token())).status_code == 200
+    assert len(calls) == 1
+
+
+# -- issuer keys unavailable ----------------------------------------------------------------
+
+
+def test_missing_issuer_keys_are_a_503_not_a_500(settings, forge, unused_url) -> None:
+    settings.COMMON_AUTH = {"ISSUER": ISSUER, "AUDIENCE": AUDIENCE, "JWKS_URL": unused_url}
+    response = Client().get("/whoami/", headers=bearer(forge.token()))
+    assert response.status_code == 503
+    assert response["Retry-After"] == "10"
+    settings.MIDDLEWARE = []
+    assert Client().get("/drf/orders/", headers=bearer(forge.token())).status_code == 503
+
+
+# -- the auth service: signing keys, JWKS view, own tokens --------------------------------------
+
+
+def test_auth_service_publishes_its_jwks_and_verifies_its_own_tokens(settings) -> None:
+    key = SigningKey.generate("ES256", kid="svc-1")
+    settings.COMMON_AUTH = {
+        "ISSUER": ISSUER,
+        "AUDIENCE": AUDIENCE,
+        "SIGNING_KEYS": [key.private_pem()],
+        "JWKS_MAX_AGE": 120,
+    }
+    response = Client().get("/.well-known/jwks.json")
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "public, max-age=120"
+    document = json.loads(response.content)
+    assert document == {"keys": [SigningKey.from_pem(key.private_pem()).public_jwk()]}
+    assert "d" not in document["keys"][0]
+    token = issue_access_token(
+        get_signing_keys(), issuer=ISSUER, subject="svc", audience=AUDIENCE, scopes=["orders:read"]
+    )
+    assert Client().get("/orders/", headers=bearer(token)).status_code == 200
+    assert Client().post("/.well-known/jwks.json").status_code == 405
+
+
+def test_jwks_view_without_keys_is_a_404(live_settings, monkeypatch) -> None:
+    monkeypatch.delenv("COMMON_AUTH_SIGNING_KEY", raising=False)
+    assert Client().get("/.well-known/jwks.json").status_code == 404
+
+
+def test_signing_keys_from_the_environment(settings, monkeypatch) -> None:
+    key = SigningKey.generate("EdDSA")
+    monkeypatch.setenv("COMMON_AUTH_SIGNING_KEY", key.private_pem())
+    settings.COMMON_AUTH = {"ISSUER": ISSUER, "AUDIENCE": AUDIENCE}
+    assert get_signing_keys().active.kid == key.kid
+
+
+def test_jwks_served_by_django_rotates_end_to_end(settings, live_server, clock) -> None:
+    old, new = SigningKey.generate("ES256", kid="old"), SigningKey.generate("EdDSA", kid="new")
+    settings.COMMON_AUTH = {
+        "ISSUER": ISSUER,
+        "AUDIENCE": AUDIENCE,
+        "SIGNING_KEYS": [old.private_pem()],
+    }
+    verifier = TokenVerifier(
+        issuer=ISSUER,
+        audience=AUDIENCE,
+        keys=JWKSCache(f"{live_server.url}/.well-known/jwks.json", clock=clock),
+    )
+    before = issue_access_token(get_signing_keys(), issuer=ISSUER, subject="a", audience=AUDIENCE)
+    assert verifier.verify(before).sub == "a"
+    get_signing_keys().rotate(new)
+    after = issue_access_token(get_signing_keys(), issuer=ISSUER, subject="b", audience=AUDIENCE)
+    clock.advance(61)
+    assert verifier.verify(after).sub == "b"
+    assert verifier.verify(before).sub == "a"
+
+
+# -- settings and system checks -----------------------------------------------------------------
+
+
+def check_ids(settings_value, settings) -> list[str]:
+    if settings_value is None:
+        del settings.COMMON_AUTH
+    else:
+        settings.COMMON_AUTH = settings_value
+    ids = [message.id or "" for message in run_checks()]
+    return [i for i in ids if i.startswith("common_auth")]
+
+
+def test_valid_settings_pass_the_checks(live_settings) -> None:
+    assert check_ids(live_settings.COMMON_AUTH, live_settings) == ["common_auth.W001"]  # http
+
+
+def test_https_settings_pass_without_warning(settings) -> None:
+    value = {"ISSUER": ISSUER, "AUDIENCE": AUDIENCE}
+    assert check_ids(value, settings) == []
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (None, ["common_auth.E001"]),
+        ({"AUDIENCE": AUDIENCE}, ["common_auth.E001"]),
+        ({"ISSUER": ISSUER}, ["common_auth.E001"]),
+        ({"ISSUER": ISSUER, "AUDIENCE": AUDIENCE, "LEEWAY": 9999}, ["common_auth.E002"]),
+        ({"ISSUER": ISSUER, "AUDIENCE": AUDIENCE, "ALGORITHMS": ["HS256"]}, ["common_auth.E002"]),
+        ({"ISSUER": ISSUER, "AUDIENCE": AUDIENCE, "TYPO": 1}, ["common_auth.E002"]),
+        ({"ISSUER": ISSUER, "AUDIENCE": AUDIENCE, "JWKS_URL": "nope"}, ["common_auth.E002"]),
+        (
+            {"ISSUER": ISSUER, "AUDIENCE": AUDIENCE, "CLAIMS_MODEL": "no.such.Model"},
+            ["common_auth.E002"],
+        ),
+        (
+            {"ISSUER": ISSUER, "AUDIENCE": AUDIENCE, "INTROSPECTION_URL": "https://i/x"},
+            ["common_auth.E002"],
+        ),
+        (
+            {"ISSUER": ISSUER, "AUDIENCE": AUDIENCE, "SIGNING_KEYS": ["garbage"]},
+            ["common_auth.E002", "common_auth.E003"],
+        ),
+    ],
+)
+def test_bad_settings_fail_the_checks(settings, value, expected) -> None:
+    assert check_ids(value, settings) == expected
+
+
+def test_check_messages_name_the_key(settings) -> None:
+    settings.COMMON_AUTH = {"AUDIENCE": AUDIENCE}
+    messages = [m.msg for m in run_checks() if m.id == "common_auth.E001"]
+    assert messages == ["COMMON_AUTH['ISSUER'] is missing"]
+
+
+def test_settings_model_documents_defaults() -> None:
+    config = CommonAuthSettings.model_validate({"ISSUER": ISSUER + "/", "AUDIENCE": AUDIENCE})
+    assert config.effective_jwks_url == f"{ISSUER}/.well-known/jwks.json"
+    assert config.algorithms == ["RS256", "ES256", "EdDSA"]
+    assert config.scopes_for_permission("x.y") == {"x.y"}
+
+
+def test_runtime_misconfiguration_is_a_configuration_error(settings) -> None:
+    settings.COMMON_AUTH = {"ISSUER": ISSUER}
+    with pytest.raises(ConfigurationError, match=r"COMMON_AUTH\['AUDIENCE'\] is missing"):
+        get_verifier()
