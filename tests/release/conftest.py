@@ -140,6 +140,21 @@ def tool() -> Callable[..., ToolResult]:
     return run
 
 
+@dataclass
+class ReleaseKit:
+    """The usual fixtures of a release test in one: repositories, the tools, git, environments."""
+
+    make_repo: Callable[..., Path]
+    tool: Callable[..., ToolResult]
+    git: Callable[..., str]
+    index_env: Callable[..., dict[str, str]]
+
+
+@pytest.fixture
+def kit(make_repo: Callable[..., Path], tool: Callable[..., ToolResult]) -> ReleaseKit:
+    return ReleaseKit(make_repo=make_repo, tool=tool, git=git, index_env=index_env)
+
+
 class _Forwarder(BaseHTTPRequestHandler):
     """Forwards every request to the upstream index; stops the index after N uploads."""
 

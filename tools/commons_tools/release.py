@@ -111,9 +111,11 @@ def _git_env(repo: Path, env: dict[str, str], *args: str) -> str:
 
 def require_clean(repo: Path) -> None:
     """Refuse a work tree with changes or untracked files, naming a few of them."""
-    status = g.lines(g.git(repo, "status", "--porcelain", "--untracked-files=all"))
+    changed = g.lines(g.git(repo, "diff", "--name-only", "HEAD"))
+    untracked = g.lines(g.git(repo, "ls-files", "--others", "--exclude-standard"))
+    status = sorted(set(changed) | set(untracked))
     if status:
-        shown = ", ".join(line[3:] for line in status[:5])
+        shown = ", ".join(status[:5])
         more = f" and {len(status) - 5} more" if len(status) > 5 else ""
         raise WorkTreeError(
             f"the work tree is not clean ({shown}{more}): commit or remove these first, "

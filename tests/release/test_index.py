@@ -1,0 +1,131 @@
+"""The embedded index and the sha-aware publish, on small hand-made wheels."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import subprocess
+import sys
+import urllib.parse
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from commons_tools.errors import CredentialError, PublishConflict
+from commons_tools.index import Credentials, RunningIndex, answers
+from commons_tools.publish import check_credentials, publish_files
+from commons_tools.simple_api import IndexTarget, project_files, project_versions
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _wheel(folder: Path, name: str, version: str, payload: str) -> Path:
+    """A minimal valid wheel of ``name`` ``version`` whose module holds ``payload``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = f"{name.replace('-', '_')}-{version}"
+    path = folder / f"{stem}-py3-none-any.whl"
+    info = f"{stem}.dist-info"
+    with zipfile.ZipFile(path, "w") as wheel:
+        wheel.writestr(f"{name.replace('-', '_')}.py", payload)
+        wheel.writestr(
+            f"{info}/METADATA", f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
+        )
+        wheel.writestr(
+            f"{info}/WHEEL",
+            "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+        )
+        wheel.writestr(f"{info}/RECORD", "")
+    return path
+
+
+def _target(index: RunningIndex, credentials: Credentials | None = None) -> IndexTarget:
+    return IndexTarget(index.url, index.simple_url, credentials or index.credentials)
+
+
+def test_identical_files_are_skipped_and_different_bytes_refused(
+    index: RunningIndex, tmp_path: Path
+) -> None:
+    wheel = _wheel(tmp_path / "a", "demo-pkg", "1.0.0", "A = 1\n")
+    target = _target(index)
+
+    first = publish_files(target, [wheel], say=lambda _: None)
+    second = publish_files(target, [wheel], say=lambda _: None)
+    other = _wheel(tmp_path / "b", "demo-pkg", "1.0.0", "A = 2\n")
+    with pytest.raises(PublishConflict, match=r"demo_pkg-1\.0\.0-py3-none-any\.whl is already on"):
+        publish_files(target, [other], say=lambda _: None)
+
+    assert first.uploaded == [wheel.name]
+    assert second.skipped == [wheel.name]
+    assert second.uploaded == []
+    assert (index.storage / wheel.name).read_bytes() == wheel.read_bytes()
+    assert [str(v) for v in project_versions(target, "demo-pkg")] == ["1.0.0"]
+
+
+def test_simple_page_links_carry_the_sha256(index: RunningIndex, tmp_path: Path) -> None:
+    wheel = _wheel(tmp_path, "demo-pkg", "2.0.0", "B = 1\n")
+    publish_files(_target(index), [wheel], say=lambda _: None)
+
+    listed = project_files(_target(index), "Demo_Pkg")
+
+    assert listed[wheel.name].sha256 is not None
+    assert len(listed[wheel.name].sha256 or "") == 64
+
+
+def test_a_name_the_index_lacks_is_not_redirected_to_pypi(index: RunningIndex) -> None:
+    parts = urllib.parse.urlsplit(index.url)
+    connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=10)
+    connection.request("GET", "/simple/common-utils/")
+    response = connection.getresponse()
+    connection.close()
+
+    assert response.status == 404
+    assert response.getheader("Location") is None
+
+
+def test_uploads_need_the_right_credentials(index: RunningIndex) -> None:
+    check_credentials(_target(index))  # the right ones pass, and store nothing
+    wrong = Credentials(index.credentials.username, "wrong")
+
+    with pytest.raises(CredentialError, match=r"refused the upload credentials of user 'commons'"):
+        check_credentials(_target(index, wrong))
+    with pytest.raises(CredentialError, match="wants credentials"):
+        check_credentials(IndexTarget(index.url, index.simple_url, None))
+    assert list(index.storage.iterdir()) == []
+
+
+def test_credentials_stay_private(index: RunningIndex) -> None:
+    stored = index.home / "credentials.json"
+
+    assert stored.stat().st_mode & 0o777 == 0o600
+    assert (index.home / "htpasswd").stat().st_mode & 0o777 == 0o600
+    assert index.credentials.password not in repr(index)
+    assert index.credentials.password not in repr(_target(index))
+    assert index.credentials.password not in (index.home / "htpasswd").read_text()
+
+
+def test_nox_index_session_entry_point_serves_until_interrupted(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(REPO / "tools")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "commons_tools.index", "--repo", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()  # printed once the server answers
+        url = first.split()[2]
+        state = json.loads((tmp_path / ".index" / "server.json").read_text())
+
+        assert first.startswith("Embedded index: http://127.0.0.1:")
+        assert state["url"] == url
+        assert answers(url)
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=20)  # waits, and closes the pipes
+    assert not (tmp_path / ".index" / "server.json").exists()
+    assert not answers(url)

@@ -1,0 +1,161 @@
+"""Publishing: a half-failed publish completes on a re-run, different bytes are refused, and bad
+input stops a release with one line and the work tree as it was."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from commons_tools.index import RunningIndex, free_port, start_index
+
+pytestmark = pytest.mark.slow
+
+Tool = Callable[..., Any]
+Git = Callable[..., str]
+Env = Callable[..., dict[str, str]]
+
+THREE = {
+    "common-utils": {"+a.feature.md": "Added `common_utils.a`.\n"},
+    "common-auth": {"+b.fix.md": "Fixed `common_auth.b`.\n"},
+    "common-clients": {"+c.fix.md": "Fixed `common_clients.c`.\n"},
+}
+
+
+def _snapshot(repo: Path) -> dict[str, bytes]:
+    return {
+        path.relative_to(repo).as_posix(): path.read_bytes()
+        for path in sorted(repo.rglob("*"))
+        if path.is_file() and ".git" not in path.relative_to(repo).parts
+    }
+
+
+def _one_line(stderr: str) -> str:
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, stderr
+    return lines[0]
+
+
+def test_publish_interrupted_after_first_package_completes_on_rerun_without_double_uploads(
+    kit: Any, index: RunningIndex, stopping_proxy: Callable[..., Any]
+) -> None:
+    make_repo, tool, git, index_env = kit.make_repo, kit.tool, kit.git, kit.index_env
+    repo = make_repo(fragments=THREE)
+    # The index stops for good once common-utils' wheel and sdist are in.
+    cut = stopping_proxy(index, 2)
+
+    interrupted = tool("release", repo=repo, env=index_env(index, cut.url))
+
+    assert interrupted.returncode == 1
+    line = _one_line(interrupted.stderr)
+    assert "does not answer" in line or "HTTP 502" in line
+    assert "run the release again to publish what is missing" in line
+    assert sorted(p.name for p in index.storage.iterdir()) == [
+        "common_utils-0.2.0-py3-none-any.whl",
+        "common_utils-0.2.0.tar.gz",
+    ]
+    assert len(git(repo, "tag", "--points-at", "HEAD").split()) == 3
+    assert git(repo, "status", "--porcelain") == ""
+
+    with start_index(index.home) as restarted:
+        counter = stopping_proxy(restarted, 0)
+        resumed = tool("release", repo=repo, env=index_env(restarted, counter.url))
+
+        assert resumed.returncode == 0, resumed.stderr
+        assert resumed.stdout.count("  skip    common_utils-0.2.0") == 2
+        assert counter.uploads == 4
+        assert "4 uploaded, 2 already there." in resumed.stdout
+        assert len(list(restarted.storage.iterdir())) == 6
+
+
+def test_different_bytes_under_a_published_version_are_refused(
+    make_repo: Callable[..., Path], index: RunningIndex, tool: Tool, index_env: Env
+) -> None:
+    # Two clones release common-utils 0.1.1 with different changelogs: different sdist bytes.
+    first = make_repo("first", fragments={"common-utils": {"+x.fix.md": "Fixed `x`.\n"}})
+    second = make_repo("second", fragments={"common-utils": {"+y.fix.md": "Fixed `y`.\n"}})
+    assert tool("release", repo=first, env=index_env(index)).returncode == 0
+    published = {p.name: p.read_bytes() for p in index.storage.iterdir()}
+
+    clash = tool("release", repo=second, env=index_env(index))
+
+    assert clash.returncode == 1
+    line = _one_line(clash.stderr)
+    assert "common_utils-0.1.1-py3-none-any.whl is already on" in line
+    assert "with other content" in line
+    assert "never replaced" in line
+    assert {p.name: p.read_bytes() for p in index.storage.iterdir()} == published
+
+
+def test_a_failed_build_rolls_the_work_tree_back(
+    make_repo: Callable[..., Path], index: RunningIndex, tool: Tool, git: Git, index_env: Env
+) -> None:
+    repo = make_repo(fragments=THREE)
+    # The plan is fine; hatchling refuses the package once versions and changelogs are written.
+    pyproject = repo / "packages/common_clients/pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('readme = "README.md"', 'readme = "NO.md"'))
+    git(repo, "commit", "--quiet", "-am", "Break the clients' readme")
+    head = git(repo, "rev-parse", "HEAD")
+    before = _snapshot(repo)
+
+    failed = tool("release", "--outdir", str(repo.parent / "out"), repo=repo, env=index_env(index))
+
+    assert failed.returncode == 1
+    assert "common-clients did not build" in failed.stderr
+    assert git(repo, "status", "--porcelain") == ""
+    assert _snapshot(repo) == before
+    assert git(repo, "rev-parse", "HEAD") == head
+    assert git(repo, "tag") == ""
+    assert list(index.storage.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("case", "expected"),
+    [
+        ("malformed fragment", "packages/common_auth/changelog.d/+oops.feat.md: unknown fragment"),
+        ("unknown package", "unknown package 'common-nope'"),
+        ("missing index", "does not answer"),
+        ("bad credential", "refused the upload credentials of user 'commons' (HTTP 403)"),
+        ("dirty work tree", "the work tree is not clean (packages/common_utils/README.md)"),
+        ("existing tag", "tag common-utils-v0.2.0 already exists"),
+    ],
+)
+def test_bad_input_is_one_line_naming_the_thing_and_changes_nothing(
+    case: str, expected: str, kit: Any, index: RunningIndex
+) -> None:
+    tool, git, index_env = kit.tool, kit.git, kit.index_env
+    repo = kit.make_repo(fragments=THREE)
+    env = index_env(index)
+    args: list[str] = []
+    if case == "malformed fragment":
+        (repo / "packages/common_auth/changelog.d/+oops.feat.md").write_text("Added.\n")
+        git(repo, "add", "-A")
+        git(repo, "commit", "--quiet", "-m", "A bad fragment")
+    elif case == "unknown package":
+        args = ["--package", "common-nope"]
+    elif case == "missing index":
+        env = index_env(None, f"http://127.0.0.1:{free_port()}/")
+    elif case == "bad credential":
+        env["TWINE_PASSWORD"] = "not-the-password"
+    elif case == "dirty work tree":
+        (repo / "packages/common_utils/README.md").write_text("edited\n")
+    elif case == "existing tag":
+        git(repo, "tag", "common-utils-v0.2.0")
+    head = git(repo, "rev-parse", "HEAD")
+    status = git(repo, "status", "--porcelain")
+    before = _snapshot(repo)
+
+    result = tool("release", *args, repo=repo, env=env)
+
+    assert result.returncode == 1
+    line = _one_line(result.stderr)
+    assert line.startswith("release: ")
+    assert expected in line
+    assert "not-the-password" not in result.stdout + result.stderr
+    assert index.credentials.password not in result.stdout + result.stderr
+    assert git(repo, "rev-parse", "HEAD") == head
+    assert git(repo, "status", "--porcelain") == status
+    assert _snapshot(repo) == before
+    assert list(index.storage.iterdir()) == []
