@@ -1,0 +1,141 @@
+"""Consumer pins: a service's requirements.in moves to the released versions, its lock carries our
+hashes, and a fresh venv installs it with ``pip --require-hashes``."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from commons_tools.errors import PinError
+from commons_tools.index import RunningIndex
+from commons_tools.pins import locked_versions, run_pins, verify_lock_sources
+from commons_tools.simple_api import IndexTarget
+
+REPO = Path(__file__).resolve().parents[2]
+SERVICE_IN = """\
+# The orders service's direct needs.
+django>=4.2,<6
+common-utils>=0.1.0,<0.2
+common-auth[django]  # tokens from the users service
+common-clients
+"""
+
+
+def _service(tmp_path: Path) -> Path:
+    service = tmp_path / "orders"
+    service.mkdir()
+    (service / "requirements.in").write_text(SERVICE_IN)
+    return service
+
+
+@pytest.mark.slow
+def test_pinned_lock_installs_with_require_hashes_in_a_fresh_venv(
+    kit: Any, index: RunningIndex, tmp_path: Path
+) -> None:
+    repo = kit.make_repo(
+        fragments={
+            "common-utils": {"+a.feature.md": "Added `common_utils.a`.\n"},
+            "common-auth": {"+b.fix.md": "Fixed `common_auth.b`.\n"},
+        }
+    )
+    released = kit.tool("release", repo=repo, env=kit.index_env(index))
+    assert released.returncode == 0, released.stderr
+    service = _service(tmp_path)
+    requirements_in = service / "requirements.in"
+
+    behind = kit.tool("pins", "--check", str(requirements_in), repo=repo, env=kit.index_env(index))
+    assert behind.returncode == 1
+    assert "common-utils>=0.1.0,<0.2 -> common-utils==0.2.0" in behind.stdout
+    assert requirements_in.read_text() == SERVICE_IN
+    assert not (service / "requirements.txt").exists()
+
+    pinned = kit.tool("pins", str(requirements_in), repo=repo, env=kit.index_env(index))
+    assert pinned.returncode == 0, pinned.stderr
+    assert requirements_in.read_text() == SERVICE_IN.replace(
+        "common-utils>=0.1.0,<0.2", "common-utils==0.2.0"
+    ).replace("common-auth[django]  #", "common-auth[django]==0.1.1  #").replace(
+        "common-clients\n", "common-clients==0.1.1\n"
+    )
+    lock = service / "requirements.txt"
+    locked = locked_versions(lock)
+    assert {
+        name: str(locked[name][0]) for name in ("common-utils", "common-auth", "common-clients")
+    } == {
+        "common-utils": "0.2.0",
+        "common-auth": "0.1.1",
+        "common-clients": "0.1.1",
+    }
+    assert all(hashes for _, hashes in locked.values())
+    assert index.credentials.password not in lock.read_text()
+    up_to_date = kit.tool(
+        "pins", "--check", str(requirements_in), repo=repo, env=kit.index_env(index)
+    )
+    assert up_to_date.returncode == 0, up_to_date.stdout + up_to_date.stderr
+
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    python = str(venv / "bin" / "python")
+    install = subprocess.run(
+        [
+            python,
+            "-m",
+            "pip",
+            "--isolated",
+            "install",
+            "--quiet",
+            "--require-hashes",
+            "--only-binary",
+            ":all:",
+            "--index-url",
+            index.simple_url,
+            "--extra-index-url",
+            "https://pypi.org/simple",
+            "-r",
+            str(lock),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert install.returncode == 0, install.stderr[-2000:]
+    script = (
+        "import json, common_utils, common_auth, common_clients\n"
+        "print(json.dumps([m.__version__ for m in (common_utils, common_auth, common_clients)]))"
+    )
+    imported = subprocess.run(
+        [python, "-I", "-c", script], capture_output=True, text=True, check=True
+    )
+    assert json.loads(imported.stdout) == ["0.2.0", "0.1.1", "0.1.1"]
+
+
+def test_a_package_missing_from_the_private_index_is_an_error_not_a_public_fallback(
+    kit: Any, index: RunningIndex, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = kit.make_repo()
+    service = _service(tmp_path)
+    for name, value in kit.index_env(index).items():
+        monkeypatch.setenv(name, value)
+
+    with pytest.raises(PinError, match=r"requirements\.in:3: common-utils has no release"):
+        run_pins(repo, [service / "requirements.in"], check=False, say=lambda _: None)
+
+    assert (service / "requirements.in").read_text() == SERVICE_IN
+    assert not (service / "requirements.txt").exists()
+
+
+def test_a_lock_with_foreign_hashes_for_our_name_is_refused(
+    index: RunningIndex, tmp_path: Path
+) -> None:
+    lock = tmp_path / "requirements.txt"
+    lock.write_text(
+        "common-utils==2.0.1.dev1 \\\n    --hash=sha256:" + "ab" * 32 + "\n    # via -r x.in\n"
+    )
+    target = IndexTarget(index.url, index.simple_url, index.credentials)
+
+    with pytest.raises(PinError, match="dependency confusion"):
+        verify_lock_sources(target, lock, ["common-utils"])
