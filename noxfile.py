@@ -135,6 +135,37 @@ def build(session: nox.Session) -> None:
 
 
 @nox.session(python="3.11")
+def release(session: nox.Session) -> None:
+    """Release what the news fragments ask for: plan, changelogs, build, commit, tags, publish.
+
+    ``-- --dry-run`` prints the plan only; also ``--pre rc|beta|alpha``, ``--package NAME``,
+    ``--no-publish``. Publishes to ``COMMONS_INDEX_URL`` (twine credentials from the environment)
+    or, when unset, to the embedded index.
+    """
+    # The packages' own dependencies, for the import check of the freshly built wheels.
+    _install_packages(session)
+    _install_tools(session)
+    session.run("python", "-m", "commons_tools.release", *session.posargs)
+
+
+@nox.session(python="3.11")
+def index(session: nox.Session) -> None:
+    """The embedded package index (pypiserver on 127.0.0.1, storage in .index/) until Ctrl-C."""
+    _install_tools(session)
+    session.run("python", "-m", "commons_tools.index", *session.posargs)
+
+
+@nox.session(python="3.11")
+def pins(session: nox.Session) -> None:
+    """Move services' common-* pins to the newest releases and re-lock with hashes.
+
+    ``-- PATH/requirements.in ...`` rewrites and locks; ``-- --check PATH ...`` only reports.
+    """
+    _install_tools(session)
+    session.run("python", "-m", "commons_tools.pins", *session.posargs)
+
+
+@nox.session(python="3.11")
 def bench(session: nox.Session) -> None:
     """Benchmarks: ``nox -s bench -- TOPIC ...`` runs benchmarks/bench_TOPIC.py (all by default)."""
     available = sorted(
