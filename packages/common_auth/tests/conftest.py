@@ -223,6 +223,7 @@ class ThirdPartyIssuer:
     tokens: dict[str, _Token]
     expires_in: int
     requests: dict[str, int] = field(default_factory=dict)
+    request_ids: list[str | None] = field(default_factory=list)  # X-Request-ID of token calls
 
     @property
     def token_url(self) -> str:
@@ -270,6 +271,7 @@ def _serve_issuer(*, jwt_tokens: bool, expires_in: int = 300) -> Iterator[ThirdP
     tokens: dict[str, _Token] = {}
     lock = threading.Lock()
     counts: dict[str, int] = {}
+    request_ids: list[str | None] = []
 
     def count(name: str) -> None:
         with lock:
@@ -315,6 +317,7 @@ def _serve_issuer(*, jwt_tokens: bool, expires_in: int = 300) -> Iterator[ThirdP
     @app.post("/token")
     def token_endpoint() -> Any:
         count("token")
+        request_ids.append(request.headers.get("X-Request-ID"))
         return server.create_token_response()
 
     @app.post("/introspect")
@@ -367,6 +370,7 @@ def _serve_issuer(*, jwt_tokens: bool, expires_in: int = 300) -> Iterator[ThirdP
             tokens=tokens,
             expires_in=expires_in,
             requests=counts,
+            request_ids=request_ids,
         )
     finally:
         http.shutdown()

@@ -232,3 +232,12 @@ def test_forward_user_token_passes_the_current_request_token(jwt_issuer) -> None
         outside = client.get(jwt_issuer.api_url)
     assert outside.status_code == 401
     assert "Authorization" not in outside.request.headers
+
+
+def test_token_requests_carry_the_current_request_id(jwt_issuer) -> None:
+    from common_utils import request_context
+
+    with request_context(request_id="req-auth-1"):
+        credentials(jwt_issuer).get_token()
+    credentials(jwt_issuer).get_token()
+    assert jwt_issuer.request_ids == ["req-auth-1", None]

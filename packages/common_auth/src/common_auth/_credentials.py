@@ -23,6 +23,7 @@ from pydantic import SecretStr
 from common_auth._context import current_access_token
 from common_auth._errors import ConfigurationError, TokenEndpointError
 from common_auth._locks import LoopLocks
+from common_utils import outgoing_headers
 
 logger = logging.getLogger("common_auth.credentials")
 
@@ -219,17 +220,13 @@ class ClientCredentials(httpx.Auth):
 
     def _post(self, client: httpx.Client) -> httpx.Response:
         try:
-            return client.post(
-                self.token_url, data=self._form(), headers={"Accept": "application/json"}
-            )
+            return client.post(self.token_url, data=self._form(), headers=_headers())
         except httpx.HTTPError as exc:
             raise self._transport_error(exc) from None
 
     async def _apost(self, client: httpx.AsyncClient) -> httpx.Response:
         try:
-            return await client.post(
-                self.token_url, data=self._form(), headers={"Accept": "application/json"}
-            )
+            return await client.post(self.token_url, data=self._form(), headers=_headers())
         except httpx.HTTPError as exc:
             raise self._transport_error(exc) from None
 
@@ -281,6 +278,12 @@ class ClientCredentials(httpx.Auth):
             token_url=self.token_url,
             status=response.status_code,
         )
+
+
+def _headers() -> dict[str, str]:
+    # The request id and traceparent of the request being served, so the issuer's logs
+    # correlate with ours.
+    return {"Accept": "application/json", **outgoing_headers()}
 
 
 def _json_object(response: httpx.Response) -> dict[str, Any]:

@@ -31,6 +31,7 @@ from common_auth._errors import (
     MalformedToken,
     TokenExpired,
 )
+from common_utils import outgoing_headers
 
 logger = logging.getLogger("common_auth.introspection")
 
@@ -110,7 +111,9 @@ class IntrospectionVerifier(Generic[ClaimsT]):
             return self._unwrap(cached)
         try:
             with httpx.Client(timeout=self.timeout, auth=self._auth()) as client:
-                response = client.post(self.introspection_url, data=self._form(token))
+                response = client.post(
+                    self.introspection_url, data=self._form(token), headers=outgoing_headers()
+                )
         except httpx.HTTPError as exc:
             raise self._unreachable(exc) from None
         return self._unwrap(self._store(key, response))
@@ -123,7 +126,9 @@ class IntrospectionVerifier(Generic[ClaimsT]):
             return self._unwrap(cached)
         try:
             async with httpx.AsyncClient(timeout=self.timeout, auth=self._auth()) as client:
-                response = await client.post(self.introspection_url, data=self._form(token))
+                response = await client.post(
+                    self.introspection_url, data=self._form(token), headers=outgoing_headers()
+                )
         except httpx.HTTPError as exc:
             raise self._unreachable(exc) from None
         return self._unwrap(self._store(key, response))

@@ -34,6 +34,7 @@ from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
 
 from common_auth._errors import ConfigurationError, KeySetUnavailable, UnknownSigningKey
 from common_auth._locks import LoopLocks
+from common_utils import outgoing_headers
 
 logger = logging.getLogger("common_auth.jwks")
 
@@ -291,7 +292,9 @@ class JWKSCache:
     def _fetch_sync(self) -> httpx.Response | Exception:
         try:
             with httpx.Client(timeout=self.timeout) as client:
-                return client.get(self.jwks_url, headers={"Accept": "application/json"})
+                return client.get(
+                    self.jwks_url, headers={"Accept": "application/json", **outgoing_headers()}
+                )
         except httpx.HTTPError as exc:
             return exc
 
@@ -320,7 +323,9 @@ class JWKSCache:
     async def _fetch_async(self) -> httpx.Response | Exception:
         try:
             async with httpx.AsyncClient(timeout=self.timeout) as client:
-                return await client.get(self.jwks_url, headers={"Accept": "application/json"})
+                return await client.get(
+                    self.jwks_url, headers={"Accept": "application/json", **outgoing_headers()}
+                )
         except httpx.HTTPError as exc:
             return exc
 
