@@ -32,6 +32,7 @@ How schemas map (decisions a reader of generated code should know):
 
 from __future__ import annotations
 
+import functools
 import re
 import subprocess
 import sys
@@ -295,7 +296,7 @@ class ModelEmitter:
         lines.append("")
         pydantic_names = [name for name in _PYDANTIC_NAMES if name in used]
         lines.append(f"from pydantic import {', '.join(pydantic_names)}")
-        exported = sorted(self._defs, key=_isort_key)
+        exported = _isort_order(self._defs)
         lines += ["", f"__all__ = {exported!r}", "", ""]
         return format_python("\n".join(lines) + "\n" + body)
 
@@ -1000,11 +1001,52 @@ def _import_order(line: str) -> tuple[bool, str]:
     return line.startswith("from "), line
 
 
-def _isort_key(name: str) -> tuple[int, list[tuple[int, int | str]]]:
-    """The order ruff's RUF022 wants for ``__all__``: CONSTANTS, Classes, others; natural."""
-    group = 0 if name.upper() == name else 1 if name[:1].isupper() else 2
-    parts = re.findall(r"\d+|\D+", name)
-    return group, [(0, int(part)) if part.isdigit() else (1, part) for part in parts]
+def _natural_compare(a: str, b: str) -> int:
+    """strnatcmp (as ruff's RUF022 applies it): digit runs by value, or left-aligned after a 0."""
+    i = j = 0
+    while True:
+        ca, cb = a[i : i + 1], b[j : j + 1]
+        if ca.isdigit() and cb.isdigit():
+            left = ca == "0" or cb == "0"
+            bias = 0
+            while True:
+                da, db = a[i : i + 1].isdigit(), b[j : j + 1].isdigit()
+                if not da and not db:
+                    if bias:
+                        return bias
+                    break
+                if not da:
+                    return -1
+                if not db:
+                    return 1
+                if a[i] != b[j]:
+                    order = -1 if a[i] < b[j] else 1
+                    if left:
+                        return order
+                    bias = bias or order
+                i, j = i + 1, j + 1
+            continue
+        if not ca and not cb:
+            return 0
+        if ca != cb:
+            return -1 if ca < cb else 1
+        i, j = i + 1, j + 1
+
+
+def _member_group(name: str) -> int:
+    """RUF022's groups: SCREAMING_CASE, then CamelCase, then everything else."""
+    if len(name) > 1 and name.upper() == name and name.lower() != name:
+        return 0
+    return 1 if name[:1].isupper() else 2
+
+
+def _isort_order(names: Iterable[str]) -> list[str]:
+    """``names`` in the order ruff's RUF022 wants for ``__all__``."""
+    return sorted(names, key=functools.cmp_to_key(_member_compare))
+
+
+def _member_compare(a: str, b: str) -> int:
+    return (_member_group(a) - _member_group(b)) or _natural_compare(a, b)
 
 
 def _join_schema(key: str) -> str:

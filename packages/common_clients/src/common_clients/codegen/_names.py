@@ -10,6 +10,7 @@ the same, so generated code is byte-identical on re-run.
 from __future__ import annotations
 
 import builtins
+import hashlib
 import keyword
 import re
 import unicodedata
@@ -96,6 +97,19 @@ MODULE_RESERVED: frozenset[str] = frozenset(
 )
 
 
+# Longer names are cut and given a hash of the whole, so they stay unique and lines stay readable.
+MAX_LENGTH = 72
+
+
+def _bounded(candidate: str, original: str, *, separator: str) -> str:
+    if len(candidate) <= MAX_LENGTH:
+        return candidate
+    digest = hashlib.sha256(original.encode()).hexdigest()[:8]
+    if not separator:
+        digest = digest.capitalize()
+    return f"{candidate[: MAX_LENGTH - 9].rstrip('_')}{separator}{digest}"
+
+
 def _ascii(text: str) -> str:
     return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
 
@@ -129,7 +143,7 @@ def field_name(name: str) -> str:
         candidate = f"field_{candidate}"
     if candidate in FIELD_RESERVED or keyword.iskeyword(candidate):
         candidate = f"{candidate}_"
-    return candidate
+    return _bounded(candidate, name, separator="_")
 
 
 def _class_name(name: str) -> str:
@@ -138,7 +152,7 @@ def _class_name(name: str) -> str:
         candidate = f"Model{candidate}"
     if candidate in MODULE_RESERVED:
         candidate = f"{candidate}Model"
-    return candidate
+    return _bounded(candidate, name, separator="")
 
 
 class NameAllocator:

@@ -166,8 +166,8 @@ def _validators() -> dict[str, Any]:
     from openapi_spec_validator.schemas import schema_v30, schema_v31
 
     return {
-        "3.0": jsonschema_rs.validator_for(dict(schema_v30)),
-        "3.1": jsonschema_rs.validator_for(dict(schema_v31)),
+        "3.0": jsonschema_rs.validator_for(dict(schema_v30), validate_formats=False),
+        "3.1": jsonschema_rs.validator_for(dict(schema_v31), validate_formats=False),
     }
 
 
