@@ -207,6 +207,8 @@ def test_from_env_rejects_a_bad_prefix(prefix) -> None:
     [
         ({"token_url": "not a url"}, "token_url"),
         ({"token_url": "ftp://x/token"}, "token_url"),
+        ({"token_url": "http://[::1/token"}, "token_url"),
+        ({"token_url": "/token"}, "token_url"),
         ({"client_id": ""}, "client_id"),
         ({"client_secret": ""}, "client_secret"),
         ({"auth_method": "private_key_jwt"}, "auth_method"),

@@ -373,3 +373,11 @@ def test_verifier_configuration_errors_are_typed(forge) -> None:
         TokenVerifier(issuer=ISSUER, audience=AUDIENCE)
     with pytest.raises(ConfigurationError, match="leeway"):
         TokenVerifier(issuer=ISSUER, audience=AUDIENCE, keys=forge.keys, leeway=3600)
+
+
+@pytest.mark.parametrize("raw", ["1e400", "-1e400"])
+def test_infinite_dates_are_refused(forge, verifier, raw) -> None:
+    claims = json.dumps(forge.claims())
+    payload = claims.replace(f'"exp": {forge.claims()["exp"]}', f'"exp": {raw}')
+    assert raw in payload
+    rejects(verifier, forge.token(raw_payload=payload), InvalidClaims, "bad_date")

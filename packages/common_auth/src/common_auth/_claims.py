@@ -13,8 +13,11 @@ Dates are numbers (seconds since the epoch) and nothing else: a string or a bool
 from __future__ import annotations
 
 from functools import cached_property
+from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, StrictFloat, StrictInt, StrictStr
+from pydantic import BaseModel, ConfigDict, StrictFloat, StrictInt, StrictStr, ValidationError
+
+from common_auth._errors import InvalidClaims
 
 NumericDate = StrictInt | StrictFloat
 
@@ -52,3 +55,17 @@ class AccessTokenClaims(BaseModel):
     def has_scopes(self, *required: str) -> bool:
         """True when every one of `required` was granted."""
         return self.scopes.issuperset(required)
+
+
+ClaimsModelT = TypeVar("ClaimsModelT", bound=AccessTokenClaims)
+
+
+def validate_claims(model: type[ClaimsModelT], claims: dict[str, Any]) -> ClaimsModelT:
+    """`claims` as `model`, or `InvalidClaims` naming the fields (never their values)."""
+    try:
+        return model.model_validate(claims)
+    except ValidationError as exc:
+        fields = sorted({".".join(map(str, error["loc"])) for error in exc.errors()})
+        raise InvalidClaims(
+            f"claim(s) of the wrong type: {', '.join(fields)}", reason="bad_claim_type"
+        ) from None

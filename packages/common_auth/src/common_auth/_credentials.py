@@ -23,6 +23,7 @@ from pydantic import SecretStr
 from common_auth._context import current_access_token
 from common_auth._errors import ConfigurationError, TokenEndpointError
 from common_auth._locks import LoopLocks
+from common_auth._urls import endpoint_url
 from common_utils import outgoing_headers
 
 logger = logging.getLogger("common_auth.credentials")
@@ -78,18 +79,13 @@ class ClientCredentials(httpx.Auth):
         refresh_margin: float = 30.0,
         timeout: float = 10.0,
     ) -> None:
-        url = httpx.URL(token_url)
-        if url.scheme not in ("http", "https") or not url.host:
-            raise ConfigurationError(
-                f"ClientCredentials: token_url must be an absolute http(s) URL, got {token_url!r}"
-            )
         if not client_id:
             raise ConfigurationError("ClientCredentials: client_id is empty")
         if not client_secret:
             raise ConfigurationError(f"ClientCredentials: client_secret of {client_id!r} is empty")
         if auth_method not in ("client_secret_basic", "client_secret_post"):
             raise ConfigurationError(f"ClientCredentials: unknown auth_method {auth_method!r}")
-        self.token_url = str(url)
+        self.token_url = endpoint_url(token_url, owner="ClientCredentials", name="token_url")
         self.client_id = client_id
         self.scope = _scope_string(scope)
         self.audience = audience

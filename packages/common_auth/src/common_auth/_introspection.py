@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import threading
 import time
 from collections import OrderedDict
@@ -18,11 +19,10 @@ from collections.abc import Callable, Sequence
 from typing import Any, Generic, cast
 
 import httpx
-import pydantic
 from pydantic import SecretStr
 from typing_extensions import TypeVar
 
-from common_auth._claims import AccessTokenClaims
+from common_auth._claims import AccessTokenClaims, validate_claims
 from common_auth._errors import (
     ConfigurationError,
     IntrospectionError,
@@ -31,6 +31,7 @@ from common_auth._errors import (
     MalformedToken,
     TokenExpired,
 )
+from common_auth._urls import endpoint_url
 from common_utils import outgoing_headers
 
 logger = logging.getLogger("common_auth.introspection")
@@ -69,15 +70,11 @@ class IntrospectionVerifier(Generic[ClaimsT]):
         claims_model: type[ClaimsT] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        url = httpx.URL(introspection_url)
-        if url.scheme not in ("http", "https") or not url.host:
-            raise ConfigurationError(
-                f"IntrospectionVerifier: introspection_url must be an absolute http(s) URL, "
-                f"got {introspection_url!r}"
-            )
         if not client_id or not client_secret:
             raise ConfigurationError("IntrospectionVerifier: client_id and client_secret needed")
-        self.introspection_url = str(url)
+        self.introspection_url = endpoint_url(
+            introspection_url, owner="IntrospectionVerifier", name="introspection_url"
+        )
         self.client_id = client_id
         self._secret = SecretStr(client_secret)
         self.issuer = issuer
@@ -217,7 +214,7 @@ class IntrospectionVerifier(Generic[ClaimsT]):
         else:
             claims.setdefault("iss", self.introspection_url)
         exp = claims.get("exp")
-        if isinstance(exp, bool) or not isinstance(exp, int | float):
+        if isinstance(exp, bool) or not isinstance(exp, int | float) or not math.isfinite(exp):
             raise InvalidClaims("the answer has no numeric exp", reason="bad_date")
         if time.time() >= exp:
             raise TokenExpired("the token has expired")
@@ -226,10 +223,4 @@ class IntrospectionVerifier(Generic[ClaimsT]):
             named = [aud] if isinstance(aud, str) else aud
             if not isinstance(named, list) or not self.audiences.intersection(named):
                 raise InvalidClaims("the token is for another audience", reason="wrong_audience")
-        try:
-            return self.claims_model.model_validate(claims)
-        except pydantic.ValidationError as exc:
-            fields = sorted({".".join(map(str, error["loc"])) for error in exc.errors()})
-            raise InvalidClaims(
-                f"claim(s) of the wrong type: {', '.join(fields)}", reason="bad_claim_type"
-            ) from None
+        return validate_claims(self.claims_model, claims)

@@ -34,6 +34,7 @@ from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
 
 from common_auth._errors import ConfigurationError, KeySetUnavailable, UnknownSigningKey
 from common_auth._locks import LoopLocks
+from common_auth._urls import endpoint_url
 from common_utils import outgoing_headers
 
 logger = logging.getLogger("common_auth.jwks")
@@ -207,14 +208,9 @@ class JWKSCache:
         timeout: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        url = httpx.URL(jwks_url)
-        if url.scheme not in ("http", "https") or not url.host:
-            raise ConfigurationError(
-                f"JWKSCache: jwks_url must be an absolute http(s) URL, got {jwks_url!r}"
-            )
         if not 0 <= min_ttl <= max_ttl:
             raise ConfigurationError("JWKSCache: need 0 <= min_ttl <= max_ttl")
-        self.jwks_url = str(url)
+        self.jwks_url = endpoint_url(jwks_url, owner="JWKSCache", name="jwks_url")
         self.min_ttl = min_ttl
         self.max_ttl = max_ttl
         self.default_ttl = default_ttl

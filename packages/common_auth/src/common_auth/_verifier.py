@@ -34,11 +34,10 @@ from base64 import urlsafe_b64decode
 from collections.abc import Sequence
 from typing import Any, Generic, NoReturn, cast
 
-import pydantic
 from jwt.algorithms import Algorithm, get_default_algorithms
 from typing_extensions import TypeVar
 
-from common_auth._claims import AccessTokenClaims
+from common_auth._claims import AccessTokenClaims, validate_claims
 from common_auth._errors import (
     ConfigurationError,
     InvalidClaims,
@@ -236,13 +235,7 @@ class TokenVerifier(Generic[ClaimsT]):
         self._check_signature(parsed, key)
         payload = _json_object(_b64decode(parsed.payload_segment, "payload"), "payload")
         self._check_claims(payload)
-        try:
-            return self.claims_model.model_validate(payload)
-        except pydantic.ValidationError as exc:
-            fields = sorted({".".join(map(str, error["loc"])) for error in exc.errors()})
-            raise InvalidClaims(
-                f"claim(s) of the wrong type: {', '.join(fields)}", reason="bad_claim_type"
-            ) from None
+        return validate_claims(self.claims_model, payload)
 
     def _check_signature(self, parsed: _Parsed, key: VerificationKey) -> None:
         signature = parsed.signature
@@ -268,7 +261,11 @@ class TokenVerifier(Generic[ClaimsT]):
         now = time.time()
         for name in _DATE_CLAIMS:
             value = payload.get(name, 0)
-            if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not math.isfinite(value)
+            ):
                 raise InvalidClaims(f"the {name} claim is not a number", reason="bad_date")
         exp = payload.get("exp")
         if exp is not None and now > exp + self.leeway:

@@ -8,7 +8,8 @@ verified once however many of them look at it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.http import HttpRequest, JsonResponse
@@ -76,36 +77,37 @@ def _log_rejection(request: HttpRequest, error: CommonAuthError) -> None:
     logger.info("bearer token rejected on %s %s: %s", request.method, request.path, reason)
 
 
-def authenticate(request: HttpRequest) -> AccessTokenClaims | None:
-    """The verified claims of the request's bearer token; None without a token; raises
-    `InvalidToken` (401) or `KeySetUnavailable`/`IntrospectionError` (503)."""
-    done, claims = _replay(request)
-    if done:
-        return claims
+@contextmanager
+def _failure_recorded(request: HttpRequest) -> Iterator[None]:
+    """Remember (and log) a rejection on the request, so later lookups replay it."""
     try:
-        token = bearer_token(request)
-        claims = None if token is None else get_verifier().verify(token)
+        yield
     except CommonAuthError as exc:
         _record(request, exc)
         _log_rejection(request, exc)
         raise
-    _record(request, claims)
+
+
+def authenticate(request: HttpRequest) -> AccessTokenClaims | None:
+    """The verified claims of the request's bearer token; None without a token; raises
+    `InvalidToken` (401) or `KeySetUnavailable`/`IntrospectionError` (503)."""
+    done, claims = _replay(request)
+    if not done:
+        with _failure_recorded(request):
+            token = bearer_token(request)
+            claims = None if token is None else get_verifier().verify(token)
+        _record(request, claims)
     return claims
 
 
 async def aauthenticate(request: HttpRequest) -> AccessTokenClaims | None:
     """Async form of `authenticate`."""
     done, claims = _replay(request)
-    if done:
-        return claims
-    try:
-        token = bearer_token(request)
-        claims = None if token is None else await get_verifier().averify(token)
-    except CommonAuthError as exc:
-        _record(request, exc)
-        _log_rejection(request, exc)
-        raise
-    _record(request, claims)
+    if not done:
+        with _failure_recorded(request):
+            token = bearer_token(request)
+            claims = None if token is None else await get_verifier().averify(token)
+        _record(request, claims)
     return claims
 
 
