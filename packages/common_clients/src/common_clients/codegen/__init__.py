@@ -5,6 +5,7 @@ models and gives the operations emitter a type for any schema; ``diff_specs`` li
 between two versions of a document, each classed breaking or not.
 """
 
+from common_clients.codegen._diff import ApiChange, ChangeKind, diff_specs
 from common_clients.codegen._models import Direction, ModelEmitter, format_python
 from common_clients.codegen._names import NameAllocator, pascal_case, snake_case
 from common_clients.codegen._spec import (
@@ -20,6 +21,8 @@ from common_clients.codegen._spec import (
 )
 
 __all__ = [
+    "ApiChange",
+    "ChangeKind",
     "Direction",
     "MediaType",
     "ModelEmitter",
@@ -30,6 +33,7 @@ __all__ = [
     "Response",
     "Spec",
     "SpecError",
+    "diff_specs",
     "format_python",
     "load_spec",
     "parse_spec",

@@ -61,6 +61,9 @@ DOCUMENTS: tuple[Document, ...] = (
     Document("github-ghec", *_OCTOKIT, "package/generated/ghec.json", "3.0"),
     # GitHub's public REST API: 1223 operations, 969 schemas.
     Document("github", *_OCTOKIT, "package/generated/api.github.com.json", "3.0"),
+    # Two releases of GitHub Enterprise Server: a real API evolution to diff.
+    Document("ghes-3.17", *_OCTOKIT, "package/generated/ghes-3.17.json", "3.0"),
+    Document("ghes-3.18", *_OCTOKIT, "package/generated/ghes-3.18.json", "3.0"),
     Document(
         "ideal-postcodes",
         "@ideal-postcodes/openapi",
