@@ -1,4 +1,4 @@
-"""diff_specs on a real API evolution: GitHub Enterprise Server 3.17 -> 3.18 (pinned npm package)."""
+"""diff_specs on a real API evolution: GitHub Enterprise Server 3.17 -> 3.18, from npm."""
 
 from __future__ import annotations
 
