@@ -51,11 +51,17 @@ def committed_tree() -> bytes:
 
 @pytest.fixture
 def make_repo(tmp_path: Path, committed_tree: bytes) -> Callable[..., Path]:
-    """``make_repo(name="repo", fragments={...})``: a git repository holding the workspace, all
-    packages at 0.1.0 with the committed ranges, no pending fragments but the given ones
-    (``{"common-utils": {"+x.breaking.md": "text"}}``), committed."""
+    """``make_repo(name="repo", fragments={...}, released=True)``: a git repository holding the
+    workspace, all packages at 0.1.0 with the committed ranges and, with ``released``, tagged as
+    released at 0.1.0; no pending fragments but the given ones
+    (``{"common-utils": {"+x.breaking.md": "text"}}``), committed after the tags."""
 
-    def make(name: str = "repo", fragments: dict[str, dict[str, str]] | None = None) -> Path:
+    def make(
+        name: str = "repo",
+        fragments: dict[str, dict[str, str]] | None = None,
+        *,
+        released: bool = True,
+    ) -> Path:
         repo = tmp_path / name
         repo.mkdir()
         with tarfile.open(fileobj=io.BytesIO(committed_tree)) as archive:
@@ -68,8 +74,6 @@ def make_repo(tmp_path: Path, committed_tree: bytes) -> Callable[..., Path]:
                 if path.name != ".gitkeep":
                     path.unlink()
             (package.changelog_dir / ".gitkeep").touch()
-            for filename, text in (fragments or {}).get(package.dist_name, {}).items():
-                (package.changelog_dir / filename).write_text(text, encoding="utf-8")
         git(repo, "init", "--quiet", "--initial-branch=main")
         git(repo, "config", "user.name", "Test Maintainer")
         git(repo, "config", "user.email", "maintainer@example.invalid")
@@ -77,6 +81,17 @@ def make_repo(tmp_path: Path, committed_tree: bytes) -> Callable[..., Path]:
         git(repo, "config", "tag.gpgsign", "false")
         git(repo, "add", "-A")
         git(repo, "commit", "--quiet", "-m", "Initial state")
+        if released:
+            for package in workspace.packages:
+                git(repo, "tag", "--annotate", package.tag(), "-m", "first release")
+        pending = False
+        for package in workspace.packages:
+            for filename, text in (fragments or {}).get(package.dist_name, {}).items():
+                (package.changelog_dir / filename).write_text(text, encoding="utf-8")
+                pending = True
+        if pending:
+            git(repo, "add", "-A")
+            git(repo, "commit", "--quiet", "-m", "Changes with news fragments")
         return repo
 
     return make

@@ -176,3 +176,21 @@ def test_malformed_fragment_is_a_plan_error_naming_the_file(
     assert "packages/common_auth/changelog.d/+oops.feat.md" in message
     assert "unknown fragment type 'feat'" in message
     assert "\n" not in message
+
+
+def test_a_package_never_released_releases_the_version_it_holds(
+    make_repo: Callable[..., Path],
+) -> None:
+    repo = make_repo(
+        fragments={"common-utils": {"+x.breaking.md": "Removed `x`.\n"}}, released=False
+    )
+
+    plan = make_plan(load_workspace(repo))
+    rc = make_plan(load_workspace(repo), pre="rc")
+
+    assert [(r.package.dist_name, str(r.next), r.why) for r in plan.releases] == [
+        ("common-utils", "0.1.0", "first release; breaking, minor while 0.x (1 fragment)")
+    ]
+    # 0.1.0rc1 sorts below 0.1.0, outside >=0.1.0,<0.2: the dependents follow as pre-releases.
+    assert [str(r.next) for r in rc.releases] == ["0.1.0rc1", "0.1.0rc1", "0.1.0rc1"]
+    assert rc.releases[1].range_changes[0].new_text == "common-utils>=0.1.0rc1,<0.2"

@@ -13,16 +13,22 @@ may break, i.e. the next major (``>=1.3.0,<2``) or, while the major is 0, the ne
 number and the pre-release counts up (``1.3.0rc1``, ``1.3.0rc2``; ``1.3.0b2`` -> ``1.3.0rc1``). A
 package at a pre-release named with ``--package`` and without fragments is promoted (``1.3.0rc2``
 -> ``1.3.0``, or to the next pre-release with ``--pre``).
+
+A package that was never released (no ``<dist-name>-v*`` tag) releases the version its
+``__about__.py`` already holds, the first time it has anything to release: the declared ranges of
+its dependents were written for that version.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from packaging.requirements import Requirement
 from packaging.version import Version
 
+from commons_tools import git as g
 from commons_tools.errors import PlanError
 from commons_tools.fragments import Bump, Fragment, pending_fragments, strongest_bump
 from commons_tools.workspace import Package, Workspace, WorkspaceError
@@ -176,6 +182,18 @@ def next_version(current: Version, bump: Bump, pre: str | None = None) -> Versio
     return Version(f"{base}{letter}1")
 
 
+def first_version(current: Version, pre: str | None = None) -> Version:
+    """The first release of a package at ``current``: that version (a pre-release of it with
+    ``pre``)."""
+    if pre is None or current.pre is not None:
+        return current
+    return Version(f"{current}{PRE_KINDS[pre]}1")
+
+
+def _never_released(repo: Path, package: Package) -> bool:
+    return not g.git(repo, "tag", "--list", f"{package.tag_prefix}*")
+
+
 def compatible_range(version: Version) -> str:
     """``>=NEW,<NEXT_BREAKING`` for a dependency now at ``version``."""
     upper = f"{version.major + 1}" if version.major else f"0.{version.minor + 1}"
@@ -244,7 +262,11 @@ def make_plan(workspace: Workspace, *, pre: str | None = None, only: Sequence[st
             continue
         if promote:
             reasons.append(f"promotes {current}")
-        new = next_version(current, bump, pre)
+        if _never_released(workspace.repo, package):
+            reasons.insert(0, "first release")
+            new = first_version(current, pre)
+        else:
+            new = next_version(current, bump, pre)
         new_versions[package.dist_name] = new
         releases.append(
             PlannedRelease(package, current, new, tuple(fragments), changes, "; ".join(reasons))
