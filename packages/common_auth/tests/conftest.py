@@ -15,6 +15,7 @@ import hmac
 import json
 import secrets
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -22,6 +23,7 @@ import types
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -608,3 +610,54 @@ def _attacks(forge: TokenForge) -> dict[str, tuple[str, str]]:
 @pytest.fixture(scope="session")
 def attacks(forge: TokenForge) -> dict[str, tuple[str, str]]:
     return _attacks(forge)
+
+
+# -- django-oauth-toolkit in its own process -----------------------------------------------
+
+
+@dataclass
+class DotIssuer:
+    url: str
+
+    @property
+    def token_url(self) -> str:
+        return f"{self.url}/o/token/"
+
+    @property
+    def introspection_url(self) -> str:
+        return f"{self.url}/o/introspect/"
+
+    @property
+    def revocation_url(self) -> str:
+        return f"{self.url}/o/revoke_token/"
+
+
+@pytest.fixture(scope="session")
+def dot_issuer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DotIssuer]:
+    """django-oauth-toolkit (opaque tokens, introspection) on 127.0.0.1, in a subprocess."""
+    database = tmp_path_factory.mktemp("dot") / "dot.sqlite3"
+    script = Path(__file__).with_name("dot_issuer.py")
+    process = subprocess.Popen(
+        [sys.executable, str(script), str(database)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()  # blocks until the server listens (or the process dies)
+        if not line.startswith("PORT "):
+            process.kill()
+            _, errors = process.communicate(timeout=30)
+            pytest.fail(f"django-oauth-toolkit issuer did not start: {line!r} {errors[-2000:]}")
+        yield DotIssuer(url=f"http://127.0.0.1:{int(line.split()[1])}")
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        for stream in (process.stdout, process.stderr):
+            if stream is not None:
+                stream.close()
