@@ -381,3 +381,14 @@ def test_infinite_dates_are_refused(forge, verifier, raw) -> None:
     payload = claims.replace(f'"exp": {forge.claims()["exp"]}', f'"exp": {raw}')
     assert raw in payload
     rejects(verifier, forge.token(raw_payload=payload), InvalidClaims, "bad_date")
+
+
+def test_require_scopes_names_what_is_missing(forge, verifier) -> None:
+    from common_auth import InsufficientScope
+
+    claims = verifier.verify(forge.token())
+    claims.require_scopes("orders:read")
+    with pytest.raises(InsufficientScope, match="orders:admin") as caught:
+        claims.require_scopes("orders:read", "orders:admin")
+    assert caught.value.required == {"orders:read", "orders:admin"}
+    assert caught.value.granted == {"orders:read", "orders:write"}

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, StrictFloat, StrictInt, StrictStr, ValidationError
 
-from common_auth._errors import InvalidClaims
+from common_auth._errors import InsufficientScope, InvalidClaims
 
 NumericDate = StrictInt | StrictFloat
 
@@ -55,6 +55,11 @@ class AccessTokenClaims(BaseModel):
     def has_scopes(self, *required: str) -> bool:
         """True when every one of `required` was granted."""
         return self.scopes.issuperset(required)
+
+    def require_scopes(self, *required: str) -> None:
+        """Raise `InsufficientScope` (naming the missing scopes) unless all were granted."""
+        if not self.scopes.issuperset(required):
+            raise InsufficientScope(required, self.scopes)
 
 
 ClaimsModelT = TypeVar("ClaimsModelT", bound=AccessTokenClaims)

@@ -18,6 +18,7 @@ import time
 from base64 import urlsafe_b64encode
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import jwt
@@ -192,11 +193,15 @@ class SigningKey:
             serialization.NoEncryption(),
         ).decode("ascii")
 
-    def verification_key(self) -> VerificationKey:
-        """The public half, as `TokenVerifier` uses it."""
+    @cached_property
+    def _verification_key(self) -> VerificationKey:
         return VerificationKey(
             kid=self.kid, key=self.private_key.public_key(), algorithms=frozenset({self.algorithm})
         )
+
+    def verification_key(self) -> VerificationKey:
+        """The public half, as `TokenVerifier` uses it."""
+        return self._verification_key
 
 
 def _thumbprint(jwk: Mapping[str, Any]) -> str:

@@ -10,7 +10,8 @@ from asgiref.sync import iscoroutinefunction
 from django.http import HttpRequest, HttpResponseBase, JsonResponse
 from django.views.decorators.http import require_safe
 
-from common_auth._errors import CommonAuthError, ConfigurationError
+from common_auth._claims import AccessTokenClaims
+from common_auth._errors import CommonAuthError, ConfigurationError, InsufficientScope
 from common_auth.django._authentication import (
     aauthenticate,
     authenticate,
@@ -35,11 +36,13 @@ def jwks_view(request: HttpRequest) -> JsonResponse:
     return response
 
 
-def _denied(claims: Any, scopes: frozenset[str]) -> HttpResponseBase | None:
+def _denied(claims: AccessTokenClaims | None, scopes: frozenset[str]) -> HttpResponseBase | None:
     if claims is None:
         return error_response(None)
-    if not claims.scopes.issuperset(scopes):
-        return insufficient_scope_response(scopes)
+    try:
+        claims.require_scopes(*scopes)
+    except InsufficientScope as exc:
+        return insufficient_scope_response(exc.required)
     return None
 
 
