@@ -1,0 +1,76 @@
+"""The DRF authentication class and scope permissions, over a real JWKS on 127.0.0.1."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from common_auth.django import get_verifier
+
+ISSUER = "https://issuer.commons.test"
+AUDIENCE = "https://api.commons.test"
+
+
+@pytest.fixture
+def live_settings(settings, jwks_server):
+    settings.COMMON_AUTH = {"ISSUER": ISSUER, "AUDIENCE": AUDIENCE, "JWKS_URL": jwks_server.url}
+    return settings
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.mark.parametrize("middleware", [True, False])
+def test_a_valid_token_reaches_the_view(live_settings, forge, middleware) -> None:
+    if not middleware:
+        live_settings.MIDDLEWARE = []
+    response = Client().get("/drf/orders/", headers=bearer(forge.token(alg="EdDSA")))
+    assert response.status_code == 200
+    assert response.json() == {"sub": "user-42", "client_id": "web"}
+
+
+def test_no_token_is_a_401_with_the_bearer_challenge(live_settings) -> None:
+    response = Client().get("/drf/orders/")
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == 'Bearer realm="api"'
+
+
+def test_missing_scope_is_a_403_naming_the_scopes(live_settings, forge) -> None:
+    response = Client().get("/drf/admin/", headers=bearer(forge.token()))
+    assert response.status_code == 403
+    assert response["WWW-Authenticate"] == (
+        'Bearer realm="api", error="insufficient_scope", scope="orders:admin orders:read"'
+    )
+    admin = forge.token(forge.claims(scope="orders:read orders:admin"))
+    assert Client().get("/drf/admin/", headers=bearer(admin)).status_code == 200
+
+
+def test_has_any_scope_needs_one(live_settings, forge) -> None:
+    client = Client()
+    assert client.get("/drf/any/", headers=bearer(forge.token())).status_code == 200
+    other = forge.token(forge.claims(scope="billing:read"))
+    response = client.get("/drf/any/", headers=bearer(other))
+    assert response.status_code == 403
+    assert 'error="insufficient_scope"' in response["WWW-Authenticate"]
+
+
+def test_with_the_middleware_the_token_is_verified_once(live_settings, forge) -> None:
+    verifier = get_verifier()
+    calls = []
+    original = verifier.verify
+
+    def counting(token):
+        calls.append(token)
+        return original(token)
+
+    verifier.verify = counting  # type: ignore[method-assign]
+    assert Client().get("/drf/orders/", headers=bearer(forge.token())).status_code == 200
+    assert len(calls) == 1
+
+
+def test_a_malformed_header_is_refused_by_drf_alone(live_settings) -> None:
+    live_settings.MIDDLEWARE = []
+    response = Client().get("/drf/orders/", headers={"Authorization": "Bearer a b"})
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == 'Bearer realm="api", error="invalid_request"'
