@@ -141,6 +141,20 @@ SCHEMAS: dict[str, Any] = {
             "ends": {"type": "string", "format": "date-time", "default": "2030-01-01T00:00:00Z"},
         },
     },
+    "JsonValue": {
+        "nullable": True,
+        "oneOf": [
+            {"type": "string"},
+            {"type": "number"},
+            {"type": "array", "items": {"$ref": "#/components/schemas/JsonValue"}},
+            {"type": "object", "additionalProperties": {"$ref": "#/components/schemas/JsonValue"}},
+        ],
+    },
+    "Forest": {"type": "array", "items": {"$ref": "#/components/schemas/Tree"}},
+    "Tree": {
+        "oneOf": [{"$ref": "#/components/schemas/Forest"}, {"$ref": "#/components/schemas/Leaf"}]
+    },
+    "Leaf": {"type": "object", "properties": {"data": {"$ref": "#/components/schemas/JsonValue"}}},
     "Tricky": {
         "type": "object",
         "description": 'Ends in a quote "and has """ triple quotes and a back\\slash"',
@@ -403,6 +417,18 @@ def test_recursive_and_mutually_recursive_models(
     author = module.Author.model_validate({"books": [{"author": {"books": []}}, {"author": None}]})
     assert author.books[0].author.books == []
     assert author.books[1].author is None
+
+
+def test_aliases_defined_through_themselves(
+    generated: tuple[ModuleType, str, ModelEmitter],
+) -> None:
+    module, source, _ = generated
+    assert "JsonValue = TypeAliasType(" in source
+    value = {"a": [1.5, "b", {"c": None}]}
+    assert pydantic.TypeAdapter(module.JsonValue).validate_python(value) == value
+    forest = pydantic.TypeAdapter(module.Forest).validate_python([[{"data": 1}], {"data": "x"}])
+    assert forest[0][0].data == 1
+    assert forest[1].data == "x"
 
 
 def test_defaults_deprecation_and_docstrings(

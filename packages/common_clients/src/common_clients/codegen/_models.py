@@ -172,6 +172,7 @@ class _AliasDef:
     doc: str | None
     pointer: str
     depends: set[str] = field(default_factory=set)
+    recursive: bool = False
 
 
 @dataclass
@@ -296,6 +297,8 @@ class ModelEmitter:
         lines.append("")
         pydantic_names = [name for name in _PYDANTIC_NAMES if name in used]
         lines.append(f"from pydantic import {', '.join(pydantic_names)}")
+        if "TypeAliasType" in used:
+            lines.append("from typing_extensions import TypeAliasType")
         exported = _isort_order(self._defs)
         lines += ["", f"__all__ = {exported!r}", "", ""]
         return format_python("\n".join(lines) + "\n" + body)
@@ -315,7 +318,8 @@ class ModelEmitter:
         code = ["BaseModel", "ConfigDict"]
         for definition in self._defs.values():
             if isinstance(definition, _AliasDef):
-                code += ["TypeAlias", definition.expression]
+                code += ["TypeAliasType" if definition.recursive else "TypeAlias"]
+                code.append(definition.expression)
                 if "_discriminate(" in definition.expression:
                     code.append("Any Callable Discriminator")
                 continue
@@ -906,45 +910,44 @@ class ModelEmitter:
         classes = [d for d in self._defs.values() if isinstance(d, _ClassDef)]
         aliases = {d.name: d for d in self._defs.values() if isinstance(d, _AliasDef)}
         class_names = {d.name for d in classes}
-        for alias in aliases.values():
-            alias.depends = {
+        references = {
+            alias.name: {
                 name
                 for name in _IDENTIFIER.findall(_STRING_LITERAL.sub("", alias.expression))
-                if name in self._defs and name != alias.name
+                if name in self._defs
             }
+            for alias in aliases.values()
+        }
+        # An alias that reaches itself through aliases alone cannot be evaluated at import: it
+        # becomes a ``TypeAliasType`` with its value as a string, evaluated lazily.
+        recursive = _cyclic({name: refs & set(aliases) for name, refs in references.items()})
+        for alias in aliases.values():
+            alias.recursive = alias.name in recursive
+            alias.depends = set() if alias.recursive else references[alias.name] - {alias.name}
         # Aliases are evaluated at import: each must follow what it names. Classes annotate
         # lazily (``from __future__ import annotations``), so they can come in any order.
         ordered: list[str] = []
-        state: dict[str, int] = {}
+        done: set[str] = set()
 
         def visit(name: str) -> None:
-            if state.get(name) == 2:
+            if name in done:
                 return
-            if state.get(name) == 1:
-                raise self._spec.error(
-                    f"the schema {name!r} is defined only through itself", aliases[name].pointer
-                )
-            state[name] = 1
+            done.add(name)
             for dep in sorted(aliases[name].depends):
                 if dep in aliases:
                     visit(dep)
-            state[name] = 2
             ordered.append(name)
 
         for name in aliases:
             visit(name)
 
-        def reaches_class(name: str, seen: set[str]) -> bool:
-            if name in seen:
-                return False
-            seen.add(name)
-            return any(
-                dep in class_names or (dep in aliases and reaches_class(dep, seen))
-                for dep in aliases[name].depends
+        reaches: dict[str, bool] = {}
+        for name in ordered:  # dependencies first, so each answer is ready when asked
+            reaches[name] = any(
+                dep in class_names or reaches.get(dep, False) for dep in aliases[name].depends
             )
-
-        early = [name for name in ordered if not reaches_class(name, set())]
-        late = [name for name in ordered if name not in set(early)]
+        early = [name for name in ordered if not reaches[name]]
+        late = [name for name in ordered if reaches[name]]
         chunks: list[str] = []
         if any("_discriminate(" in aliases[name].expression for name in aliases):
             chunks.append(_DISCRIMINATE_SOURCE)
@@ -955,7 +958,11 @@ class ModelEmitter:
         return "\n\n".join(chunks)
 
     def _render_alias(self, alias: _AliasDef) -> str:
-        text = f"{alias.name}: TypeAlias = {alias.expression}\n"
+        if alias.recursive:
+            value = _literal_source(alias.expression)
+            text = f"{alias.name} = TypeAliasType({alias.name!r}, {value})\n"
+        else:
+            text = f"{alias.name}: TypeAlias = {alias.expression}\n"
         if alias.doc:
             text += _docstring(alias.doc, "")
         return text
@@ -999,6 +1006,41 @@ class ModelEmitter:
 def _import_order(line: str) -> tuple[bool, str]:
     """isort's order in one section: ``import x`` lines, then ``from x import y`` lines."""
     return line.startswith("from "), line
+
+
+def _cyclic(graph: Mapping[str, set[str]]) -> set[str]:
+    """The nodes of ``graph`` that lie on a cycle (Tarjan's strongly connected components)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    result: set[str] = set()
+
+    def connect(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for nxt in sorted(graph[node]):
+            if nxt not in index:
+                connect(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in on_stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1 or node in graph[node]:
+                result.update(component)
+
+    for node in graph:
+        if node not in index:
+            connect(node)
+    return result
 
 
 def _natural_compare(a: str, b: str) -> int:
