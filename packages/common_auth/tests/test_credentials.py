@@ -243,3 +243,24 @@ def test_token_requests_carry_the_current_request_id(jwt_issuer) -> None:
         credentials(jwt_issuer).get_token()
     credentials(jwt_issuer).get_token()
     assert jwt_issuer.request_ids == ["req-auth-1", None]
+
+
+def test_concurrent_401s_fetch_one_fresh_token(jwt_issuer) -> None:
+    auth = credentials(jwt_issuer)
+    with httpx.Client(auth=auth) as client:
+        assert client.get(jwt_issuer.api_url).status_code == 200
+        jwt_issuer.revoke_all()
+        barrier = threading.Barrier(6)
+        statuses: list[int] = []
+
+        def call() -> None:
+            barrier.wait()
+            statuses.append(client.get(jwt_issuer.api_url).status_code)
+
+        threads = [threading.Thread(target=call) for _ in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert statuses == [200] * 6
+    assert jwt_issuer.requests["token"] == 2  # the first token, and one fresh one for all

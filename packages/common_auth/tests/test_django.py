@@ -338,3 +338,12 @@ def test_runtime_misconfiguration_is_a_configuration_error(settings) -> None:
     settings.COMMON_AUTH = {"ISSUER": ISSUER}
     with pytest.raises(ConfigurationError, match=r"COMMON_AUTH\['AUDIENCE'\] is missing"):
         get_verifier()
+
+
+def test_middleware_order_is_checked(live_settings) -> None:
+    ours = "common_auth.django.TokenAuthenticationMiddleware"
+    session = "django.contrib.auth.middleware.AuthenticationMiddleware"
+    live_settings.MIDDLEWARE = [ours, session]
+    assert "common_auth.W002" in [m.id for m in run_checks()]
+    live_settings.MIDDLEWARE = [session, ours]
+    assert "common_auth.W002" not in [m.id for m in run_checks()]

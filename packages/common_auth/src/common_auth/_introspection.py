@@ -171,7 +171,8 @@ class IntrospectionVerifier(Generic[ClaimsT]):
             return entry[1]
 
     def _store(self, key: str, response: httpx.Response) -> ClaimsT | InvalidToken:
-        self.request_count += 1
+        with self._lock:
+            self.request_count += 1
         if response.status_code != 200:
             raise IntrospectionError(
                 f"introspection endpoint {self.introspection_url} answered "

@@ -3,7 +3,9 @@
 - ``common_auth.E001``: the setting or a required key is missing;
 - ``common_auth.E002``: a key has an invalid value (the verifier cannot be built from it);
 - ``common_auth.E003``: the signing keys cannot be loaded;
-- ``common_auth.W001``: the JWKS or introspection URL is plain http outside DEBUG.
+- ``common_auth.W001``: the JWKS or introspection URL is plain http outside DEBUG;
+- ``common_auth.W002``: Django's session ``AuthenticationMiddleware`` comes after ours and would
+  replace the token user.
 """
 
 from __future__ import annotations
@@ -61,3 +63,27 @@ def check_common_auth_settings(app_configs: Any = None, **kwargs: Any) -> list[C
             )
         )
     return messages
+
+
+_OURS = "common_auth.django.TokenAuthenticationMiddleware"
+_SESSION = "django.contrib.auth.middleware.AuthenticationMiddleware"
+
+
+@register(Tags.security)
+def check_middleware_order(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Our middleware must run after Django's session authentication, which sets request.user."""
+    middleware = list(getattr(settings, "MIDDLEWARE", None) or [])
+    ours = next(
+        (i for i, name in enumerate(middleware) if name.endswith("TokenAuthenticationMiddleware")),
+        None,
+    )
+    session = middleware.index(_SESSION) if _SESSION in middleware else None
+    if ours is not None and session is not None and session > ours:
+        return [
+            CheckWarning(
+                f"{_SESSION} comes after {_OURS} in MIDDLEWARE and replaces the token user",
+                hint=f"Move {_OURS} after {_SESSION}.",
+                id="common_auth.W002",
+            )
+        ]
+    return []
