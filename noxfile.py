@@ -37,16 +37,22 @@ def _test_group(package: str) -> list[str]:
     return list(nox.project.dependency_groups(pyproject, "test"))
 
 
-def _install_packages(session: nox.Session, packages: tuple[str, ...] = PACKAGES) -> None:
-    """Install workspace packages editable, with all their extras and test dependencies."""
+def _install_packages(session: nox.Session, *, with_tests: bool = True) -> None:
+    """Install every workspace package editable, with all its extras (and test dependencies).
+
+    They go in one install command, so that the resolver takes ``common-*`` from this workspace
+    and never from a public index that has a package of the same name.
+    """
     args: list[str] = []
-    for package in packages:
+    for package in PACKAGES:
         extras = _package_extras(package)
         suffix = f"[{','.join(extras)}]" if extras else ""
         args += ["-e", f"packages/{package}{suffix}"]
-    for package in packages:
-        args += _test_group(package)
-    session.install(*args, "pytest")
+    if with_tests:
+        for package in PACKAGES:
+            args += _test_group(package)
+        args.append("pytest")
+    session.install(*args)
 
 
 def _install_tools(session: nox.Session) -> None:
@@ -123,6 +129,7 @@ def typecheck(session: nox.Session) -> None:
 @nox.session(python="3.11")
 def changelog(session: nox.Session) -> None:
     """The changelog gate: changed package source needs a news fragment (``-- --base REF``)."""
+    _install_packages(session, with_tests=False)  # common-clients[codegen] compares API documents
     _install_tools(session)
     session.run("python", "-m", "commons_tools.gate", *session.posargs)
 

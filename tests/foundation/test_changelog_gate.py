@@ -156,3 +156,77 @@ def test_fragment_outside_a_package_is_refused(workspace_repo: Path) -> None:
 
     assert not report.ok
     assert any(p.startswith("changelog.d/+x.fix.md: a fragment outside") for p in report.problems)
+
+
+SPEC_V1 = """\
+openapi: 3.0.3
+info: {title: Users, version: "1"}
+paths:
+  /users/{id}/:
+    get:
+      operationId: users_retrieve
+      parameters:
+        - {name: id, in: path, required: true, schema: {type: integer}}
+      responses:
+        "200":
+          description: A user.
+          content:
+            application/json:
+              schema: {$ref: "#/components/schemas/User"}
+components:
+  schemas:
+    User:
+      type: object
+      required: [id, username]
+      properties:
+        id: {type: integer}
+        username: {type: string}
+"""
+
+
+def test_breaking_api_document_change_needs_a_breaking_fragment(
+    workspace_repo: Path, git: Callable[..., str]
+) -> None:
+    specs = workspace_repo / "packages/common_clients/specs"
+    specs.mkdir()
+    (specs / "users.yaml").write_text(SPEC_V1, encoding="utf-8")
+    git(workspace_repo, "add", "-A")
+    git(workspace_repo, "commit", "--quiet", "-m", "Add the users document")
+    git(workspace_repo, "branch", "base")
+
+    # The username field disappears from responses: old clients that read it break.
+    (specs / "users.yaml").write_text(
+        SPEC_V1.replace("required: [id, username]", "required: [id]").replace(
+            "        username: {type: string}\n", ""
+        ),
+        encoding="utf-8",
+    )
+    fragments = workspace_repo / "packages/common_clients/changelog.d"
+    (fragments / "+users.feature.md").write_text("Changed the users client.\n", encoding="utf-8")
+
+    result = run_gate(workspace_repo, "--base", "base")
+    assert result.returncode == 1
+    assert "common-clients: packages/common_clients/specs/users.yaml changed in a way that" in (
+        result.stderr
+    )
+    assert "username" in result.stderr
+
+    (fragments / "+users.feature.md").rename(fragments / "+users.breaking.md")
+    result = run_gate(workspace_repo, "--base", "base")
+    assert result.returncode == 0, result.stderr
+
+
+def test_compatible_api_document_change_needs_no_breaking_fragment(
+    workspace_repo: Path, git: Callable[..., str]
+) -> None:
+    specs = workspace_repo / "packages/common_clients/specs"
+    specs.mkdir()
+    (specs / "users.yaml").write_text(SPEC_V1, encoding="utf-8")
+    git(workspace_repo, "add", "-A")
+    git(workspace_repo, "commit", "--quiet", "-m", "Add the users document")
+    git(workspace_repo, "branch", "base")
+
+    (specs / "users.yaml").write_text(SPEC_V1 + "        email: {type: string}\n", encoding="utf-8")
+
+    result = run_gate(workspace_repo, "--base", "base")
+    assert result.returncode == 0, result.stderr

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from commons_tools import git as g
-from commons_tools.fragments import FragmentError, pending_fragments
+from commons_tools.fragments import Fragment, FragmentError, pending_fragments
 from commons_tools.workspace import Package, Workspace, load_workspace
 
 
@@ -52,31 +52,85 @@ def check(workspace: Workspace, base: str | None = None) -> GateReport:
         fragments, errors = pending_fragments(package)
         report.problems.extend(_describe(package, error) for error in errors)
         since = since_base if base is not None else last_release_commit(repo, package)
-        changed = g.changed_files(repo, since, package.src)
-        if not changed:
-            report.checked.append(f"{package.dist_name}: source unchanged")
-            continue
         if base is None:
-            has_fragment = bool(fragments)
             wanted = "a pending news fragment"
         else:
             assert since is not None
             added = set(g.added_files(repo, since, package.changelog_dir))
-            has_fragment = any(f.path.relative_to(repo).as_posix() in added for f in fragments)
+            fragments = [f for f in fragments if f.path.relative_to(repo).as_posix() in added]
             wanted = f"a news fragment added since {base}"
-        if has_fragment:
+        report.problems.extend(_breaking_spec_changes(repo, package, since, fragments))
+        changed = g.changed_files(repo, since, package.src)
+        if not changed:
+            report.checked.append(f"{package.dist_name}: source unchanged")
+        elif fragments:
             report.checked.append(
                 f"{package.dist_name}: {len(changed)} changed file(s), has a fragment"
             )
-            continue
-        more = f" and {len(changed) - 10} more" if len(changed) > 10 else ""
-        shown = ", ".join(changed[:10]) + more
-        report.problems.append(
-            f"{package.dist_name}: source changed without {wanted} in "
-            f"{package.changelog_dir.relative_to(repo)}/ (changed: {shown}); add one, e.g. "
-            f"{package.changelog_dir.relative_to(repo)}/+short-slug.fix.md"
-        )
+        else:
+            more = f" and {len(changed) - 10} more" if len(changed) > 10 else ""
+            shown = ", ".join(changed[:10]) + more
+            report.problems.append(
+                f"{package.dist_name}: source changed without {wanted} in "
+                f"{package.changelog_dir.relative_to(repo)}/ (changed: {shown}); add one, e.g. "
+                f"{package.changelog_dir.relative_to(repo)}/+short-slug.fix.md"
+            )
     return report
+
+
+def _breaking_spec_changes(
+    repo: Path, package: Package, since: str | None, fragments: list[Fragment]
+) -> list[str]:
+    """A breaking change to one of the package's OpenAPI documents needs a ``breaking`` fragment.
+
+    The documents are ``packages/<pkg>/specs/*.yaml|json``; each one changed since ``since`` is
+    compared with its old version by ``common_clients.codegen.diff_specs``.
+    """
+    specs_dir = package.root / "specs"
+    if since is None or not specs_dir.is_dir():
+        return []
+    changed = [
+        path
+        for path in g.changed_files(repo, since, specs_dir)
+        if path.endswith((".yaml", ".yml", ".json"))
+    ]
+    if not changed or any(f.type == "breaking" for f in fragments):
+        return []
+    try:
+        from common_clients.codegen import SpecError, diff_specs, parse_spec
+    except ImportError:
+        return [
+            f"{package.dist_name}: OpenAPI documents changed ({', '.join(changed)}) but "
+            "common-clients[codegen] is not installed to compare them"
+        ]
+    problems = []
+    for path in changed:
+        old_text = g.show(repo, since, path)
+        if old_text is None:
+            continue  # a new document breaks nobody
+        new_file = repo / path
+        try:
+            old = parse_spec(old_text, source=f"{path} at {since[:12]}")
+            if not new_file.is_file():
+                problems.append(
+                    f"{package.dist_name}: {path} was removed, a breaking change, without a "
+                    f"breaking news fragment in {package.changelog_dir.relative_to(repo)}/"
+                )
+                continue
+            new = parse_spec(new_file.read_bytes(), source=path)
+        except SpecError as exc:
+            problems.append(f"{package.dist_name}: {exc}")
+            continue
+        breaking = [change for change in diff_specs(old, new) if change.breaking]
+        if breaking:
+            listed = "; ".join(str(change) for change in breaking[:5])
+            more = f" and {len(breaking) - 5} more" if len(breaking) > 5 else ""
+            problems.append(
+                f"{package.dist_name}: {path} changed in a way that breaks clients "
+                f"({listed}{more}) without a breaking news fragment in "
+                f"{package.changelog_dir.relative_to(repo)}/"
+            )
+    return problems
 
 
 def _stray_fragments(workspace: Workspace) -> list[str]:

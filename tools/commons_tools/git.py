@@ -57,6 +57,14 @@ def added_files(repo: Path, since: str, path: Path) -> list[str]:
     return sorted(set(added) | set(untracked))
 
 
+def show(repo: Path, ref: str, path: str) -> str | None:
+    """The text of ``path`` at commit ``ref``, or None when it did not exist there."""
+    result = subprocess.run(
+        ["git", "show", f"{ref}:{path}"], cwd=repo, capture_output=True, text=True, check=False
+    )
+    return result.stdout if result.returncode == 0 else None
+
+
 def commit_epoch(repo: Path, ref: str = "HEAD") -> int:
     """The commit time of ``ref`` in seconds: the SOURCE_DATE_EPOCH of reproducible builds."""
     return int(git(repo, "log", "-1", "--format=%ct", ref))
