@@ -224,7 +224,10 @@ class ModelEmitter:
         for key, schema in spec.schemas.items():
             name = self._names.allocate(key)
             self.component_names[key] = name
-            self._register(schema, _join_schema(key), name, self._variant(schema, "response"))
+            # drf-spectacular's split components (``UserRequest``) are meant for requests: their
+            # plain name is their request form; every other schema's is its response form.
+            primary: Direction = "request" if key.endswith("Request") else "response"
+            self._register(schema, _join_schema(key), name, self._variant(schema, primary))
 
     # -- the API the operations emitter uses ----------------------------------------------------
 
@@ -349,8 +352,9 @@ class ModelEmitter:
         if known is not None:
             return known
         component = self._component_ids.get(id(schema))
-        if component is not None:  # only the request form of a component is named late
-            name = self._names.allocate(f"{self.component_names[component]}Request")
+        suffix = "Request" if variant == "request" else "Response"
+        if component is not None:  # the other form of a split component is named late
+            name = self._names.allocate(f"{self.component_names[component]}{suffix}")
         else:
             variants: tuple[_Variant, ...] = ("shared", "request", "response")
             other = next(
@@ -361,7 +365,6 @@ class ModelEmitter:
                 ),
                 None,
             )
-            suffix = "Request" if variant == "request" else "Response"
             name = self._names.allocate(hint if other is None else other + suffix)
         self._register(schema, pointer, name, variant)
         return name
@@ -523,6 +526,12 @@ class ModelEmitter:
         members = schema.get("allOf")
         if isinstance(members, list) and members:
             return len(members) > 1 or bool(schema.get("properties"))
+        options = schema.get("oneOf") or schema.get("anyOf")
+        if isinstance(options, list) and any(
+            isinstance(o, Mapping) and "$ref" in o for o in options
+        ):
+            # Properties beside a union of schemas (a discriminator restated): the union rules.
+            return False
         return bool(schema.get("properties"))
 
     def _structural(
@@ -841,8 +850,11 @@ class ModelEmitter:
         description = _describe(schema)
         if description:
             doc_parts.append(description)
-        if variant == "request":
+        properties = collected.properties.values()
+        if variant == "request" and any(self._flag(v, "readOnly") for v in properties):
             doc_parts.append("The request form: read-only properties left out.")
+        if variant == "response" and any(self._flag(v, "writeOnly") for v in properties):
+            doc_parts.append("The response form: write-only properties left out.")
         if _deprecated(schema):
             doc_parts.append("Deprecated.")
         return _ClassDef(
