@@ -226,6 +226,8 @@ class ThirdPartyIssuer:
     expires_in: int
     requests: dict[str, int] = field(default_factory=dict)
     request_ids: list[str | None] = field(default_factory=list)  # X-Request-ID of token calls
+    token_gate: threading.Event = field(default_factory=threading.Event)  # clear: hold answers
+    token_requested: threading.Event = field(default_factory=threading.Event)
 
     @property
     def token_url(self) -> str:
@@ -274,6 +276,9 @@ def _serve_issuer(*, jwt_tokens: bool, expires_in: int = 300) -> Iterator[ThirdP
     lock = threading.Lock()
     counts: dict[str, int] = {}
     request_ids: list[str | None] = []
+    token_gate = threading.Event()
+    token_gate.set()
+    token_requested = threading.Event()
 
     def count(name: str) -> None:
         with lock:
@@ -318,6 +323,8 @@ def _serve_issuer(*, jwt_tokens: bool, expires_in: int = 300) -> Iterator[ThirdP
 
     @app.post("/token")
     def token_endpoint() -> Any:
+        token_requested.set()
+        token_gate.wait(timeout=10)
         count("token")
         request_ids.append(request.headers.get("X-Request-ID"))
         return server.create_token_response()
@@ -373,8 +380,11 @@ def _serve_issuer(*, jwt_tokens: bool, expires_in: int = 300) -> Iterator[ThirdP
             expires_in=expires_in,
             requests=counts,
             request_ids=request_ids,
+            token_gate=token_gate,
+            token_requested=token_requested,
         )
     finally:
+        token_gate.set()
         http.shutdown()
         thread.join(timeout=10)
         http.server_close()
@@ -496,6 +506,7 @@ class JWKSServer:
     status: int = 200
     fetches: int = 0
     gate: threading.Event = field(default_factory=threading.Event)
+    requested: threading.Event = field(default_factory=threading.Event)  # a GET arrived
     provider: Callable[[], dict[str, Any]] | None = None  # when set, serves its live document
 
     def publish(self, *keys: SigningKey) -> None:
@@ -512,6 +523,7 @@ def jwks_server(forge: TokenForge) -> Iterator[JWKSServer]:
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
+            state.requested.set()
             state.gate.wait(timeout=10)
             with lock:
                 state.fetches += 1

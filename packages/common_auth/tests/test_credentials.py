@@ -264,3 +264,32 @@ def test_concurrent_401s_fetch_one_fresh_token(jwt_issuer) -> None:
             thread.join()
     assert statuses == [200] * 6
     assert jwt_issuer.requests["token"] == 2  # the first token, and one fresh one for all
+
+
+def test_threads_and_event_loops_together_fetch_one_token(jwt_issuer) -> None:
+    auth = credentials(jwt_issuer)
+    jwt_issuer.token_gate.clear()  # the issuer holds its answer until everyone waits
+    seen: list[str] = []
+
+    def thread_caller() -> None:
+        seen.append(auth.get_token())
+
+    def loop_caller() -> None:
+        async def many() -> list[str]:
+            return list(await asyncio.gather(*(auth.aget_token() for _ in range(5))))
+
+        seen.extend(asyncio.run(many()))
+
+    callers = [threading.Thread(target=thread_caller) for _ in range(3)]
+    callers += [threading.Thread(target=loop_caller) for _ in range(2)]
+    for caller in callers:
+        caller.start()
+    # While the first token request is held, every other caller finds no token and must wait
+    # for that one, whichever thread or loop it runs on.
+    assert jwt_issuer.token_requested.wait(timeout=10)
+    jwt_issuer.token_gate.set()
+    for caller in callers:
+        caller.join()
+    assert len(seen) == 13
+    assert len(set(seen)) == 1
+    assert jwt_issuer.requests["token"] == 1

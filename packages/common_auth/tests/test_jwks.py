@@ -267,3 +267,31 @@ def test_bad_cache_configuration_is_typed() -> None:
 def test_parse_jwks_refuses_a_non_jwks() -> None:
     with pytest.raises(ValueError, match="not a JWKS"):
         parse_jwks([], source="test")
+
+
+def test_threads_and_event_loops_together_share_one_fetch(forge, jwks_server, clock) -> None:
+    jwks_server.gate.clear()
+    verifier = make_verifier(JWKSCache(jwks_server.url, clock=clock))
+    token = forge.token()
+    subjects: list[str] = []
+
+    def thread_caller() -> None:
+        subjects.append(verifier.verify(token).sub)
+
+    def loop_caller() -> None:
+        async def many() -> list[str]:
+            claims = await asyncio.gather(*(verifier.averify(token) for _ in range(5)))
+            return [c.sub for c in claims]
+
+        subjects.extend(asyncio.run(many()))
+
+    callers = [threading.Thread(target=thread_caller) for _ in range(3)]
+    callers += [threading.Thread(target=loop_caller) for _ in range(2)]
+    for caller in callers:
+        caller.start()
+    assert jwks_server.requested.wait(timeout=10)
+    jwks_server.gate.set()
+    for caller in callers:
+        caller.join()
+    assert subjects == ["user-42"] * 13
+    assert jwks_server.fetches == 1

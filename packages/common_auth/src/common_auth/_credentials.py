@@ -8,6 +8,7 @@ appears in a repr, a log line or an error. `ForwardUserToken` passes the caller'
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import re
@@ -178,7 +179,9 @@ class ClientCredentials(httpx.Auth):
             return self._store(response)
 
     async def aget_token(self, *, rejected: str | None = None) -> str:
-        """Async form of `get_token`: one fetch per event loop however many tasks wait."""
+        """Async form of `get_token`. Tasks of one loop queue on a loop lock; the one that
+        fetches does so in a worker thread under the lock sync callers use, so one token
+        request at a time across threads and event loops."""
         cached = self._usable(rejected)
         if cached is not None:
             return cached
@@ -186,9 +189,7 @@ class ClientCredentials(httpx.Auth):
             cached = self._usable(rejected)
             if cached is not None:
                 return cached
-            async with httpx.AsyncClient(timeout=self.timeout, auth=self._client_auth()) as client:
-                response = await self._apost(client)
-            return self._store(response)
+            return await asyncio.to_thread(self.get_token, rejected=rejected)
 
     def _usable(self, rejected: str | None) -> str | None:
         token = self._token
@@ -217,12 +218,6 @@ class ClientCredentials(httpx.Auth):
     def _post(self, client: httpx.Client) -> httpx.Response:
         try:
             return client.post(self.token_url, data=self._form(), headers=_headers())
-        except httpx.HTTPError as exc:
-            raise self._transport_error(exc) from None
-
-    async def _apost(self, client: httpx.AsyncClient) -> httpx.Response:
-        try:
-            return await client.post(self.token_url, data=self._form(), headers=_headers())
         except httpx.HTTPError as exc:
             raise self._transport_error(exc) from None
 

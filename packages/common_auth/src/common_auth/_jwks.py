@@ -9,8 +9,9 @@ sees from us whatever tokens arrive:
   ``refetch_interval``: a flood of invented kids costs the issuer one request per interval;
 - when a fetch fails, the keys already held stay in use (stale) and the next try waits
   ``retry_interval``; only a cache that never held keys raises `KeySetUnavailable`;
-- one fetch at a time: threads wait on a lock, asyncio tasks on a per-loop lock, and whoever
-  waited uses the keys the first one fetched.
+- one fetch at a time in the process: threads wait on a lock; asyncio tasks wait on a per-loop
+  lock, then fetch in a worker thread under the same thread lock; whoever waited uses the keys
+  the first one fetched.
 
 Only asymmetric keys are kept (RSA of at least 2048 bits, EC P-256/384/521, Ed25519); each key
 may verify only the algorithms that fit its type (and its ``alg``, when the JWK names one), so a
@@ -19,6 +20,7 @@ token can never choose HMAC with a public key as its secret.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -267,34 +269,15 @@ class JWKSCache:
             )
         raise UnknownSigningKey("no key published by the issuer has the token's kid")
 
-    # -- sync ------------------------------------------------------------------------------
+    # -- fetching: one at a time across threads and event loops ------------------------
 
     def get_key(self, kid: str | None) -> VerificationKey:
         key = self._lookup(kid)
         if key is not None:
             return key
         if self._fetch_allowed(kid):
-            generation = self._generation
-            with self._thread_lock:
-                if self._generation == generation and self._fetch_allowed(kid):
-                    self._apply(self._fetch_sync())
+            self._fetch_once(kid, self._generation)
         return self._result(kid)
-
-    def refresh(self) -> None:
-        """Fetch the JWKS now (at start-up, say); a failure keeps the keys already held."""
-        with self._thread_lock:
-            self._apply(self._fetch_sync())
-
-    def _fetch_sync(self) -> httpx.Response | Exception:
-        try:
-            with httpx.Client(timeout=self.timeout) as client:
-                return client.get(
-                    self.jwks_url, headers={"Accept": "application/json", **outgoing_headers()}
-                )
-        except httpx.HTTPError as exc:
-            return exc
-
-    # -- async -----------------------------------------------------------------------------
 
     async def aget_key(self, kid: str | None) -> VerificationKey:
         key = self._lookup(kid)
@@ -302,24 +285,33 @@ class JWKSCache:
             return key
         if self._fetch_allowed(kid):
             generation = self._generation
+            # Tasks of one loop queue here, so one worker thread at most per loop; the thread
+            # then takes the lock that sync callers use: one fetch at a time, process-wide.
             async with self._loop_locks.for_running_loop():
                 if self._generation == generation and self._fetch_allowed(kid):
-                    response = await self._fetch_async()
-                    with self._thread_lock:
-                        self._apply(response)
+                    await asyncio.to_thread(self._fetch_once, kid, generation)
         return self._result(kid)
+
+    def refresh(self) -> None:
+        """Fetch the JWKS now (at start-up, say); a failure keeps the keys already held."""
+        with self._thread_lock:
+            self._apply(self._fetch())
 
     async def arefresh(self) -> None:
         """Async form of `refresh`."""
         async with self._loop_locks.for_running_loop():
-            response = await self._fetch_async()
-            with self._thread_lock:
-                self._apply(response)
+            await asyncio.to_thread(self.refresh)
 
-    async def _fetch_async(self) -> httpx.Response | Exception:
+    def _fetch_once(self, kid: str | None, generation: int) -> None:
+        with self._thread_lock:
+            # Whoever waited here while another fetched uses that fetch's keys.
+            if self._generation == generation and self._fetch_allowed(kid):
+                self._apply(self._fetch())
+
+    def _fetch(self) -> httpx.Response | Exception:
         try:
-            async with httpx.AsyncClient(timeout=self.timeout) as client:
-                return await client.get(
+            with httpx.Client(timeout=self.timeout) as client:
+                return client.get(
                     self.jwks_url, headers={"Accept": "application/json", **outgoing_headers()}
                 )
         except httpx.HTTPError as exc:
