@@ -135,6 +135,20 @@ def _enum(schema: Mapping[str, Any]) -> list[Any] | None:
     return None
 
 
+@dataclass(frozen=True)
+class _Site:
+    """Two versions of one schema being compared, and how they travel."""
+
+    old: Mapping[str, Any]
+    new: Mapping[str, Any]
+    direction: _Direction
+    pointer: str
+    what: str
+
+    def directional(self, differ: _Differ, *, narrowed: bool, message: str) -> None:
+        differ.directional(self.direction, narrowed=narrowed, pointer=self.pointer, message=message)
+
+
 class _Differ:
     def __init__(self, old: Spec, new: Spec) -> None:
         self.old = old
@@ -354,164 +368,101 @@ class _Differ:
         if key in self._compared:
             return
         self._compared.add(key)
-        self.types(old, new, direction, pointer, what)
-        self.enums(old, new, direction, pointer, what)
-        self.properties(old, new, direction, pointer, what)
+        site = _Site(old, new, direction, pointer, what)
+        self.types(site)
+        self.enums(site)
+        self.properties(site)
         if "items" in old or "items" in new:
             self.schema(
                 old.get("items"), new.get("items"), direction, _join(pointer, "items"), f"{what}[]"
             )
-        self.unions(old, new, direction, pointer, what)
+        self.unions(site)
 
-    def types(
-        self,
-        old: Mapping[str, Any],
-        new: Mapping[str, Any],
-        direction: _Direction,
-        pointer: str,
-        what: str,
-    ) -> None:
-        before, after = _types(old), _types(new)
+    def types(self, site: _Site) -> None:
+        before, after = _types(site.old), _types(site.new)
         if before != after:
+            accepts = f"{site.what}: accepts {_describe(after)} instead of {_describe(before)}"
             if before is None or (after is not None and after < before):
-                message = f"{what}: accepts {_describe(after)} instead of {_describe(before)}"
-                self.directional(direction, narrowed=True, pointer=pointer, message=message)
+                site.directional(self, narrowed=True, message=accepts)
             elif after is None or after > before:
-                message = f"{what}: accepts {_describe(after)} instead of {_describe(before)}"
-                self.directional(direction, narrowed=False, pointer=pointer, message=message)
+                site.directional(self, narrowed=False, message=accepts)
             else:
-                self.add(
-                    ChangeKind.TYPE_CHANGED,
-                    True,
-                    pointer,
-                    f"{what}: {_describe(before)} became {_describe(after)}",
-                )
-        old_format, new_format = old.get("format"), new.get("format")
+                became = f"{site.what}: {_describe(before)} became {_describe(after)}"
+                self.add(ChangeKind.TYPE_CHANGED, True, site.pointer, became)
+        old_format, new_format = site.old.get("format"), site.new.get("format")
         if old_format != new_format and (
             old_format in _TYPED_FORMATS or new_format in _TYPED_FORMATS
         ):
-            self.add(
-                ChangeKind.TYPE_CHANGED,
-                True,
-                pointer,
-                f"{what}: format {old_format!r} became {new_format!r}",
-            )
+            became = f"{site.what}: format {old_format!r} became {new_format!r}"
+            self.add(ChangeKind.TYPE_CHANGED, True, site.pointer, became)
 
-    def enums(
-        self,
-        old: Mapping[str, Any],
-        new: Mapping[str, Any],
-        direction: _Direction,
-        pointer: str,
-        what: str,
-    ) -> None:
-        before, after = _enum(old), _enum(new)
+    def enums(self, site: _Site) -> None:
+        before, after = _enum(site.old), _enum(site.new)
         if before is None and after is None:
             return
         if before is None or after is None:
             narrowed = before is None
-            message = f"{what}: {'now limited to' if narrowed else 'no longer limited to'}"
-            message += f" {after if narrowed else before}"
-            self.directional(direction, narrowed=narrowed, pointer=pointer, message=message)
+            limit = "now limited to" if narrowed else "no longer limited to"
+            message = f"{site.what}: {limit} {after if narrowed else before}"
+            site.directional(self, narrowed=narrowed, message=message)
             return
         for value in before:
             if value not in after:
-                self.add(
-                    ChangeKind.ENUM_VALUE_REMOVED, True, pointer, f"{what}: value {value!r} removed"
-                )
+                message = f"{site.what}: value {value!r} removed"
+                self.add(ChangeKind.ENUM_VALUE_REMOVED, True, site.pointer, message)
         for value in after:
             if value not in before:
                 # An old client rejects a value it does not know: new values break responses.
-                self.add(
-                    ChangeKind.ENUM_VALUE_ADDED,
-                    direction == "response",
-                    pointer,
-                    f"{what}: value {value!r} added",
-                )
+                message = f"{site.what}: value {value!r} added"
+                breaking = site.direction == "response"
+                self.add(ChangeKind.ENUM_VALUE_ADDED, breaking, site.pointer, message)
 
-    def properties(
-        self,
-        old: Mapping[str, Any],
-        new: Mapping[str, Any],
-        direction: _Direction,
-        pointer: str,
-        what: str,
-    ) -> None:
-        before_props, before_required = self._collect(self.old, old)
-        after_props, after_required = self._collect(self.new, new)
-        skip = "writeOnly" if direction == "response" else "readOnly"
+    def properties(self, site: _Site) -> None:
+        before_props, before_required = self._collect(self.old, site.old)
+        after_props, after_required = self._collect(self.new, site.new)
+        skip = "writeOnly" if site.direction == "response" else "readOnly"
+        requests = site.direction == "request"
         for name, schema in before_props.items():
             if name not in after_props and not _flag(self.old, schema, skip):
-                self.add(
-                    ChangeKind.FIELD_REMOVED,
-                    True,
-                    _join(pointer, "properties", name),
-                    f"{what}: field {name!r} removed",
-                )
+                at = _join(site.pointer, "properties", name)
+                self.add(ChangeKind.FIELD_REMOVED, True, at, f"{site.what}: field {name!r} removed")
         for name, schema in after_props.items():
             if _flag(self.new, schema, skip):
                 continue
-            at = _join(pointer, "properties", name)
+            at = _join(site.pointer, "properties", name)
             required = name in after_required
             if name not in before_props:
-                self.add(
-                    ChangeKind.FIELD_ADDED,
-                    required and direction == "request",
-                    at,
-                    f"{what}: {'required' if required else 'optional'} field {name!r} added",
-                )
+                optional = "required" if required else "optional"
+                message = f"{site.what}: {optional} field {name!r} added"
+                self.add(ChangeKind.FIELD_ADDED, required and requests, at, message)
                 continue
             was_required = name in before_required
             if required and not was_required:
                 # A request must now send it; a response merely promises it.
-                self.add(
-                    ChangeKind.FIELD_NOW_REQUIRED,
-                    direction == "request",
-                    at,
-                    f"{what}: field {name!r} now required",
-                )
+                message = f"{site.what}: field {name!r} now required"
+                self.add(ChangeKind.FIELD_NOW_REQUIRED, requests, at, message)
             elif was_required and not required:
                 # A response may now omit it: readers get None where they had a value.
-                self.add(
-                    ChangeKind.FIELD_NOW_OPTIONAL,
-                    direction == "response",
-                    at,
-                    f"{what}: field {name!r} now optional",
-                )
-            self.schema(before_props[name], schema, direction, at, f"{what}.{name}")
+                message = f"{site.what}: field {name!r} now optional"
+                self.add(ChangeKind.FIELD_NOW_OPTIONAL, not requests, at, message)
+            self.schema(before_props[name], schema, site.direction, at, f"{site.what}.{name}")
 
-    def unions(
-        self,
-        old: Mapping[str, Any],
-        new: Mapping[str, Any],
-        direction: _Direction,
-        pointer: str,
-        what: str,
-    ) -> None:
-        before = _members(self.old, old)
-        after = _members(self.new, new)
-        if before is None and after is None:
-            return
+    def unions(self, site: _Site) -> None:
+        before = _members(self.old, site.old)
+        after = _members(self.new, site.new)
         if before is None or after is None:
             return  # a union appearing or going shows up as a type change already
         for name in before:
             if name not in after:
-                self.directional(
-                    direction,
-                    narrowed=True,
-                    pointer=pointer,
-                    message=f"{what}: union member {name} removed",
-                )
+                message = f"{site.what}: union member {name} removed"
+                site.directional(self, narrowed=True, message=message)
         for name in after:
             if name not in before:
-                self.directional(
-                    direction,
-                    narrowed=False,
-                    pointer=pointer,
-                    message=f"{what}: union member {name} added",
-                )
+                message = f"{site.what}: union member {name} added"
+                site.directional(self, narrowed=False, message=message)
             else:
-                self.schema(before[name], after[name], direction, pointer, f"{what}<{name}>")
+                what = f"{site.what}<{name}>"
+                self.schema(before[name], after[name], site.direction, site.pointer, what)
 
     def _collect(self, spec: Spec, schema: Mapping[str, Any]) -> tuple[dict[str, Any], set[str]]:
         properties: dict[str, Any] = {}
