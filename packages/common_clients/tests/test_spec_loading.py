@@ -234,3 +234,18 @@ def test_unparseable_files_give_a_position(tmp_path: Path) -> None:
         load_spec(bad_yaml)
     with pytest.raises(SpecError, match="cannot read"):
         load_spec(tmp_path / "missing.yaml")
+
+
+def test_schema_objects_of_a_3_1_document_are_checked_too() -> None:
+    # The 3.1 document schema leaves Schema Objects to JSON Schema 2020-12: checked separately.
+    document = _document("3.1.0")
+    document["components"]["schemas"]["Pet"]["properties"]["name"] = {"type": "strin"}
+    assert _error(document).pointer == "/components/schemas/Pet/properties/name/type"
+    document = _document("3.1.0")
+    response = document["paths"]["/pets/{pet_id}"]["get"]["responses"]["200"]
+    response["content"]["application/json"]["schema"] = {"type": "object", "required": "id"}
+    error = _error(document)
+    assert error.pointer == (
+        "/paths/~1pets~1{pet_id}/get/responses/200/content/application~1json/schema/required"
+    )
+    assert "is not of type" in error.message

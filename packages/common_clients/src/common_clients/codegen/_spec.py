@@ -208,6 +208,8 @@ class Spec:
         self.version = self._detect_version()
         if validate:
             self._validate_schema()
+            if self.version == "3.1":
+                self._validate_schema_objects()
             self._validate_references()
             self._validate_operations()
 
@@ -410,6 +412,45 @@ class Spec:
         pointer = _join("", *best.instance_path)
         more = f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""
         raise self.error(f"{best.message}{more}", pointer)
+
+    def _validate_schema_objects(self) -> None:
+        """3.1 only: each Schema Object against JSON Schema 2020-12's meta-schema.
+
+        The OpenAPI 3.1 document schema leaves Schema Objects to their dialect, so without this a
+        ``type: strin`` or a ``properties`` list would pass validation.
+        """
+        import jsonschema_rs
+
+        for pointer, schema in self._schema_objects():
+            try:
+                jsonschema_rs.meta.validate(schema)
+            except jsonschema_rs.ValidationError as error:
+                best = _best_error(error)
+                raise self.error(best.message, _join(pointer, *best.instance_path)) from None
+
+    def _schema_objects(self) -> Iterator[tuple[str, Any]]:
+        """(pointer, schema) for every Schema Object that is not inside another one."""
+        for name, schema in self.schemas.items():
+            yield _join("/components/schemas", name), schema
+        stack: list[tuple[Any, str, bool]] = [(self.document, "", False)]
+        while stack:
+            node, pointer, named = stack.pop()
+            if isinstance(node, Mapping):
+                for key, value in node.items():
+                    at = _join(pointer, key)
+                    if at == "/components/schemas" or (not named and key in _DATA_KEYWORDS):
+                        continue
+                    if not named and key == "schema" and isinstance(value, Mapping | bool):
+                        yield at, value
+                    elif isinstance(value, Mapping | list) and not str(key).startswith("x-"):
+                        child_named = (
+                            not named and key in _NAMED_MAPS and isinstance(value, Mapping)
+                        )
+                        stack.append((value, at, child_named))
+            elif isinstance(node, list):
+                stack.extend(
+                    (value, _join(pointer, index), False) for index, value in enumerate(node)
+                )
 
     def _validate_references(self) -> None:
         """Every ``$ref`` resolves inside the document and none loops on itself."""
