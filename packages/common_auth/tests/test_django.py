@@ -330,7 +330,7 @@ def test_check_messages_name_the_key(settings) -> None:
 def test_settings_model_documents_defaults() -> None:
     config = CommonAuthSettings.model_validate({"ISSUER": ISSUER + "/", "AUDIENCE": AUDIENCE})
     assert config.effective_jwks_url == f"{ISSUER}/.well-known/jwks.json"
-    assert config.algorithms == ["RS256", "ES256", "EdDSA"]
+    assert config.algorithms == ["RS256", "ES256", "EdDSA", "Ed25519"]
     assert config.scopes_for_permission("x.y") == {"x.y"}
 
 

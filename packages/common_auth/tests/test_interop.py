@@ -70,3 +70,44 @@ def test_client_credentials_token_calls_a_protected_api(jwt_issuer) -> None:
     )
     with httpx.Client(auth=auth) as client:
         assert client.get(jwt_issuer.api_url).json()["client_id"] == "orders"
+
+
+@pytest.mark.parametrize("alg", ["RS256", "ES256", "EdDSA"])
+@pytest.mark.filterwarnings("ignore:EdDSA is deprecated:joserfc.errors.SecurityWarning")
+def test_our_tokens_verify_with_joserfc_and_our_published_jwks(alg) -> None:
+    # The other direction: what issue_access_token signs and jwks() publishes is standard.
+    from joserfc import jwt as jose_jwt
+    from joserfc.jwk import KeySet
+
+    from common_auth import SigningKey, SigningKeySet, issue_access_token
+
+    keys = SigningKeySet(SigningKey.generate(alg))
+    token = issue_access_token(
+        keys, issuer="https://us.test", subject="u1", audience=AUDIENCE, scopes=["a"]
+    )
+    published = KeySet.import_key_set(keys.jwks())
+    decoded = jose_jwt.decode(token, published, algorithms=[alg])
+    assert decoded.header["kid"] == keys.active.kid
+    assert decoded.header["typ"] == "at+jwt"
+    assert decoded.claims["sub"] == "u1"
+    assert decoded.claims["scope"] == "a"
+
+
+def test_our_jwks_view_serves_pyjwks_client(settings, live_server) -> None:
+    import jwt
+
+    from common_auth import SigningKey, issue_access_token
+    from common_auth.django import get_signing_keys
+
+    settings.COMMON_AUTH = {
+        "ISSUER": "https://us.test",
+        "AUDIENCE": AUDIENCE,
+        "SIGNING_KEYS": [SigningKey.generate("ES256").private_pem()],
+    }
+    token = issue_access_token(
+        get_signing_keys(), issuer="https://us.test", subject="u2", audience=AUDIENCE
+    )
+    client = jwt.PyJWKClient(f"{live_server.url}/.well-known/jwks.json")
+    key = client.get_signing_key_from_jwt(token)
+    claims = jwt.decode(token, key.key, algorithms=["ES256"], audience=AUDIENCE)
+    assert claims["sub"] == "u2"

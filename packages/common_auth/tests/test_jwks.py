@@ -295,3 +295,15 @@ def test_threads_and_event_loops_together_share_one_fetch(forge, jwks_server, cl
         caller.join()
     assert subjects == ["user-42"] * 13
     assert jwks_server.fetches == 1
+
+
+def test_ed25519_is_the_rfc9864_name_of_eddsa(forge, jwks_server, clock) -> None:
+    unpinned = {k: v for k, v in forge.ed.public_jwk().items() if k != "alg"}
+    jwks_server.document = {"keys": [unpinned]}
+    verifier = make_verifier(JWKSCache(jwks_server.url, clock=clock))
+    for alg in ("EdDSA", "Ed25519"):
+        assert verifier.verify(forge.token(alg=alg, key=forge.ed)).sub == "user-42"
+    jwks_server.document = {"keys": [forge.ed.public_jwk()]}  # pinned to "EdDSA"
+    pinned = make_verifier(JWKSCache(jwks_server.url, clock=clock))
+    with pytest.raises(UnsupportedAlgorithm):
+        pinned.verify(forge.token(alg="Ed25519", key=forge.ed))

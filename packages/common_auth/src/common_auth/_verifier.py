@@ -56,7 +56,9 @@ from common_auth._jwks import (
 
 ClaimsT = TypeVar("ClaimsT", bound=AccessTokenClaims, default=AccessTokenClaims)
 
-DEFAULT_ALGORITHMS = ("RS256", "ES256", "EdDSA")
+# "Ed25519" is RFC 9864's fully-specified name of EdDSA over Ed25519 (joserfc already warns on
+# "EdDSA"); both are accepted, for the same keys.
+DEFAULT_ALGORITHMS = ("RS256", "ES256", "EdDSA", "Ed25519")
 DEFAULT_REQUIRED_CLAIMS = ("iss", "sub", "aud", "exp", "iat")
 DEFAULT_MAX_TOKEN_BYTES = 8 * 1024
 _SEGMENT = re.compile(r"[A-Za-z0-9_-]+")
