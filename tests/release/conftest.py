@@ -3,11 +3,9 @@ pypiserver on a free port, a proxy that stops it mid-publish, and a runner for t
 
 from __future__ import annotations
 
-import io
 import os
 import subprocess
 import sys
-import tarfile
 import threading
 import urllib.error
 import urllib.request
@@ -17,15 +15,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from packaging.version import Version
 
+from commons_tools import rehearsal
 from commons_tools.index import RunningIndex, start_index
-from commons_tools.workspace import load_workspace, write_version
 
 REPO = Path(__file__).resolve().parents[2]
 TOOLS = REPO / "tools"
-#: What a release needs of the repository: the root files and each package minus its tests.
-COPIED = ["pyproject.toml", ".gitignore", "CHANGELOG.md", "packages"]
 
 
 def git(repo: Path, *args: str) -> str:
@@ -34,19 +29,9 @@ def git(repo: Path, *args: str) -> str:
     ).stdout.strip()
 
 
-def _committed_tree() -> bytes:
-    """The committed root files and packages (no work in progress, no tests) as a tar."""
-    return subprocess.run(
-        ["git", "archive", "--format=tar", "HEAD", *COPIED],
-        cwd=REPO,
-        check=True,
-        capture_output=True,
-    ).stdout
-
-
 @pytest.fixture(scope="session")
 def committed_tree() -> bytes:
-    return _committed_tree()
+    return rehearsal.committed_tree(REPO)
 
 
 @pytest.fixture
@@ -62,37 +47,9 @@ def make_repo(tmp_path: Path, committed_tree: bytes) -> Callable[..., Path]:
         *,
         released: bool = True,
     ) -> Path:
-        repo = tmp_path / name
-        repo.mkdir()
-        with tarfile.open(fileobj=io.BytesIO(committed_tree)) as archive:
-            members = [m for m in archive.getmembers() if "/tests/" not in f"/{m.name}/"]
-            archive.extractall(repo, members=members, filter="data")
-        workspace = load_workspace(repo)
-        for package in workspace.packages:
-            write_version(package.about, Version("0.1.0"))
-            for path in package.changelog_dir.iterdir():
-                if path.name != ".gitkeep":
-                    path.unlink()
-            (package.changelog_dir / ".gitkeep").touch()
-        git(repo, "init", "--quiet", "--initial-branch=main")
-        git(repo, "config", "user.name", "Test Maintainer")
-        git(repo, "config", "user.email", "maintainer@example.invalid")
-        git(repo, "config", "commit.gpgsign", "false")
-        git(repo, "config", "tag.gpgsign", "false")
-        git(repo, "add", "-A")
-        git(repo, "commit", "--quiet", "-m", "Initial state")
-        if released:
-            for package in workspace.packages:
-                git(repo, "tag", "--annotate", package.tag(), "-m", "first release")
-        pending = False
-        for package in workspace.packages:
-            for filename, text in (fragments or {}).get(package.dist_name, {}).items():
-                (package.changelog_dir / filename).write_text(text, encoding="utf-8")
-                pending = True
-        if pending:
-            git(repo, "add", "-A")
-            git(repo, "commit", "--quiet", "-m", "Changes with news fragments")
-        return repo
+        return rehearsal.make_rehearsal(
+            committed_tree, tmp_path / name, fragments=fragments, released=released
+        )
 
     return make
 

@@ -174,7 +174,12 @@ def start_index(home: Path, *, port: int = 0) -> RunningIndex:
         running = RunningIndex(
             url=f"http://127.0.0.1:{chosen}/", home=home, process=process, credentials=credentials
         )
-        if _await_ready(running):
+        try:
+            ready = _await_ready(running)
+        except BaseException:  # Ctrl-C while waiting: leave no server behind
+            running.stop()
+            raise
+        if ready:
             return running
         running.stop()
         last_words = " | ".join(log_path.read_text(errors="replace").strip().splitlines()[-3:])
@@ -209,12 +214,14 @@ def serve(repo: Path, port: int) -> int:
     home = index_home(repo)
     running = start_index(home, port=port)
     state = home / "server.json"
-    state.write_text(json.dumps({"url": running.url, "pid": running.process.pid}), encoding="utf-8")
-    print(f"Embedded index: {running.url}  (simple API: {running.simple_url})")
-    print(f"  packages in {running.storage}; upload credentials in {home / 'credentials.json'}")
-    print(f"  pip:  pip install --index-url {running.simple_url} common-utils")
-    print("  Ctrl-C stops it.", flush=True)
     try:
+        # Everything after the start sits inside try: Ctrl-C at any point stops the server.
+        payload = {"url": running.url, "pid": running.process.pid}
+        state.write_text(json.dumps(payload), encoding="utf-8")
+        print(f"Embedded index: {running.url}  (simple API: {running.simple_url})")
+        print(f"  packages in {running.storage}; upload credentials in {home / 'credentials.json'}")
+        print(f"  pip:  pip install --index-url {running.simple_url} common-utils")
+        print("  Ctrl-C stops it.", flush=True)
         return running.process.wait()
     except KeyboardInterrupt:
         return 0

@@ -121,32 +121,78 @@ def _credential_error(target: IndexTarget, status: int) -> CredentialError:
 def publish_files(
     target: IndexTarget, files: Sequence[Path], *, say: Callable[[str], None] = print
 ) -> PublishReport:
-    """Publish ``files`` to ``target`` as the module docstring says; stop at the first error."""
+    """Publish ``files`` to ``target`` as the module docstring says.
+
+    Every file is compared with the index before anything is uploaded, so a conflict refuses the
+    whole publish; the missing files then go up one twine run per package, in the order given
+    (dependencies first), and are looked up again afterwards.
+    """
     check_reachable(target)
     report = PublishReport()
+    missing = _compare(target, files, report, say)
+    if missing:
+        _upload_missing(target, missing, report, say)
+    return report
+
+
+def _compare(
+    target: IndexTarget, files: Sequence[Path], report: PublishReport, say: Callable[[str], None]
+) -> list[tuple[Path, str]]:
+    """Skip the files the index has with the same sha256, refuse other bytes; the rest, with
+    their sha256."""
     listings: dict[str, dict[str, IndexFile]] = {}
+    missing: list[tuple[Path, str]] = []
     for path in files:
         project = project_of(path)
         if project not in listings:
             listings[project] = project_files(target, project)
         local = sha256_of(path)
         listed = listings[project].get(path.name)
+        if listed is None:
+            missing.append((path, local))
+            continue
+        _same_or_conflict(target, path, local, file_sha256(target, listed))
+        report.skipped.append(path.name)
+        say(f"  skip    {path.name} (already on the index, same sha256)")
+    return missing
+
+
+def _upload_missing(
+    target: IndexTarget,
+    missing: Sequence[tuple[Path, str]],
+    report: PublishReport,
+    say: Callable[[str], None],
+) -> None:
+    """Upload per package, stopping at the first failure; report and check what arrived."""
+    by_project: dict[str, list[Path]] = {}
+    for path, _ in missing:
+        by_project.setdefault(project_of(path), []).append(path)
+    failure: PackageIndexError | None = None
+    try:
+        for paths in by_project.values():
+            _upload(target, paths)
+    except PackageIndexError as exc:
+        failure = exc
+    try:
+        # What arrived (all, or some before an error) is reported as uploaded, and checked.
+        listings = {project: project_files(target, project) for project in by_project}
+    except PackageIndexError:
+        if failure is None:
+            raise
+        raise failure from None
+    for path, local in missing:
+        listed = listings[project_of(path)].get(path.name)
         if listed is not None:
             _same_or_conflict(target, path, local, file_sha256(target, listed))
-            report.skipped.append(path.name)
-            say(f"  skip    {path.name} (already on the index, same sha256)")
-            continue
-        _upload(target, path)
-        now = project_files(target, project)
-        listings[project] = now
-        if path.name not in now:
-            raise PackageIndexError(
-                f"{path.name} was uploaded to {target.display} but its simple page does not list it"
-            )
-        _same_or_conflict(target, path, local, file_sha256(target, now[path.name]))
-        report.uploaded.append(path.name)
-        say(f"  upload  {path.name}  sha256={local[:16]}")
-    return report
+            report.uploaded.append(path.name)
+            say(f"  upload  {path.name}  sha256={local[:16]}")
+    if failure is not None:
+        raise failure
+    absent = [path.name for path, _ in missing if path.name not in report.uploaded]
+    if absent:
+        raise PackageIndexError(
+            f"twine reported success but {target.display} does not list {', '.join(absent)}"
+        )
 
 
 def _same_or_conflict(target: IndexTarget, path: Path, local: str, remote: str) -> None:
@@ -158,8 +204,8 @@ def _same_or_conflict(target: IndexTarget, path: Path, local: str, remote: str) 
         )
 
 
-def _upload(target: IndexTarget, path: Path) -> None:
-    """``twine upload`` one file; the credentials travel in twine's environment only."""
+def _upload(target: IndexTarget, paths: Sequence[Path]) -> None:
+    """``twine upload`` the files in order; the credentials travel in twine's environment only."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("TWINE_")}
     env["TWINE_NON_INTERACTIVE"] = "1"
     # No keyring look-ups: the credentials are the ones given, or none.
@@ -174,12 +220,13 @@ def _upload(target: IndexTarget, path: Path) -> None:
             sys.executable,
             "-m",
             "twine",
+            "--no-color",
             "upload",
             "--non-interactive",
             "--disable-progress-bar",
             "--repository-url",
             target.upload_url,
-            str(path),
+            *map(str, paths),
         ],
         env=env,
         capture_output=True,
@@ -194,8 +241,13 @@ def _upload(target: IndexTarget, path: Path) -> None:
     for status in (401, 403):
         if f"{status} " in said:
             raise _credential_error(target, status)
-    last = " ".join(line.strip() for line in said.strip().splitlines()[-3:])
-    raise PackageIndexError(f"uploading {path.name} to {target.display} failed: {last}")
+    lines = [line.strip() for line in said.strip().splitlines() if line.strip()]
+    # twine says "Uploading <file>" before each file and stops at the first that fails.
+    started = [line.split()[-1] for line in lines if line.startswith("Uploading ")]
+    failed = started[-1] if started else ", ".join(path.name for path in paths)
+    errors = [line for line in lines if "ERROR" in line or "Error" in line]
+    detail = errors[-1] if errors else " ".join(lines[-2:])
+    raise PackageIndexError(f"uploading {failed} to {target.display} failed: {detail}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
