@@ -155,6 +155,16 @@ SCHEMAS: dict[str, Any] = {
         "oneOf": [{"$ref": "#/components/schemas/Forest"}, {"$ref": "#/components/schemas/Leaf"}]
     },
     "Leaf": {"type": "object", "properties": {"data": {"$ref": "#/components/schemas/JsonValue"}}},
+    "ShortCode": {"allOf": [{"maxLength": 3}, {"type": "string"}]},
+    "Level": {"type": "integer", "default": 3},
+    "Config": {
+        "type": "object",
+        "properties": {
+            "level": {"$ref": "#/components/schemas/Level"},
+            "code": {"$ref": "#/components/schemas/ShortCode"},
+            "since": {"type": "string", "format": "date", "default": "2020-01-01"},
+        },
+    },
     "Tricky": {
         "type": "object",
         "description": 'Ends in a quote "and has """ triple quotes and a back\\slash"',
@@ -449,6 +459,16 @@ def test_defaults_deprecation_and_docstrings(
     assert tricky.cafe == "\u2019quoted\u2019"
     assert (tricky.links_2, tricky.links) == ({}, None)
     assert module.Tricky.__doc__.startswith('Ends in a quote "and has """ triple quotes')
+
+
+def test_all_of_without_objects_is_its_typed_member(
+    generated: tuple[ModuleType, str, ModelEmitter],
+) -> None:
+    module, source, _ = generated
+    assert "ShortCode: TypeAlias = str" in source
+    config = module.Config()
+    # A default on the referenced schema applies; one of a converted type is left to the server.
+    assert (config.level, config.code, config.since) == (3, None, None)
 
 
 def test_nullable_in_3_1_is_a_type_list() -> None:

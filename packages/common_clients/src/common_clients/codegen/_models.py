@@ -525,7 +525,9 @@ class ModelEmitter:
             return False
         members = schema.get("allOf")
         if isinstance(members, list) and members:
-            return len(members) > 1 or bool(schema.get("properties"))
+            if schema.get("properties"):
+                return True
+            return len(members) > 1 and any(self._objectish(member) for member in members)
         options = schema.get("oneOf") or schema.get("anyOf")
         if isinstance(options, list) and any(
             isinstance(o, Mapping) and "$ref" in o for o in options
@@ -533,6 +535,18 @@ class ModelEmitter:
             # Properties beside a union of schemas (a discriminator restated): the union rules.
             return False
         return bool(schema.get("properties"))
+
+    def _objectish(self, schema: Any) -> bool:
+        """Whether an ``allOf`` member contributes properties (so the whole is a class)."""
+        target, _ = self._spec.resolve(schema)
+        if not isinstance(target, Mapping):
+            return False
+        kind = target.get("type")
+        if kind == "object" or (isinstance(kind, list) and "object" in kind):
+            return True
+        return bool(target.get("properties")) or (
+            isinstance(target.get("allOf"), list) and self._is_model(target)
+        )
 
     def _structural(
         self,
@@ -546,9 +560,14 @@ class ModelEmitter:
     ) -> tuple[str, bool]:
         """The type of a schema that is not a class: by its keywords, then by its ``type``."""
         members = schema.get("allOf")
-        if isinstance(members, list) and len(members) == 1:
+        if isinstance(members, list) and members:
+            # Not a class (see _is_model): the member that says what type it is decides; the
+            # others only constrain or annotate it.
+            index = next(
+                (i for i, m in enumerate(members) if isinstance(m, Mapping) and _typing(m)), 0
+            )
             expression, inner = self._typed(
-                members[0], hint=hint, direction=direction, at=f"{at}/allOf/0"
+                members[index], hint=hint, direction=direction, at=f"{at}/allOf/{index}"
             )
             return expression, nullable or inner
         literal = self._literal(schema) if "enum" in schema or "const" in schema else None
@@ -900,20 +919,25 @@ class ModelEmitter:
             return None
         value = schema["default"]
         enum = schema.get("enum")
+        # Judged on the schema (the expression may be an alias name): plain JSON types only; a
+        # default of a converted type (date-time, uuid...) stays the server's business.
+        kind = schema.get("type")
         fits = {
-            "str": isinstance(value, str),
-            "int": isinstance(value, int) and not isinstance(value, bool),
-            "float": isinstance(value, int | float) and not isinstance(value, bool),
-            "bool": isinstance(value, bool),
+            "string": isinstance(value, str) and schema.get("format") not in _STRING_FORMATS,
+            "integer": isinstance(value, int) and not isinstance(value, bool),
+            "number": isinstance(value, int | float) and not isinstance(value, bool),
+            "boolean": isinstance(value, bool),
         }
         source = None
         if isinstance(enum, list):
             if isinstance(value, str | int) and value in enum:
                 source = _literal_source(value)
-        elif fits.get(expression):
-            source = repr(float(value)) if expression == "float" else _literal_source(value)
-        elif value in ([], {}) and expression.startswith(("list[", "dict[")):
-            source = f"Field(default_factory={expression[:4]})"
+        elif isinstance(kind, str) and fits.get(kind) and schema.get("format") != "decimal":
+            source = repr(float(value)) if kind == "number" else _literal_source(value)
+        elif value == [] and expression.startswith("list["):
+            source = "Field(default_factory=list)"
+        elif value == {} and expression.startswith("dict["):
+            source = "Field(default_factory=dict)"
         return source
 
     # -- rendering -------------------------------------------------------------------------------
@@ -1101,6 +1125,14 @@ def _isort_order(names: Iterable[str]) -> list[str]:
 
 def _member_compare(a: str, b: str) -> int:
     return (_member_group(a) - _member_group(b)) or _natural_compare(a, b)
+
+
+def _typing(schema: Mapping[str, Any]) -> bool:
+    """Whether a schema says what type its values are (rather than only constraining them)."""
+    return any(
+        keyword in schema
+        for keyword in ("$ref", "type", "enum", "const", "oneOf", "anyOf", "allOf", "properties")
+    )
 
 
 def _join_schema(key: str) -> str:
