@@ -64,6 +64,8 @@ def pytest_configure(config: pytest.Config) -> None:
             DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}},
             USE_TZ=True,
             STATIC_URL="/static/",
+            # Client secrets of the token endpoint are password hashes: a fast hasher for tests.
+            PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
             COMMON_AUTH={
                 "ISSUER": ISSUER,
                 "AUDIENCE": AUDIENCE,
@@ -88,7 +90,7 @@ class _TestUrls(types.ModuleType):
         from rest_framework.views import APIView
 
         from common_auth import current_access_token
-        from common_auth.django import jwks_view, require_scopes
+        from common_auth.django import jwks_view, require_scopes, token_view
         from common_auth.drf import BearerTokenAuthentication, HasAnyScope, HasScopes
 
         def describe(request: HttpRequest) -> dict[str, Any]:
@@ -154,6 +156,7 @@ class _TestUrls(types.ModuleType):
             path("drf/admin/", DrfAdmin.as_view()),
             path("drf/any/", DrfAny.as_view()),
             path(".well-known/jwks.json", jwks_view),
+            path("o/token/", token_view),
         ]
 
 

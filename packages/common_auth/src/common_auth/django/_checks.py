@@ -49,7 +49,7 @@ def check_common_auth_settings(app_configs: Any = None, **kwargs: Any) -> list[C
         get_verifier()
     except ConfigurationError as exc:
         messages.append(Error(f"{SETTING}: {exc}", id="common_auth.E002"))
-    if config.signing_keys:
+    if config.signing_keys or config.clients:
         try:
             get_signing_keys()
         except ConfigurationError as exc:

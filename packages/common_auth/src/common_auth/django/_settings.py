@@ -27,6 +27,18 @@ from common_auth._verifier import DEFAULT_ALGORITHMS, DEFAULT_REQUIRED_CLAIMS, T
 SETTING = "COMMON_AUTH"
 
 
+class ClientSettings(BaseModel):
+    """One client of the auth service's token endpoint (``COMMON_AUTH['CLIENTS'][client_id]``)."""
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, alias_generator=str.upper, populate_by_name=True
+    )
+
+    secret_hash: str = Field(min_length=1, repr=False)  # django.contrib.auth.hashers.make_password
+    scopes: list[str] = Field(default_factory=list)
+    audiences: list[str] = Field(min_length=1)
+
+
 class CommonAuthSettings(BaseModel):
     """``settings.COMMON_AUTH``: keys are the upper-case names of these fields.
 
@@ -34,7 +46,7 @@ class CommonAuthSettings(BaseModel):
     ``{ISSUER}/.well-known/jwks.json``), or ``INTROSPECTION_URL`` with
     ``INTROSPECTION_CLIENT_ID``/``INTROSPECTION_CLIENT_SECRET`` for opaque tokens. The auth
     service adds ``SIGNING_KEYS`` (PEM or JWK; the first signs), and then verifies its own
-    tokens with them unless ``JWKS_URL`` is given.
+    tokens with them unless ``JWKS_URL`` is given, and ``CLIENTS`` for its token endpoint.
     """
 
     model_config = ConfigDict(
@@ -58,6 +70,8 @@ class CommonAuthSettings(BaseModel):
     introspection_cache_ttl: float = Field(default=30.0, ge=0)
     signing_keys: list[str | dict[str, Any]] | None = Field(default=None, repr=False)
     max_token_lifetime: float = Field(default=3600.0, gt=0)
+    clients: dict[str, ClientSettings] = Field(default_factory=dict, repr=False)
+    token_lifetime: float = Field(default=300.0, gt=0)
     jwks_max_age: int = Field(default=300, ge=0)
     realm: str = Field(default="api", pattern=r'^[^"\\]*$')
     permission_scopes: dict[str, str | list[str]] = Field(default_factory=dict)
@@ -72,6 +86,8 @@ class CommonAuthSettings(BaseModel):
             raise ValueError(
                 "INTROSPECTION_URL needs INTROSPECTION_CLIENT_ID and INTROSPECTION_CLIENT_SECRET"
             )
+        if self.token_lifetime > self.max_token_lifetime:
+            raise ValueError("TOKEN_LIFETIME may not exceed MAX_TOKEN_LIFETIME")
         return self
 
     @property
