@@ -85,7 +85,7 @@ def test_our_tokens_verify_with_joserfc_and_our_published_jwks(alg) -> None:
     token = issue_access_token(
         keys, issuer="https://us.test", subject="u1", audience=AUDIENCE, scopes=["a"]
     )
-    published = KeySet.import_key_set(keys.jwks())
+    published = KeySet.import_key_set(keys.jwks())  # type: ignore[arg-type]
     decoded = jose_jwt.decode(token, published, algorithms=[alg])
     assert decoded.header["kid"] == keys.active.kid
     assert decoded.header["typ"] == "at+jwt"
