@@ -676,3 +676,30 @@ def dot_issuer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DotIssuer]:
         for stream in (process.stdout, process.stderr):
             if stream is not None:
                 stream.close()
+
+
+# -- Django settings pointing at the test JWKS server --------------------------------------
+
+
+@pytest.fixture
+def live_settings(settings: Any, jwks_server: JWKSServer) -> Any:
+    """COMMON_AUTH verifying against the test JWKS server on 127.0.0.1 (settings restored after)."""
+    settings.COMMON_AUTH = {"ISSUER": ISSUER, "AUDIENCE": AUDIENCE, "JWKS_URL": jwks_server.url}
+    return settings
+
+
+@pytest.fixture
+def verifications(live_settings: Any) -> list[str]:
+    """The tokens the configured verifier is asked to verify, in order."""
+    from common_auth.django import get_verifier
+
+    verifier = get_verifier()
+    calls: list[str] = []
+    original = verifier.verify
+
+    def counting(token: str) -> Any:
+        calls.append(token)
+        return original(token)
+
+    verifier.verify = counting  # type: ignore[method-assign]
+    return calls
