@@ -84,3 +84,24 @@ def test_dot_refuses_a_wrong_secret(dot_issuer) -> None:
     assert caught.value.status == 401
     assert caught.value.error == "invalid_client"
     assert "wrong-secret-value" not in str(caught.value)
+
+
+def test_django_middleware_with_dot_opaque_tokens(settings, dot_issuer) -> None:
+    from django.test import Client
+
+    settings.COMMON_AUTH = {
+        "ISSUER": dot_issuer.url,
+        "AUDIENCE": "https://api.commons.test",
+        "INTROSPECTION_URL": dot_issuer.introspection_url,
+        "INTROSPECTION_CLIENT_ID": "orders-api",
+        "INTROSPECTION_CLIENT_SECRET": "orders-api-secret-value",
+    }
+    token = orders_credentials(dot_issuer, "users:read").get_token()
+    client = Client()
+    body = client.get("/whoami/", headers={"Authorization": f"Bearer {token}"}).json()
+    assert body["authenticated"] is True
+    assert body["id"] == "orders"
+    assert body["scopes"] == ["users:read"]
+    refused = client.get("/whoami/", headers={"Authorization": "Bearer not-a-dot-token"})
+    assert refused.status_code == 401
+    assert refused.json()["reason"] == "inactive"
