@@ -520,3 +520,59 @@ def test_type_for_names_inline_objects_and_reports_imports() -> None:
         "from .models import ListEventsResponseItem",
     ]
     assert "class ListEventsResponseItem(_Model):" in emitter.render()
+
+
+def test_a_tagged_union_of_split_models_is_split_too(tmp_path: Path) -> None:
+    spec = _spec(
+        {
+            "Pet": {
+                "oneOf": [
+                    {"$ref": "#/components/schemas/Cat"},
+                    {"$ref": "#/components/schemas/Dog"},
+                ],
+                "discriminator": {"propertyName": "kind"},
+            },
+            "Cat": {
+                "type": "object",
+                "required": ["kind"],
+                "properties": {
+                    "id": {"type": "integer", "readOnly": True},
+                    "kind": {"type": "string"},
+                },
+            },
+            "Dog": {
+                "type": "object",
+                "required": ["kind"],
+                "properties": {"kind": {"type": "string"}},
+            },
+        }
+    )
+    emitter = ModelEmitter(spec)
+    body = emitter.type_for(
+        {"$ref": "#/components/schemas/Pet"}, name_hint="CreatePetBody", direction="request"
+    )
+    inline = emitter.type_for(
+        {"type": "object", "properties": {"pet": {"$ref": "#/components/schemas/Pet"}}},
+        name_hint="AdoptBody",
+        direction="request",
+    )
+    assert (body, inline) == ("PetRequest", "AdoptBody")
+    module = _import(emitter.render(), tmp_path, "generated_models_split_union")
+    # No mapping: the schema names are the tags.
+    cat = pydantic.TypeAdapter(module.PetRequest).validate_python({"kind": "Cat", "id": 5})
+    assert type(cat).__name__ == "CatRequest"
+    assert not hasattr(cat, "id")
+    response = pydantic.TypeAdapter(module.Pet).validate_python({"kind": "Cat", "id": 5})
+    assert (type(response).__name__, response.id) == ("Cat", 5)
+    assert type(module.AdoptBody(pet={"kind": "Dog"}).pet).__name__ == "Dog"
+
+
+def test_progress_is_reported_while_rendering() -> None:
+    reports: list[tuple[int, int]] = []
+    emitter = ModelEmitter(
+        _spec(SCHEMAS), progress=lambda done, total: reports.append((done, total)), progress_every=5
+    )
+    emitter.render()
+    assert len(reports) > 3
+    assert reports[-1][0] == reports[-1][1] >= len(SCHEMAS)
+    assert [done for done, _ in reports] == sorted(done for done, _ in reports)
