@@ -29,6 +29,15 @@ def git(repo: Path, *args: str) -> str:
     ).stdout.strip()
 
 
+def _snapshot(repo: Path) -> dict[str, bytes]:
+    """Every file of the work tree (outside .git) and its bytes."""
+    return {
+        path.relative_to(repo).as_posix(): path.read_bytes()
+        for path in sorted(repo.rglob("*"))
+        if path.is_file() and ".git" not in path.relative_to(repo).parts
+    }
+
+
 @pytest.fixture(scope="session")
 def committed_tree() -> bytes:
     return rehearsal.committed_tree(REPO)
@@ -120,11 +129,14 @@ class ReleaseKit:
     tool: Callable[..., ToolResult]
     git: Callable[..., str]
     index_env: Callable[..., dict[str, str]]
+    snapshot: Callable[[Path], dict[str, bytes]]
 
 
 @pytest.fixture
 def kit(make_repo: Callable[..., Path], tool: Callable[..., ToolResult]) -> ReleaseKit:
-    return ReleaseKit(make_repo=make_repo, tool=tool, git=git, index_env=index_env)
+    return ReleaseKit(
+        make_repo=make_repo, tool=tool, git=git, index_env=index_env, snapshot=_snapshot
+    )
 
 
 class _Forwarder(BaseHTTPRequestHandler):

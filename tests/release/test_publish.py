@@ -24,14 +24,6 @@ THREE = {
 }
 
 
-def _snapshot(repo: Path) -> dict[str, bytes]:
-    return {
-        path.relative_to(repo).as_posix(): path.read_bytes()
-        for path in sorted(repo.rglob("*"))
-        if path.is_file() and ".git" not in path.relative_to(repo).parts
-    }
-
-
 def _one_line(stderr: str) -> str:
     lines = stderr.strip().splitlines()
     assert len(lines) == 1, stderr
@@ -90,9 +82,8 @@ def test_different_bytes_under_a_published_version_are_refused(
     assert {p.name: p.read_bytes() for p in index.storage.iterdir()} == published
 
 
-def test_a_failed_build_rolls_the_work_tree_back(
-    make_repo: Callable[..., Path], index: RunningIndex, tool: Tool, git: Git, index_env: Env
-) -> None:
+def test_a_failed_build_rolls_the_work_tree_back(kit: Any, index: RunningIndex) -> None:
+    make_repo, tool, git, index_env = kit.make_repo, kit.tool, kit.git, kit.index_env
     repo = make_repo(fragments=THREE)
     # The plan is fine; hatchling refuses the package once versions and changelogs are written.
     pyproject = repo / "packages/common_clients/pyproject.toml"
@@ -100,14 +91,14 @@ def test_a_failed_build_rolls_the_work_tree_back(
     git(repo, "commit", "--quiet", "-am", "Break the clients' readme")
     head = git(repo, "rev-parse", "HEAD")
     tags = git(repo, "tag")
-    before = _snapshot(repo)
+    before = kit.snapshot(repo)
 
     failed = tool("release", "--outdir", str(repo.parent / "out"), repo=repo, env=index_env(index))
 
     assert failed.returncode == 1
     assert "common-clients did not build" in failed.stderr
     assert git(repo, "status", "--porcelain") == ""
-    assert _snapshot(repo) == before
+    assert kit.snapshot(repo) == before
     assert git(repo, "rev-parse", "HEAD") == head
     assert git(repo, "tag") == tags
     assert list(index.storage.iterdir()) == []
@@ -147,7 +138,7 @@ def test_bad_input_is_one_line_naming_the_thing_and_changes_nothing(
         git(repo, "tag", "common-utils-v0.2.0")
     head = git(repo, "rev-parse", "HEAD")
     status = git(repo, "status", "--porcelain")
-    before = _snapshot(repo)
+    before = kit.snapshot(repo)
 
     result = tool("release", *args, repo=repo, env=env)
 
@@ -159,5 +150,5 @@ def test_bad_input_is_one_line_naming_the_thing_and_changes_nothing(
     assert index.credentials.password not in result.stdout + result.stderr
     assert git(repo, "rev-parse", "HEAD") == head
     assert git(repo, "status", "--porcelain") == status
-    assert _snapshot(repo) == before
+    assert kit.snapshot(repo) == before
     assert list(index.storage.iterdir()) == []

@@ -32,14 +32,6 @@ def _index_shas(index: RunningIndex) -> dict[str, str | None]:
     }
 
 
-def _snapshot(repo: Path) -> dict[str, bytes]:
-    return {
-        path.relative_to(repo).as_posix(): path.read_bytes()
-        for path in sorted(repo.rglob("*"))
-        if path.is_file() and ".git" not in path.relative_to(repo).parts
-    }
-
-
 def test_two_packages_with_fragments_release_with_cascade_changelogs_tags_and_uploads(
     make_repo: Callable[..., Path], index: RunningIndex, tool: Tool, git: Git, index_env: Env
 ) -> None:
@@ -110,13 +102,12 @@ def test_two_packages_with_fragments_release_with_cascade_changelogs_tags_and_up
     assert "0 uploaded, 6 already there." in again.stdout
 
 
-def test_dry_run_leaves_git_status_and_the_index_untouched(
-    make_repo: Callable[..., Path], index: RunningIndex, tool: Tool, git: Git, index_env: Env
-) -> None:
+def test_dry_run_leaves_git_status_and_the_index_untouched(kit: Any, index: RunningIndex) -> None:
+    make_repo, tool, git, index_env = kit.make_repo, kit.tool, kit.git, kit.index_env
     repo = make_repo(fragments={"common-utils": {"+x.breaking.md": "Removed `x`.\n"}})
     head = git(repo, "rev-parse", "HEAD")
     tags = git(repo, "tag")
-    before = _snapshot(repo)
+    before = kit.snapshot(repo)
 
     result = tool("release", "--dry-run", repo=repo, env=index_env(index))
 
@@ -126,7 +117,7 @@ def test_dry_run_leaves_git_status_and_the_index_untouched(
     assert git(repo, "status", "--porcelain", "--ignored") == ""
     assert git(repo, "rev-parse", "HEAD") == head
     assert git(repo, "tag") == tags
-    assert _snapshot(repo) == before
+    assert kit.snapshot(repo) == before
     assert _index_shas(index) == {}
     assert sorted(index.storage.iterdir()) == []
 
