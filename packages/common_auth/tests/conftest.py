@@ -353,6 +353,20 @@ def _serve_issuer(*, jwt_tokens: bool, expires_in: int = 300) -> Iterator[ThirdP
             return jsonify({"detail": "invalid token"}), 401
         return jsonify({"client_id": token.client_id, "scope": token.scope})
 
+    odd_answers: dict[str, tuple[Any, int]] = {
+        "string-expiry": ({"access_token": "t", "token_type": "bearer", "expires_in": "3599"}, 200),
+        "no-token": ({"token_type": "Bearer", "expires_in": 60}, 200),
+        "mac": ({"access_token": "t", "token_type": "mac", "expires_in": 60}, 200),
+        "negative": ({"access_token": "t", "token_type": "Bearer", "expires_in": -5}, 200),
+        "html": ("<html>hello</html>", 200),
+        "server-error": ("<html>oops</html>", 500),
+    }
+
+    @app.post("/odd-token/<kind>")
+    def odd_token(kind: str) -> Any:
+        body, status = odd_answers[kind]
+        return (jsonify(body) if isinstance(body, dict) else body), status
+
     @app.get("/api/always-401")
     def always_401() -> Any:
         return jsonify({"detail": "no token is good enough"}), 401

@@ -293,3 +293,30 @@ def test_threads_and_event_loops_together_fetch_one_token(jwt_issuer) -> None:
     assert len(seen) == 13
     assert len(set(seen)) == 1
     assert jwt_issuer.requests["token"] == 1
+
+
+def test_a_string_expires_in_is_accepted(jwt_issuer) -> None:
+    auth = ClientCredentials(
+        token_url=f"{jwt_issuer.url}/odd-token/string-expiry", client_id="a", client_secret="b"
+    )
+    assert auth.get_token() == "t"
+    assert auth.get_token() == "t"
+
+
+@pytest.mark.parametrize(
+    ("kind", "status", "match"),
+    [
+        ("no-token", 200, "no access_token"),
+        ("mac", 200, "not Bearer"),
+        ("negative", 200, "expires_in"),
+        ("html", 200, "no access_token"),
+        ("server-error", 500, "HTTP 500"),
+    ],
+)
+def test_a_wrong_answer_is_a_typed_error(jwt_issuer, kind, status, match) -> None:
+    auth = ClientCredentials(
+        token_url=f"{jwt_issuer.url}/odd-token/{kind}", client_id="a", client_secret="b"
+    )
+    with pytest.raises(TokenEndpointError, match=match) as caught:
+        auth.get_token()
+    assert caught.value.status == status

@@ -243,6 +243,8 @@ class ClientCredentials(httpx.Auth):
         access_token = body.get("access_token")
         token_type = body.get("token_type")
         expires_in = body.get("expires_in", _DEFAULT_LIFETIME)
+        if isinstance(expires_in, str) and expires_in.isdigit():
+            expires_in = int(expires_in)  # some issuers (Azure AD v1) send it as a string
         if not isinstance(access_token, str) or not access_token:
             raise self._bad_answer("no access_token in the response", response)
         if not isinstance(token_type, str) or token_type.lower() != "bearer":
