@@ -143,3 +143,24 @@ def test_pre_release_run_tags_rc_versions(
         "common_utils-0.1.1rc1-py3-none-any.whl",
         "common_utils-0.1.1rc1.tar.gz",
     ]
+
+
+def test_a_release_commit_left_untagged_is_tagged_and_published_on_rerun(
+    kit: Any, index: RunningIndex
+) -> None:
+    repo = kit.make_repo(fragments={"common-utils": {"+x.fix.md": "Fixed `x`.\n"}})
+    committed = kit.tool("release", "--no-publish", repo=repo, env=kit.index_env(index))
+    assert committed.returncode == 0, committed.stderr
+    kit.git(repo, "tag", "--delete", "common-utils-v0.1.1")  # as if the run died before tagging
+
+    rerun = kit.tool("release", repo=repo, env=kit.index_env(index))
+
+    assert rerun.returncode == 0, rerun.stderr
+    assert "Tagged common-utils-v0.1.1: the release commit at HEAD was left untagged." in (
+        rerun.stdout
+    )
+    assert kit.git(repo, "cat-file", "-t", "common-utils-v0.1.1") == "tag"
+    assert sorted(_index_shas(index)) == [
+        "common_utils-0.1.1-py3-none-any.whl",
+        "common_utils-0.1.1.tar.gz",
+    ]

@@ -324,10 +324,25 @@ def _run_checked(command: Sequence[str]) -> str:
 # -- the run ---------------------------------------------------------------------------------
 
 
-def released_at_head(repo: Path) -> list[Package]:
-    """Packages whose current version's tag points at HEAD: what the last release run made."""
+def released_at_head(repo: Path, say: Say = print) -> list[Package]:
+    """Packages whose current version's tag points at HEAD: what the last release run made.
+
+    A release commit at HEAD whose run stopped before tagging (``Release a 1.0, b 2.0`` naming
+    the versions the packages hold, their tags absent) gets its missing tags here.
+    """
     head = g.resolve(repo, "HEAD")
     workspace = load_workspace(repo)
+    subject = g.git(repo, "log", "-1", "--format=%s")
+    if subject.startswith("Release "):
+        pairs = [part.rsplit(" ", 1) for part in subject.removeprefix("Release ").split(", ")]
+        named = {pair[0]: pair[1] for pair in pairs if len(pair) == 2}
+        for package in workspace.packages:
+            if named.get(package.dist_name) == str(package.version) and not g.tag_exists(
+                repo, package.tag()
+            ):
+                message = f"{package.dist_name} {package.version}"
+                g.git(repo, "tag", "--annotate", package.tag(), "-m", message, head)
+                say(f"Tagged {package.tag()}: the release commit at HEAD was left untagged.")
     return [
         package
         for package in workspace.packages
@@ -409,7 +424,7 @@ def release(
 
 def _publish_head(repo: Path, publish: bool, outdir: Path, say: Say) -> None:
     """Nothing to plan: publish what the release at HEAD still misses on the index."""
-    packages = released_at_head(repo)
+    packages = released_at_head(repo, say)
     if not packages:
         say("Nothing to release.")
         return
