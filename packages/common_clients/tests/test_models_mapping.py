@@ -576,3 +576,45 @@ def test_progress_is_reported_while_rendering() -> None:
     assert len(reports) > 3
     assert reports[-1][0] == reports[-1][1] >= len(SCHEMAS)
     assert [done for done, _ in reports] == sorted(done for done, _ in reports)
+
+
+def test_a_discriminator_that_may_be_absent_gives_a_plain_union(tmp_path: Path) -> None:
+    # GitHub's users: ``user_view_type`` discriminates, but not every response carries it.
+    spec = _spec(
+        {
+            "AnyUser": {
+                "oneOf": [
+                    {"$ref": "#/components/schemas/PrivateUser"},
+                    {"$ref": "#/components/schemas/PublicUser"},
+                ],
+                "discriminator": {
+                    "propertyName": "view",
+                    "mapping": {
+                        "private": "#/components/schemas/PrivateUser",
+                        "public": "#/components/schemas/PublicUser",
+                    },
+                },
+            },
+            "PublicUser": {
+                "type": "object",
+                "required": ["login"],
+                "properties": {"login": {"type": "string"}, "view": {"type": "string"}},
+            },
+            "PrivateUser": {
+                "type": "object",
+                "required": ["login", "disk_usage"],
+                "properties": {
+                    "login": {"type": "string"},
+                    "disk_usage": {"type": "integer"},
+                    "view": {"type": "string"},
+                },
+            },
+        }
+    )
+    source = ModelEmitter(spec).render()
+    assert "AnyUser: TypeAlias = PrivateUser | PublicUser" in source
+    module = _import(source, tmp_path, "generated_models_optional_tag")
+    adapter = pydantic.TypeAdapter(module.AnyUser)
+    assert type(adapter.validate_python({"login": "a"})).__name__ == "PublicUser"
+    private = adapter.validate_python({"login": "a", "disk_usage": 3})
+    assert type(private).__name__ == "PrivateUser"

@@ -722,37 +722,50 @@ class ModelEmitter:
             resolved.append((target, pointer))
         if len(resolved) != len(parts) or len(parts) < 2:
             return None
-        tag_of: dict[str, str] = {}
         discriminator = schema.get("discriminator")
         if isinstance(discriminator, Mapping) and isinstance(
             discriminator.get("propertyName"), str
         ):
             prop = discriminator["propertyName"]
-            mapping = discriminator.get("mapping") or {}
-            by_pointer = {pointer: part for (_, pointer), part in zip(resolved, parts, strict=True)}
-            mapped: set[str] = set()
-            for value, ref in mapping.items():
-                pointer = self._spec.ref_pointer(ref, at="") if ref.startswith("#") else None
-                if pointer is None:
-                    pointer = _join_schema(ref)
-                if pointer in by_pointer:
-                    tag_of[str(value)] = by_pointer[pointer]
-                    mapped.add(by_pointer[pointer])
-            for (_, pointer), part in zip(resolved, parts, strict=True):
-                component = self._spec.component_name(pointer)
-                if part not in mapped and component is not None:
-                    tag_of[component] = part
-            if set(tag_of.values()) != set(parts):
-                return None
+            tag_of = self._explicit_tags(discriminator, resolved, parts)
         else:
             implied = self._implied_discriminator([target for target, _ in resolved])
             if implied is None:
                 return None
             prop, values = implied
             tag_of = dict(zip(values, parts, strict=True))
+        if tag_of is None:
+            return None
         members = " | ".join(f"Annotated[{part}, Tag({part!r})]" for part in parts)
         chooser = f"_discriminate({_literal_source(prop)}, {_literal_source(tag_of)})"
         return f"Annotated[{members}, Discriminator({chooser})]"
+
+    def _explicit_tags(
+        self,
+        discriminator: Mapping[str, Any],
+        resolved: list[tuple[Mapping[str, Any], str | None]],
+        parts: list[str],
+    ) -> dict[str, str] | None:
+        """Tag value -> member, from the spec's ``discriminator`` (mapping, else schema names)."""
+        prop = discriminator["propertyName"]
+        if any(prop not in self._collect(target, at="").required for target, _ in resolved):
+            # A member may arrive without the tag (GitHub's ``user_view_type``): a tagged union
+            # would reject it, a plain one picks the member that fits best.
+            return None
+        by_pointer = {pointer: part for (_, pointer), part in zip(resolved, parts, strict=True)}
+        tag_of: dict[str, str] = {}
+        for value, ref in (discriminator.get("mapping") or {}).items():
+            target = (
+                self._spec.ref_pointer(ref, at="") if ref.startswith("#") else _join_schema(ref)
+            )
+            if target in by_pointer:
+                tag_of[str(value)] = by_pointer[target]
+        mapped = set(tag_of.values())
+        for (_, member), part in zip(resolved, parts, strict=True):
+            component = self._spec.component_name(member)
+            if part not in mapped and component is not None:
+                tag_of[component] = part
+        return tag_of if set(tag_of.values()) == set(parts) else None
 
     def _implied_discriminator(
         self, targets: list[Mapping[str, Any]]
