@@ -90,6 +90,7 @@ class WorkTreeChanges:
         if gone:
             g.git(self.repo, "rm", "--cached", "--quiet", "--ignore-unmatch", "--", *gone)
         env = {"GIT_AUTHOR_DATE": f"@{epoch} +0000", "GIT_COMMITTER_DATE": f"@{epoch} +0000"}
+        # No hooks: the commit must hold exactly the files that were just built and verified.
         _git_env(self.repo, env, "commit", "--quiet", "--no-verify", "-m", message)
         return g.resolve(self.repo, "HEAD")
 
@@ -371,9 +372,11 @@ def release(
     outdir: Path | None = None,
     say: Say = print,
 ) -> Plan:
-    """Run a release over the repository at ``repo``; raises a ReleaseError (or a foundation
-    error) with a one-line reason, leaving the work tree as it was if that happens before the
-    commit."""
+    """Run a release over the repository at ``repo`` (the module docstring has the steps).
+
+    Raises a :class:`ReleaseError` (or one of the foundation's errors) with a one-line reason;
+    when that happens before the commit, the work tree is as it was.
+    """
     workspace = load_workspace(repo)
     plan = make_plan(workspace, pre=pre, only=only)
     say(plan.table())
