@@ -618,3 +618,12 @@ def test_a_discriminator_that_may_be_absent_gives_a_plain_union(tmp_path: Path) 
     assert type(adapter.validate_python({"login": "a"})).__name__ == "PublicUser"
     private = adapter.validate_python({"login": "a", "disk_usage": 3})
     assert type(private).__name__ == "PrivateUser"
+
+
+def test_properties_of_sees_through_references_and_all_of() -> None:
+    emitter = ModelEmitter(_spec(SCHEMAS))
+    named = emitter.properties_of({"$ref": "#/components/schemas/Named"})
+    assert list(named) == ["id", "name"]
+    assert emitter.type_for(named["id"], name_hint="X", direction="response") == "int"
+    assert emitter.properties_of({"type": "string"}) == {}
+    assert emitter.properties_of(None) == {}

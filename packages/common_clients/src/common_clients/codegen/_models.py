@@ -247,6 +247,19 @@ class ModelEmitter:
         expression, nullable = self._typed(schema, hint=name_hint, direction=direction, at=pointer)
         return f"{expression} | None" if nullable and expression != "Any" else expression
 
+    def properties_of(self, schema: Mapping[str, Any] | bool | None) -> dict[str, Any]:
+        """The properties of an object schema by wire name, ``$ref`` and ``allOf`` seen through.
+
+        For questions about a body's shape without reading schemas, e.g. whether a response is a
+        DRF page: ``{"next", "results"} <= emitter.properties_of(schema).keys()``. Values are the
+        property schemas as written (pass them to :meth:`type_for`); ``{}`` for anything else.
+        """
+        target, pointer = self._spec.resolve(schema) if isinstance(schema, Mapping) else (None, "")
+        if not isinstance(target, Mapping):
+            return {}
+        collected = self._collect(target, at=pointer or "")
+        return {name: value for name, (value, _) in collected.properties.items()}
+
     def imports_for(self, annotations: Iterable[str], *, models_module: str) -> list[str]:
         """Import lines a module needs to use ``annotations`` (from :meth:`type_for`), sorted."""
         modules: set[str] = set()
