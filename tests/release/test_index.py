@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from commons_tools.errors import CredentialError, PublishConflict
+from commons_tools.errors import CredentialError, IndexUnavailable, PublishConflict
 from commons_tools.index import Credentials, RunningIndex, answers
 from commons_tools.publish import check_credentials, publish_files
 from commons_tools.simple_api import IndexTarget, project_files, project_versions
@@ -129,3 +129,37 @@ def test_nox_index_session_entry_point_serves_until_interrupted(tmp_path: Path) 
         process.communicate(timeout=20)  # waits, and closes the pipes
     assert not (tmp_path / ".index" / "server.json").exists()
     assert not answers(url)
+
+
+def test_index_from_environment_keeps_credentials_out_of_what_is_shown() -> None:
+    target = IndexTarget.from_env(
+        {"COMMONS_INDEX_URL": "https://ci:s3cret@pypi.internal.example/root/prod"}
+    )
+
+    assert target is not None
+    assert target.upload_url == "https://pypi.internal.example/root/prod/"
+    assert target.simple_url == "https://pypi.internal.example/root/prod/simple/"
+    assert target.credentials == Credentials("ci", "s3cret")
+    assert "s3cret" not in target.display
+    assert "s3cret" not in repr(target)
+
+
+def test_twine_variables_and_a_separate_simple_url_win_over_the_url() -> None:
+    target = IndexTarget.from_env(
+        {
+            "COMMONS_INDEX_URL": "https://old:old@devpi.example/team/prod/",
+            "COMMONS_INDEX_SIMPLE_URL": "https://devpi.example/team/prod/+simple",
+            "TWINE_USERNAME": "team",
+            "TWINE_PASSWORD": "token",
+        }
+    )
+
+    assert target is not None
+    assert target.simple_url == "https://devpi.example/team/prod/+simple/"
+    assert target.credentials == Credentials("team", "token")
+    assert IndexTarget.from_env({}) is None
+
+
+def test_a_url_that_is_not_http_is_refused_without_echoing_secrets() -> None:
+    with pytest.raises(IndexUnavailable, match=r"COMMONS_INDEX_URL=ftp://host/ is not an http"):
+        IndexTarget.from_env({"COMMONS_INDEX_URL": "ftp://user:pw@host/"})
