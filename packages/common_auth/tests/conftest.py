@@ -231,6 +231,8 @@ class ThirdPartyIssuer:
     request_ids: list[str | None] = field(default_factory=list)  # X-Request-ID of token calls
     token_gate: threading.Event = field(default_factory=threading.Event)  # clear: hold answers
     token_requested: threading.Event = field(default_factory=threading.Event)
+    introspect_gate: threading.Event = field(default_factory=threading.Event)
+    introspect_requested: threading.Event = field(default_factory=threading.Event)
 
     @property
     def token_url(self) -> str:
@@ -282,6 +284,9 @@ def _serve_issuer(*, jwt_tokens: bool, expires_in: int = 300) -> Iterator[ThirdP
     token_gate = threading.Event()
     token_gate.set()
     token_requested = threading.Event()
+    introspect_gate = threading.Event()
+    introspect_gate.set()
+    introspect_requested = threading.Event()
 
     def count(name: str) -> None:
         with lock:
@@ -334,6 +339,8 @@ def _serve_issuer(*, jwt_tokens: bool, expires_in: int = 300) -> Iterator[ThirdP
 
     @app.post("/introspect")
     def introspection_endpoint() -> Any:
+        introspect_requested.set()
+        introspect_gate.wait(timeout=10)
         count("introspect")
         return server.create_endpoint_response("introspection")
 
@@ -399,9 +406,12 @@ def _serve_issuer(*, jwt_tokens: bool, expires_in: int = 300) -> Iterator[ThirdP
             request_ids=request_ids,
             token_gate=token_gate,
             token_requested=token_requested,
+            introspect_gate=introspect_gate,
+            introspect_requested=introspect_requested,
         )
     finally:
         token_gate.set()
+        introspect_gate.set()
         http.shutdown()
         thread.join(timeout=10)
         http.server_close()

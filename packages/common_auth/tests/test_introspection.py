@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 
 import pytest
 
@@ -129,3 +130,35 @@ def test_configuration_errors_are_typed() -> None:
         IntrospectionVerifier(introspection_url="nope", client_id="a", client_secret="b")
     with pytest.raises(ConfigurationError):
         IntrospectionVerifier(introspection_url="http://x/i", client_id="a", client_secret="")
+
+
+def test_concurrent_threads_with_one_new_token_ask_once(opaque_issuer, clock) -> None:
+    token = opaque_token(opaque_issuer)
+    verifier = make_verifier(opaque_issuer, clock)
+    opaque_issuer.introspect_gate.clear()
+    clients: list[str | None] = []
+
+    def caller() -> None:
+        clients.append(verifier.verify(token).client_id)
+
+    threads = [threading.Thread(target=caller) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    assert opaque_issuer.introspect_requested.wait(timeout=10)
+    opaque_issuer.introspect_gate.set()
+    for thread in threads:
+        thread.join()
+    assert clients == ["orders"] * 6
+    assert opaque_issuer.requests["introspect"] == 1
+
+
+def test_concurrent_tasks_with_one_new_token_ask_once(opaque_issuer, clock) -> None:
+    token = opaque_token(opaque_issuer)
+    verifier = make_verifier(opaque_issuer, clock)
+
+    async def many() -> list[str | None]:
+        claims = await asyncio.gather(*(verifier.averify(token) for _ in range(10)))
+        return [c.client_id for c in claims]
+
+    assert asyncio.run(many()) == ["orders"] * 10
+    assert opaque_issuer.requests["introspect"] == 1

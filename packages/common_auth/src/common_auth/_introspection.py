@@ -31,6 +31,7 @@ from common_auth._errors import (
     MalformedToken,
     TokenExpired,
 )
+from common_auth._locks import AsyncKeyedLocks, KeyedLocks
 from common_auth._urls import endpoint_url
 from common_utils import outgoing_headers
 
@@ -92,6 +93,8 @@ class IntrospectionVerifier(Generic[ClaimsT]):
         self._clock = clock
         self._cache: OrderedDict[str, tuple[float, ClaimsT | InvalidToken]] = OrderedDict()
         self._lock = threading.Lock()
+        self._token_locks = KeyedLocks()
+        self._async_token_locks = AsyncKeyedLocks()
         self.request_count = 0  # introspection requests sent: for tests and metrics
 
     def __repr__(self) -> str:
@@ -104,8 +107,22 @@ class IntrospectionVerifier(Generic[ClaimsT]):
         """The claims of an active token, or `InvalidToken` (or `IntrospectionError`)."""
         key = self._precheck(token)
         cached = self._cached(key)
-        if cached is not None:
-            return self._unwrap(cached)
+        if cached is None:
+            # Concurrent requests with the same new token ask the issuer once.
+            with self._token_locks.hold(key):
+                cached = self._cached(key) or self._introspect(key, token)
+        return self._unwrap(cached)
+
+    async def averify(self, token: str) -> ClaimsT:
+        """Async form of `verify`."""
+        key = self._precheck(token)
+        cached = self._cached(key)
+        if cached is None:
+            async with self._async_token_locks.hold(key):
+                cached = self._cached(key) or await self._aintrospect(key, token)
+        return self._unwrap(cached)
+
+    def _introspect(self, key: str, token: str) -> ClaimsT | InvalidToken:
         try:
             with httpx.Client(timeout=self.timeout, auth=self._auth()) as client:
                 response = client.post(
@@ -113,14 +130,9 @@ class IntrospectionVerifier(Generic[ClaimsT]):
                 )
         except httpx.HTTPError as exc:
             raise self._unreachable(exc) from None
-        return self._unwrap(self._store(key, response))
+        return self._store(key, response)
 
-    async def averify(self, token: str) -> ClaimsT:
-        """Async form of `verify`."""
-        key = self._precheck(token)
-        cached = self._cached(key)
-        if cached is not None:
-            return self._unwrap(cached)
+    async def _aintrospect(self, key: str, token: str) -> ClaimsT | InvalidToken:
         try:
             async with httpx.AsyncClient(timeout=self.timeout, auth=self._auth()) as client:
                 response = await client.post(
@@ -128,7 +140,7 @@ class IntrospectionVerifier(Generic[ClaimsT]):
                 )
         except httpx.HTTPError as exc:
             raise self._unreachable(exc) from None
-        return self._unwrap(self._store(key, response))
+        return self._store(key, response)
 
     def _precheck(self, token: str) -> str:
         if not isinstance(token, str) or not token:
