@@ -20,7 +20,7 @@ from typing import Any
 import pydantic
 import pytest
 
-from common_clients.codegen import ModelEmitter, Spec, parse_spec
+from common_clients.codegen import ModelEmitter, Spec, SpecError, parse_spec
 
 SCHEMAS: dict[str, Any] = {
     "Status": {"type": "string", "enum": ["active", "disabled"], "description": "Account state."},
@@ -627,3 +627,15 @@ def test_properties_of_sees_through_references_and_all_of() -> None:
     assert emitter.type_for(named["id"], name_hint="X", direction="response") == "int"
     assert emitter.properties_of({"type": "string"}) == {}
     assert emitter.properties_of(None) == {}
+
+
+def test_schemas_defined_only_through_each_other_are_an_error() -> None:
+    spec = _spec(
+        {
+            "LoopA": {"allOf": [{"$ref": "#/components/schemas/LoopB"}, {"maxLength": 3}]},
+            "LoopB": {"allOf": [{"$ref": "#/components/schemas/LoopA"}, {"minLength": 1}]},
+        }
+    )
+    with pytest.raises(SpecError, match="defined only through itself") as caught:
+        ModelEmitter(spec).render()
+    assert caught.value.pointer in ("/components/schemas/LoopA", "/components/schemas/LoopB")

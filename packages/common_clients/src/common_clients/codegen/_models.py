@@ -212,9 +212,9 @@ class ModelEmitter:
         self._names_of: dict[tuple[int, _Variant], str] = {}
         self._queue: list[tuple[str, Any, str, _Variant]] = []
         self._defs: dict[str, _ClassDef | _AliasDef] = {}
-        self._classes: set[str] = set()
         self._scan_memo: dict[int, tuple[bool, frozenset[str]]] = {}
         self._split_memo: dict[int, bool] = {}
+        self._objectish_active: set[int] = set()
         self.component_names: dict[str, str] = {}
         """Schema name in ``components.schemas`` -> name of its (response) model or alias."""
         self._all_names: set[str] = set()
@@ -552,14 +552,18 @@ class ModelEmitter:
     def _objectish(self, schema: Any) -> bool:
         """Whether an ``allOf`` member contributes properties (so the whole is a class)."""
         target, _ = self._spec.resolve(schema)
-        if not isinstance(target, Mapping):
-            return False
+        if not isinstance(target, Mapping) or id(target) in self._objectish_active:
+            return False  # (an allOf that loops back adds nothing new)
         kind = target.get("type")
         if kind == "object" or (isinstance(kind, list) and "object" in kind):
             return True
-        return bool(target.get("properties")) or (
-            isinstance(target.get("allOf"), list) and self._is_model(target)
-        )
+        self._objectish_active.add(id(target))
+        try:
+            return bool(target.get("properties")) or (
+                isinstance(target.get("allOf"), list) and self._is_model(target)
+            )
+        finally:
+            self._objectish_active.discard(id(target))
 
     def _structural(
         self,
@@ -983,6 +987,11 @@ class ModelEmitter:
         # An alias that reaches itself through aliases alone cannot be evaluated at import: it
         # becomes a ``TypeAliasType`` with its value as a string, evaluated lazily.
         recursive = _cyclic({name: refs & set(aliases) for name, refs in references.items()})
+        for name in sorted(recursive):
+            if aliases[name].expression in recursive:  # A = B, B = A: no type at all
+                raise self._spec.error(
+                    f"schema {name!r} is defined only through itself", aliases[name].pointer
+                )
         for alias in aliases.values():
             alias.recursive = alias.name in recursive
             alias.depends = set() if alias.recursive else references[alias.name] - {alias.name}
