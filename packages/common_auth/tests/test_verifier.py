@@ -392,3 +392,47 @@ def test_require_scopes_names_what_is_missing(forge, verifier) -> None:
         claims.require_scopes("orders:read", "orders:admin")
     assert caught.value.required == {"orders:read", "orders:admin"}
     assert caught.value.granted == {"orders:read", "orders:write"}
+
+
+@pytest.mark.parametrize("alg", ["RS256", "ES256", "EdDSA"])
+def test_mutated_tokens_only_ever_raise_invalid_token(forge, verifier, alg) -> None:
+    # No library exception may escape: a deterministic stream of mutations of a valid token
+    # (character swaps, truncations, segment shuffles, re-encoded JSON edits) must each either
+    # verify or raise InvalidToken.
+    import random
+
+    rng = random.Random(f"mutations-{alg}")
+    good = forge.token(alg=alg)
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.=+/ \x00é"
+    for _ in range(1500):
+        token = list(good)
+        for _ in range(rng.randint(1, 4)):
+            choice = rng.random()
+            if choice < 0.5 and token:
+                token[rng.randrange(len(token))] = rng.choice(alphabet)
+            elif choice < 0.7 and token:
+                del token[rng.randrange(len(token)) :]
+            elif choice < 0.85:
+                token.insert(rng.randrange(len(token) + 1), rng.choice(alphabet))
+            else:
+                parts = "".join(token).split(".")
+                rng.shuffle(parts)
+                token = list(".".join(parts))
+        mutated = "".join(token)
+        try:
+            verifier.verify(mutated)
+        except InvalidToken:
+            continue
+        assert mutated == good  # no other spelling verifies (canonical base64url only)
+
+
+def test_non_canonical_base64_is_refused(forge, verifier) -> None:
+    head, payload, signature = forge.token(alg="ES256").split(".")
+    assert len(signature) % 4 == 2  # 64 bytes: the last character carries 4 unused bits
+    last = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".index(signature[-1])
+    twin = (
+        signature[:-1]
+        + "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"[last | 1]
+    )
+    assert twin != signature
+    rejects(verifier, f"{head}.{payload}.{twin}", MalformedToken, "malformed_base64")

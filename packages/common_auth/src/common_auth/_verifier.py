@@ -62,6 +62,10 @@ DEFAULT_ALGORITHMS = ("RS256", "ES256", "EdDSA", "Ed25519")
 DEFAULT_REQUIRED_CLAIMS = ("iss", "sub", "aud", "exp", "iat")
 DEFAULT_MAX_TOKEN_BYTES = 8 * 1024
 _SEGMENT = re.compile(r"[A-Za-z0-9_-]+")
+_B64_VALUE = {
+    c: i for i, c in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+}
+_UNUSED_BITS = {0: 0, 2: 0b1111, 3: 0b11}  # by segment length mod 4: bits the last char wastes
 _FORBIDDEN_HEADERS = ("jku", "x5u", "jwk", "x5c")
 _ACCEPTED_TYPES = frozenset({"jwt", "at+jwt", "application/at+jwt"})
 _DATE_CLAIMS = ("exp", "nbf", "iat")
@@ -98,6 +102,11 @@ def _b64decode(segment: str, part: str) -> bytes:
         raise MalformedToken(
             f"the {part} has an impossible base64url length", reason="malformed_base64"
         )
+    unused_bits = _UNUSED_BITS[len(segment) % 4]
+    if unused_bits and _B64_VALUE[segment[-1]] & unused_bits:
+        # Non-canonical: another string for the same bytes. Refused, so that one token has
+        # one spelling (caches and logs keyed by the token string cannot be dodged).
+        raise MalformedToken(f"the {part} is not canonical base64url", reason="malformed_base64")
     try:
         return urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
     except (binascii.Error, ValueError):
