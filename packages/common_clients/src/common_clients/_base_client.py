@@ -1,0 +1,501 @@
+"""The clients every generated service client extends: configuration and requests in one core.
+
+:class:`BaseClient` holds the configuration (base URL, timeouts, retries, headers) and turns a call
+into an httpx request through the header policies; :class:`SyncClient` and :class:`AsyncClient`
+differ only in how they send and wait. A call is: build -> send -> (retry?) -> map errors ->
+parse, each step one of the small policies in ``_policies``, ``_retry`` and ``_response``.
+
+Generated code calls :meth:`SyncClient.request` / :meth:`SyncClient.request_page` (and the async
+twins); applications construct a generated client (``UsersClient(base_url=..., auth=...)``) and use
+it as a context manager or call :meth:`SyncClient.close` when done.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import time
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar, Literal, Self, TypeAlias, Unpack
+from urllib.parse import quote
+
+import httpx
+import pydantic
+
+from common_clients._pagination import AsyncPage, AsyncPager, Pagination, SyncPage
+from common_clients._policies import (
+    Call,
+    ErrorMappingPolicy,
+    HeaderPolicy,
+    IdempotencyKeyPolicy,
+    RequestIdPolicy,
+    UserAgentPolicy,
+    apply_header_policies,
+    new_call,
+)
+from common_clients._response import Expect, capture_response, parse_response
+from common_clients._retry import RetryPolicy
+from common_clients._types import (
+    NOT_GIVEN,
+    NotGiven,
+    QueryValue,
+    RequestOptions,
+    TimeoutTypes,
+    given,
+)
+from common_clients.errors import ClientError
+from common_utils import get_request_id
+
+__all__ = [
+    "DEFAULT_LIMITS",
+    "DEFAULT_TIMEOUT",
+    "AsyncClient",
+    "BaseClient",
+    "BodyKind",
+    "SyncClient",
+    "path_param",
+]
+
+DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
+"""30 s for every phase, 5 s to connect: a call never waits unbounded."""
+DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)
+
+BodyKind: TypeAlias = Literal["json", "form", "multipart"]
+EventHooks: TypeAlias = Mapping[str, list[Callable[..., Any]]]
+
+# Sending failed in a way httpx reports with its own exceptions; all become ClientErrors.
+_HTTPX_ERRORS = (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError)
+# Failures worth another attempt: the network, not the request (a bad URL or redirect loop is not).
+_NOT_RETRYABLE = (httpx.UnsupportedProtocol, httpx.ProxyError)
+
+
+def path_param(value: object) -> str:
+    """``value`` as one path segment: ``/`` and every reserved character percent-encoded."""
+    if isinstance(value, bool):
+        value = "true" if value else "false"
+    return quote(str(value), safe="")
+
+
+def _timeout(value: TimeoutTypes | None, where: str) -> httpx.Timeout:
+    if value is None:
+        raise ValueError(f"{where}: a timeout is required (None would wait forever)")
+    timeout = value if isinstance(value, httpx.Timeout) else httpx.Timeout(value)
+    phases = timeout.as_dict()
+    unbounded = sorted(phase for phase, seconds in phases.items() if seconds is None)
+    if unbounded:
+        raise ValueError(f"{where}: the {', '.join(unbounded)} timeout is unbounded (None)")
+    return timeout
+
+
+def _body_arguments(body: Any, kind: BodyKind) -> dict[str, Any]:
+    """httpx keyword arguments that send ``body`` (a model, or plain data) as ``kind``."""
+    if body is None:
+        return {}
+    if kind == "json":
+        if isinstance(body, pydantic.BaseModel):
+            return {
+                "content": body.model_dump_json(by_alias=True, exclude_unset=True).encode(),
+                "headers": {"Content-Type": "application/json"},
+            }
+        return {"json": body}
+    fields = (
+        body.model_dump(mode="python", by_alias=True, exclude_unset=True)
+        if isinstance(body, pydantic.BaseModel)
+        else dict(body)
+    )
+    data: dict[str, Any] = {}
+    files: dict[str, Any] = {}
+    for name, value in fields.items():
+        if value is None:
+            continue
+        if kind == "multipart" and (isinstance(value, bytes | tuple) or hasattr(value, "read")):
+            files[name] = value
+        elif isinstance(value, list):
+            data[name] = [_form_value(item) for item in value]
+        else:
+            data[name] = _form_value(value)
+    return {"data": data, "files": files} if files else {"data": data}
+
+
+def _query_value(value: Any) -> Any:
+    """A query value as text httpx sends unchanged (lists stay lists: the name repeats)."""
+    if isinstance(value, list | tuple):
+        return [_form_value(item) for item in value]
+    return _form_value(value)
+
+
+def _form_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, pydantic.BaseModel | dict | list):
+        return pydantic.TypeAdapter(Any).dump_json(value).decode()
+    if isinstance(value, enum.Enum):
+        return _form_value(value.value)
+    if hasattr(value, "isoformat"):
+        return str(value.isoformat())
+    return str(value)
+
+
+class BaseClient:
+    """Configuration and request building shared by :class:`SyncClient` and :class:`AsyncClient`.
+
+    ``service_name`` (set by each generated client) goes into the user agent.
+    """
+
+    service_name: ClassVar[str] = ""
+
+    def __init__(
+        self,
+        *,
+        base_url: str | httpx.URL,
+        timeout: TimeoutTypes = DEFAULT_TIMEOUT,
+        max_retries: int = 2,
+        retry_policy: RetryPolicy | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        url = httpx.URL(base_url)
+        if url.scheme not in ("http", "https") or not url.host:
+            raise ValueError(
+                f"{type(self).__name__}: base_url must be an absolute http(s) URL, got {base_url!r}"
+            )
+        self.base_url = url
+        self.timeout = _timeout(timeout, f"{type(self).__name__}(timeout=...)")
+        self.retry_policy = retry_policy or RetryPolicy(max_retries=max_retries)
+        self.max_retries = self.retry_policy.max_retries
+        self.headers = dict(headers or {})
+        self._header_policies: tuple[HeaderPolicy, ...] = (
+            UserAgentPolicy(self.service_name),
+            RequestIdPolicy(),
+            IdempotencyKeyPolicy(),
+        )
+        self._errors = ErrorMappingPolicy()
+
+    def _prepare(
+        self,
+        method: str,
+        path: str,
+        *,
+        operation: str | None,
+        params: Mapping[str, QueryValue] | None,
+        headers: Mapping[str, str] | None,
+        body: Any,
+        body_kind: BodyKind,
+        options: RequestOptions,
+    ) -> tuple[Call, dict[str, Any], int]:
+        """The call, the ``build_request`` arguments and the retry budget of one call."""
+        call = new_call(method, operation, options.get("idempotency_key", False), get_request_id())
+        query: dict[str, Any] = {}
+        for source in (params, options.get("extra_query")):
+            if source:
+                query.update(
+                    (key, _query_value(value)) for key, value in source.items() if value is not None
+                )
+        arguments = _body_arguments(body, body_kind)
+        outgoing = dict(self.headers)
+        outgoing.update(arguments.pop("headers", {}))
+        if headers:
+            outgoing.update(headers)
+        extra_headers = options.get("extra_headers")
+        if extra_headers:
+            outgoing.update(extra_headers)
+        apply_header_policies(self._header_policies, outgoing, call)
+        timeout = options.get("timeout", NOT_GIVEN)
+        arguments.update(
+            method=method,
+            url=path,
+            params=query or None,
+            headers=outgoing,
+            timeout=self.timeout
+            if isinstance(timeout, NotGiven)
+            else _timeout(timeout, f"{operation or path}: timeout"),
+        )
+        retries = given(options.get("max_retries", self.max_retries), self.max_retries)
+        if retries < 0:
+            raise ValueError(f"{operation or path}: max_retries must be >= 0, got {retries}")
+        return call, arguments, retries
+
+    def _retry_delay(
+        self,
+        request: httpx.Request,
+        attempt: int,
+        budget: int,
+        *,
+        response: httpx.Response | None = None,
+        error: Exception | None = None,
+    ) -> float | None:
+        """Seconds to wait before trying ``request`` again, or ``None`` to stop here."""
+        if attempt >= budget or not self.retry_policy.may_retry(request):
+            return None
+        if response is not None:
+            if not self.retry_policy.should_retry_status(response.status_code):
+                return None
+        elif not isinstance(error, httpx.TransportError) or isinstance(error, _NOT_RETRYABLE):
+            return None
+        return self.retry_policy.delay(attempt, response)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} base_url={str(self.base_url)!r}>"
+
+
+class SyncClient(BaseClient):
+    """A blocking client over :class:`httpx.Client`; use it with ``with`` or :meth:`close` it.
+
+    ``auth`` takes any :class:`httpx.Auth` (common-auth's service credentials among them);
+    ``event_hooks`` and ``transport`` go to httpx as they are.
+    """
+
+    def __init__(
+        self,
+        *,
+        base_url: str | httpx.URL,
+        auth: httpx.Auth | None = None,
+        timeout: TimeoutTypes = DEFAULT_TIMEOUT,
+        max_retries: int = 2,
+        retry_policy: RetryPolicy | None = None,
+        headers: Mapping[str, str] | None = None,
+        limits: httpx.Limits = DEFAULT_LIMITS,
+        event_hooks: EventHooks | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        super().__init__(
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            retry_policy=retry_policy,
+            headers=headers,
+        )
+        self._http = httpx.Client(
+            base_url=self.base_url,
+            auth=auth,
+            timeout=self.timeout,
+            limits=limits,
+            event_hooks=event_hooks,
+            transport=transport,
+        )
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        operation: str | None = None,
+        cast_to: Any = None,
+        expect: Expect = "json",
+        params: Mapping[str, QueryValue] | None = None,
+        headers: Mapping[str, str] | None = None,
+        body: Any = None,
+        body_kind: BodyKind = "json",
+        **options: Unpack[RequestOptions],
+    ) -> Any:
+        """Send one call (with its retries) and return its body parsed as ``cast_to``."""
+        call, arguments, budget = self._prepare(
+            method,
+            path,
+            operation=operation,
+            params=params,
+            headers=headers,
+            body=body,
+            body_kind=body_kind,
+            options=options,
+        )
+        response = self._send(call, arguments, budget)
+        return parse_response(response, cast_to, call, expect)
+
+    def request_page(
+        self,
+        method: str,
+        path: str,
+        *,
+        operation: str | None = None,
+        page_model: Any,
+        pagination: Pagination,
+        params: Mapping[str, QueryValue] | None = None,
+        headers: Mapping[str, str] | None = None,
+        **options: Unpack[RequestOptions],
+    ) -> SyncPage[Any]:
+        """The first page of a listing; the page fetches the ones after it when iterated."""
+        base = dict(params or {})
+
+        def fetch(page_params: Mapping[str, str]) -> SyncPage[Any]:
+            body = self.request(
+                method,
+                path,
+                operation=operation,
+                cast_to=page_model,
+                params={**base, **page_params},
+                headers=headers,
+                **options,
+            )
+            return SyncPage(body=body, pagination=pagination, fetch=fetch)
+
+        return fetch({})
+
+    def _send(self, call: Call, arguments: Mapping[str, Any], budget: int) -> httpx.Response:
+        attempt = 0
+        while True:
+            request: httpx.Request | None = None
+            try:
+                request = self._http.build_request(**arguments)
+                response = self._http.send(request)
+            except (*_HTTPX_ERRORS, ClientError) as exc:
+                delay = (
+                    None
+                    if request is None
+                    else self._retry_delay(request, attempt, budget, error=exc)
+                )
+                if delay is None:
+                    raise self._errors.transport_error(exc, request, call) from exc
+                time.sleep(delay)
+                attempt += 1
+                continue
+            capture_response(response)
+            if response.status_code < 400:
+                return response
+            delay = self._retry_delay(request, attempt, budget, response=response)
+            if delay is None:
+                raise self._errors.status_error(response, call)
+            response.close()
+            time.sleep(delay)
+            attempt += 1
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class AsyncClient(BaseClient):
+    """A client over :class:`httpx.AsyncClient`; use it with ``async with`` or :meth:`aclose` it.
+
+    ``auth`` takes any :class:`httpx.Auth` (common-auth's service credentials among them);
+    ``event_hooks`` (async callables) and ``transport`` go to httpx as they are.
+    """
+
+    def __init__(
+        self,
+        *,
+        base_url: str | httpx.URL,
+        auth: httpx.Auth | None = None,
+        timeout: TimeoutTypes = DEFAULT_TIMEOUT,
+        max_retries: int = 2,
+        retry_policy: RetryPolicy | None = None,
+        headers: Mapping[str, str] | None = None,
+        limits: httpx.Limits = DEFAULT_LIMITS,
+        event_hooks: EventHooks | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        super().__init__(
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            retry_policy=retry_policy,
+            headers=headers,
+        )
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url,
+            auth=auth,
+            timeout=self.timeout,
+            limits=limits,
+            event_hooks=event_hooks,
+            transport=transport,
+        )
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        operation: str | None = None,
+        cast_to: Any = None,
+        expect: Expect = "json",
+        params: Mapping[str, QueryValue] | None = None,
+        headers: Mapping[str, str] | None = None,
+        body: Any = None,
+        body_kind: BodyKind = "json",
+        **options: Unpack[RequestOptions],
+    ) -> Any:
+        """Send one call (with its retries) and return its body parsed as ``cast_to``."""
+        call, arguments, budget = self._prepare(
+            method,
+            path,
+            operation=operation,
+            params=params,
+            headers=headers,
+            body=body,
+            body_kind=body_kind,
+            options=options,
+        )
+        response = await self._send(call, arguments, budget)
+        return parse_response(response, cast_to, call, expect)
+
+    def request_page(
+        self,
+        method: str,
+        path: str,
+        *,
+        operation: str | None = None,
+        page_model: Any,
+        pagination: Pagination,
+        params: Mapping[str, QueryValue] | None = None,
+        headers: Mapping[str, str] | None = None,
+        **options: Unpack[RequestOptions],
+    ) -> AsyncPager[Any]:
+        """A pager: await it for the first page, or ``async for`` every item of every page."""
+        base = dict(params or {})
+
+        async def fetch(page_params: Mapping[str, str]) -> AsyncPage[Any]:
+            body = await self.request(
+                method,
+                path,
+                operation=operation,
+                cast_to=page_model,
+                params={**base, **page_params},
+                headers=headers,
+                **options,
+            )
+            return AsyncPage(body=body, pagination=pagination, fetch=fetch)
+
+        return AsyncPager(lambda: fetch({}))
+
+    async def _send(self, call: Call, arguments: Mapping[str, Any], budget: int) -> httpx.Response:
+        attempt = 0
+        while True:
+            request: httpx.Request | None = None
+            try:
+                request = self._http.build_request(**arguments)
+                response = await self._http.send(request)
+            except (*_HTTPX_ERRORS, ClientError) as exc:
+                delay = (
+                    None
+                    if request is None
+                    else self._retry_delay(request, attempt, budget, error=exc)
+                )
+                if delay is None:
+                    raise self._errors.transport_error(exc, request, call) from exc
+                await asyncio.sleep(delay)
+                attempt += 1
+                continue
+            capture_response(response)
+            if response.status_code < 400:
+                return response
+            delay = self._retry_delay(request, attempt, budget, response=response)
+            if delay is None:
+                raise self._errors.status_error(response, call)
+            await response.aclose()
+            await asyncio.sleep(delay)
+            attempt += 1
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()

@@ -1,0 +1,181 @@
+"""The small steps every call goes through around its one ``send``, one class per concern.
+
+A call is a :class:`Call` (operation, request id, idempotency key: fixed for all its attempts).
+Header steps (:class:`UserAgentPolicy`, :class:`RequestIdPolicy`, :class:`IdempotencyKeyPolicy`)
+add what they own to the outgoing headers; :class:`ErrorMappingPolicy` turns httpx exceptions and
+error statuses into :mod:`common_clients.errors`. Retrying is ``_retry.RetryPolicy``.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import httpx
+
+from common_clients.__about__ import __version__
+from common_clients._retry import IDEMPOTENCY_KEY_HEADER
+from common_clients.errors import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    ClientError,
+    ConflictError,
+    InternalServerError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    UnprocessableEntityError,
+)
+from common_utils import outgoing_headers
+
+__all__ = [
+    "REQUEST_ID_HEADER",
+    "Call",
+    "ErrorMappingPolicy",
+    "HeaderPolicy",
+    "IdempotencyKeyPolicy",
+    "RequestIdPolicy",
+    "UserAgentPolicy",
+    "apply_header_policies",
+    "error_body",
+    "new_call",
+]
+
+REQUEST_ID_HEADER = "X-Request-ID"
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One logical call: what stays the same across its retries."""
+
+    method: str
+    operation: str | None
+    request_id: str
+    idempotency_key: str | None
+
+
+class HeaderPolicy(Protocol):
+    """A step that adds the headers it owns to a call's outgoing headers."""
+
+    def apply(self, headers: dict[str, str], call: Call) -> None:
+        """Add or keep headers for ``call``; headers the caller set explicitly win."""
+
+
+class UserAgentPolicy:
+    """``User-Agent: common-clients/<version> <service>``, so a service's logs say who called."""
+
+    def __init__(self, service: str) -> None:
+        self.value = f"common-clients/{__version__} {service}".rstrip()
+
+    def apply(self, headers: dict[str, str], call: Call) -> None:
+        headers.setdefault("User-Agent", self.value)
+
+
+class RequestIdPolicy:
+    """The current request id and ``traceparent`` (common-utils' context), or the call's own id.
+
+    Inside a request context the id of the request being served travels on; outside one each call
+    gets a fresh id, so that every request can be found in the called service's logs.
+    """
+
+    def apply(self, headers: dict[str, str], call: Call) -> None:
+        for name, value in outgoing_headers().items():
+            headers.setdefault(name, value)
+        headers.setdefault(REQUEST_ID_HEADER, call.request_id)
+
+
+class IdempotencyKeyPolicy:
+    """``Idempotency-Key`` when the call has one; with it, unsafe methods may be retried."""
+
+    def apply(self, headers: dict[str, str], call: Call) -> None:
+        if call.idempotency_key is not None:
+            headers.setdefault(IDEMPOTENCY_KEY_HEADER, call.idempotency_key)
+
+
+def apply_header_policies(
+    policies: Sequence[HeaderPolicy], headers: dict[str, str], call: Call
+) -> dict[str, str]:
+    """``headers`` after every policy has added its own."""
+    for policy in policies:
+        policy.apply(headers, call)
+    return headers
+
+
+def new_call(
+    method: str, operation: str | None, idempotency_key: str | bool, request_id: str | None
+) -> Call:
+    """A :class:`Call`, with an idempotency key generated when asked for (``True``)."""
+    key = uuid.uuid4().hex if idempotency_key is True else (idempotency_key or None)
+    return Call(
+        method=method,
+        operation=operation,
+        request_id=request_id or uuid.uuid4().hex,
+        idempotency_key=key,
+    )
+
+
+_STATUS_ERRORS: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+}
+
+
+class ErrorMappingPolicy:
+    """httpx exceptions and error statuses as :mod:`common_clients.errors`, with their context."""
+
+    def transport_error(
+        self, exc: Exception, request: httpx.Request | None, call: Call
+    ) -> ClientError:
+        """The error for an exception raised while sending (httpx's, or a hook's own)."""
+        if isinstance(exc, ClientError):
+            return exc
+        kind = APITimeoutError if isinstance(exc, httpx.TimeoutException) else APIConnectionError
+        where = f" calling {call.method} {request.url}" if request is not None else ""
+        return kind(
+            f"{type(exc).__name__}{where}: {exc}" if str(exc) else f"{type(exc).__name__}{where}",
+            request=request,
+            operation=call.operation,
+            request_id=call.request_id,
+        )
+
+    def status_error(self, response: httpx.Response, call: Call) -> APIStatusError:
+        """The error for a response with a 4xx/5xx status (its body read and parsed)."""
+        status = response.status_code
+        kind = InternalServerError if status >= 500 else _STATUS_ERRORS.get(status, APIStatusError)
+        body = error_body(response)
+        reason = response.reason_phrase or "error"
+        detail = body.get("detail") if isinstance(body, dict) else None
+        message = f"{status} {reason} from {call.method} {response.request.url.path}"
+        if isinstance(detail, str):
+            message += f": {detail}"
+        return kind(
+            message,
+            response=response,
+            body=body,
+            operation=call.operation,
+            request_id=response.headers.get(REQUEST_ID_HEADER) or call.request_id,
+        )
+
+
+def error_body(response: httpx.Response) -> Any:
+    """An error response's body: its JSON when it is JSON, else its text (``None`` when empty)."""
+    content = response.content
+    if not content:
+        return None
+    if "json" in response.headers.get("content-type", ""):
+        try:
+            return json.loads(content)
+        except ValueError:
+            pass
+    return response.text
