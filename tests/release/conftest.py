@@ -9,6 +9,7 @@ import sys
 import threading
 import urllib.error
 import urllib.request
+import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -61,6 +62,32 @@ def make_repo(tmp_path: Path, committed_tree: bytes) -> Callable[..., Path]:
         )
 
     return make
+
+
+def _tiny_wheel(folder: Path, name: str, version: str, payload: str) -> Path:
+    """A minimal valid wheel of ``name`` ``version`` whose module holds ``payload``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = f"{name.replace('-', '_')}-{version}"
+    path = folder / f"{stem}-py3-none-any.whl"
+    info = f"{stem}.dist-info"
+    with zipfile.ZipFile(path, "w") as wheel:
+        wheel.writestr(f"{name.replace('-', '_')}.py", payload)
+        wheel.writestr(
+            f"{info}/METADATA", f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
+        )
+        wheel.writestr(
+            f"{info}/WHEEL",
+            "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+        )
+        wheel.writestr(f"{info}/RECORD", "")
+    return path
+
+
+@pytest.fixture
+def tiny_wheel() -> Callable[..., Path]:
+    """``tiny_wheel(folder, name, version, payload)``: a minimal valid wheel, made in
+    milliseconds where a test needs files on the index but not a real build."""
+    return _tiny_wheel
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 import urllib.parse
-import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -22,38 +22,19 @@ from commons_tools.simple_api import IndexTarget, project_files, project_version
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _wheel(folder: Path, name: str, version: str, payload: str) -> Path:
-    """A minimal valid wheel of ``name`` ``version`` whose module holds ``payload``."""
-    folder.mkdir(parents=True, exist_ok=True)
-    stem = f"{name.replace('-', '_')}-{version}"
-    path = folder / f"{stem}-py3-none-any.whl"
-    info = f"{stem}.dist-info"
-    with zipfile.ZipFile(path, "w") as wheel:
-        wheel.writestr(f"{name.replace('-', '_')}.py", payload)
-        wheel.writestr(
-            f"{info}/METADATA", f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
-        )
-        wheel.writestr(
-            f"{info}/WHEEL",
-            "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
-        )
-        wheel.writestr(f"{info}/RECORD", "")
-    return path
-
-
 def _target(index: RunningIndex, credentials: Credentials | None = None) -> IndexTarget:
     return IndexTarget(index.url, index.simple_url, credentials or index.credentials)
 
 
 def test_identical_files_are_skipped_and_different_bytes_refused(
-    index: RunningIndex, tmp_path: Path
+    index: RunningIndex, tmp_path: Path, tiny_wheel: Callable[..., Path]
 ) -> None:
-    wheel = _wheel(tmp_path / "a", "demo-pkg", "1.0.0", "A = 1\n")
+    wheel = tiny_wheel(tmp_path / "a", "demo-pkg", "1.0.0", "A = 1\n")
     target = _target(index)
 
     first = publish_files(target, [wheel], say=lambda _: None)
     second = publish_files(target, [wheel], say=lambda _: None)
-    other = _wheel(tmp_path / "b", "demo-pkg", "1.0.0", "A = 2\n")
+    other = tiny_wheel(tmp_path / "b", "demo-pkg", "1.0.0", "A = 2\n")
     with pytest.raises(PublishConflict, match=r"demo_pkg-1\.0\.0-py3-none-any\.whl is already on"):
         publish_files(target, [other], say=lambda _: None)
 
@@ -64,8 +45,10 @@ def test_identical_files_are_skipped_and_different_bytes_refused(
     assert [str(v) for v in project_versions(target, "demo-pkg")] == ["1.0.0"]
 
 
-def test_simple_page_links_carry_the_sha256(index: RunningIndex, tmp_path: Path) -> None:
-    wheel = _wheel(tmp_path, "demo-pkg", "2.0.0", "B = 1\n")
+def test_simple_page_links_carry_the_sha256(
+    index: RunningIndex, tmp_path: Path, tiny_wheel: Callable[..., Path]
+) -> None:
+    wheel = tiny_wheel(tmp_path, "demo-pkg", "2.0.0", "B = 1\n")
     publish_files(_target(index), [wheel], say=lambda _: None)
 
     listed = project_files(_target(index), "Demo_Pkg")

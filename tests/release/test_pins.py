@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ import pytest
 from commons_tools.errors import PinError
 from commons_tools.index import RunningIndex
 from commons_tools.pins import locked_versions, run_pins, verify_lock_sources
+from commons_tools.publish import publish_files
 from commons_tools.simple_api import IndexTarget
 
 REPO = Path(__file__).resolve().parents[2]
@@ -139,3 +141,27 @@ def test_a_lock_with_foreign_hashes_for_our_name_is_refused(
 
     with pytest.raises(PinError, match="dependency confusion"):
         verify_lock_sources(target, lock, ["common-utils"])
+
+
+def test_a_lock_that_fails_leaves_requirements_in_as_it_was(
+    index: RunningIndex,
+    tmp_path: Path,
+    tiny_wheel: Callable[..., Path],
+    kit: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("common-utils", "common-auth", "common-clients"):
+        wheel = tiny_wheel(tmp_path / "wheels", name, "0.3.0", "X = 1\n")
+        publish_files(IndexTarget(index.url, index.simple_url, index.credentials), [wheel])
+    service = tmp_path / "orders"
+    service.mkdir()
+    original = "common-utils>=0.1.0,<0.2\nno-such-distribution-commons-test==1.0\n"
+    (service / "requirements.in").write_text(original)
+    for variable, value in kit.index_env(index).items():
+        monkeypatch.setenv(variable, value)
+
+    with pytest.raises(PinError, match=r"requirements\.in: uv could not lock it"):
+        run_pins(kit.make_repo(), [service / "requirements.in"], check=False, say=lambda _: None)
+
+    assert (service / "requirements.in").read_text() == original
+    assert sorted(p.name for p in service.iterdir()) == ["requirements.in"]

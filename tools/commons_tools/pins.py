@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
@@ -119,9 +120,12 @@ def locked_versions(lock: Path) -> dict[str, tuple[Version, set[str]]]:
     return entries
 
 
-def lock(target: IndexTarget, requirements_in: Path, say: Say) -> Path:
-    """``uv pip compile --generate-hashes`` the file into the ``requirements.txt`` beside it."""
-    output = requirements_in.with_suffix(".txt")
+def lock(target: IndexTarget, requirements_in: Path, output: Path) -> None:
+    """``uv pip compile --generate-hashes`` ``requirements_in`` into ``output`` (same folder).
+
+    An existing ``output`` is read as uv's preferences, so third-party pins move only when they
+    must.
+    """
     env = dict(os.environ)
     if target.credentials is not None:
         env["UV_INDEX_COMMONS_USERNAME"] = target.credentials.username
@@ -152,7 +156,32 @@ def lock(target: IndexTarget, requirements_in: Path, say: Say) -> Path:
             said = said.replace(target.credentials.password, "***")
         tail = " ".join(said.strip().splitlines()[-4:])
         raise PinError(f"{requirements_in}: uv could not lock it: {tail}")
-    say(f"  locked  {output}")
+
+
+def move_and_lock(
+    target: IndexTarget, requirements_in: Path, lines: Sequence[str], names: Sequence[str]
+) -> Path:
+    """Write the moved ``requirements.in`` and its lock, both or neither.
+
+    The lock is made in a scratch file beside the real one and replaces it only once every
+    workspace package in it carries the private index's hashes; on any failure the
+    ``requirements.in`` is put back as it was.
+    """
+    output = requirements_in.with_suffix(".txt")
+    scratch = requirements_in.with_name(f".{output.name}.new")
+    original = requirements_in.read_bytes()
+    try:
+        requirements_in.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        if output.is_file():
+            shutil.copyfile(output, scratch)
+        lock(target, requirements_in, scratch)
+        verify_lock_sources(target, scratch, names)
+        scratch.replace(output)
+    except BaseException:
+        requirements_in.write_bytes(original)
+        raise
+    finally:
+        scratch.unlink(missing_ok=True)
     return output
 
 
@@ -172,8 +201,7 @@ def verify_lock_sources(target: IndexTarget, output: Path, names: Sequence[str])
         if not hashes or not hashes <= ours:
             raise PinError(
                 f"{output}: {name}=={version} is locked with hashes the private index does not "
-                "have: it came from another index (dependency confusion); the lock was kept for "
-                "inspection, do not install it"
+                "have: it came from another index (dependency confusion); nothing was written"
             )
 
 
@@ -210,16 +238,16 @@ def run_pins(
                 say(f"{path}:{move.line_number}: {move.old} -> {move.new}")
             for name in stale_lock:
                 say(f"{path.with_suffix('.txt')}: {name}=={locked[name][0]}, newest {newest[name]}")
+            if not locked:
+                say(f"{path.with_suffix('.txt')}: no lock yet")
             behind = bool(moves or stale_lock or not locked)
             up_to_date = up_to_date and not behind
             if check:
                 if not behind:
                     say(f"{path}: up to date")
                 continue
-            if moves:
-                path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-            output = lock(target, path, say)
-            verify_lock_sources(target, output, names)
+            output = move_and_lock(target, path, lines, names)
+            say(f"  locked  {output}")
     return up_to_date or not check
 
 
