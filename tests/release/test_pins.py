@@ -165,3 +165,39 @@ def test_a_lock_that_fails_leaves_requirements_in_as_it_was(
 
     assert (service / "requirements.in").read_text() == original
     assert sorted(p.name for p in service.iterdir()) == ["requirements.in"]
+
+
+def test_the_public_common_utils_never_wins_over_ours(
+    index: RunningIndex,
+    tmp_path: Path,
+    tiny_wheel: Callable[..., Path],
+    kit: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # PyPI has an unrelated common-utils 2.0.1.dev1: above ours, and taken with pre-releases on.
+    ours = tiny_wheel(tmp_path / "wheels", "common-utils", "0.3.0", "OURS = True\n")
+    publish_files(IndexTarget(index.url, index.simple_url, index.credentials), [ours])
+    service = tmp_path / "orders"
+    service.mkdir()
+    (service / "requirements.in").write_text("common-utils\n")
+    for variable, value in kit.index_env(index).items():
+        monkeypatch.setenv(variable, value)
+
+    run_pins(kit.make_repo(), [service / "requirements.in"], check=False, pre=True, say=print)
+
+    locked = locked_versions(service / "requirements.txt")
+    assert str(locked["common-utils"][0]) == "0.3.0"
+    # The same resolution across indexes by best version would have taken the public package:
+    # what the first-index order (and, for pip, the hashes) protects against.
+    best_match = subprocess.run(
+        [
+            sys.executable, "-m", "uv", "pip", "compile", "-", "--quiet", "--no-header",
+            "--prerelease", "allow", "--index", index.simple_url,
+            "--index-strategy", "unsafe-best-match",
+        ],
+        input="common-utils\n",
+        capture_output=True,
+        text=True,
+        check=True,
+    )  # fmt: skip
+    assert "common-utils==2.0.1.dev1" in best_match.stdout
