@@ -8,8 +8,10 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import urllib.parse
 from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -146,3 +148,47 @@ def test_twine_variables_and_a_separate_simple_url_win_over_the_url() -> None:
 def test_a_url_that_is_not_http_is_refused_without_echoing_secrets() -> None:
     with pytest.raises(IndexUnavailable, match=r"COMMONS_INDEX_URL=ftp://host/ is not an http"):
         IndexTarget.from_env({"COMMONS_INDEX_URL": "ftp://user:pw@host/"})
+
+
+def test_a_pep_691_json_index_is_read_too(tmp_path: Path) -> None:
+    digest = "ab" * 32
+    page = json.dumps(
+        {
+            "meta": {"api-version": "1.1"},
+            "name": "common-utils",
+            "files": [
+                {
+                    "filename": "common_utils-0.4.0-py3-none-any.whl",
+                    "url": "../../files/common_utils-0.4.0-py3-none-any.whl",
+                    "hashes": {"sha256": digest},
+                }
+            ],
+        }
+    ).encode()
+
+    class JsonIndex(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            assert "application/vnd.pypi.simple.v1+json" in self.headers["Accept"]
+            self.send_response(200)
+            self.send_header("Content-Type", "application/vnd.pypi.simple.v1+json")
+            self.send_header("Content-Length", str(len(page)))
+            self.end_headers()
+            self.wfile.write(page)
+
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), JsonIndex)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}/"
+        target = IndexTarget(base, f"{base}simple/", None)
+
+        files = project_files(target, "common_utils")
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    entry = files["common_utils-0.4.0-py3-none-any.whl"]
+    assert entry.sha256 == digest
+    assert entry.url == f"{base}files/common_utils-0.4.0-py3-none-any.whl"
