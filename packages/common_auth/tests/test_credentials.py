@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 import threading
 
@@ -166,6 +167,8 @@ def test_secret_never_in_repr_or_logs(jwt_issuer, caplog) -> None:
     assert SECRET not in repr(auth)
     assert SECRET not in str(vars(auth))
     assert SECRET not in caplog.text
+    basic = base64.b64encode(f"orders:{SECRET}".encode()).decode()
+    assert basic not in caplog.text
 
 
 def test_from_env_reads_the_documented_names(jwt_issuer) -> None:
