@@ -1,6 +1,7 @@
 """Loading an OpenAPI 3.0 or 3.1 document: parse, validate, resolve ``$ref``s, walk operations.
 
-:func:`load_spec` reads YAML or JSON, checks the document against the official OpenAPI schema of
+:func:`load_spec` reads YAML or JSON (bundling in the files its ``$ref``s name, see ``_bundle``),
+checks the document against the official OpenAPI schema of
 its version (through jsonschema-rs, fast enough for documents with thousands of operations), then
 checks what a schema cannot say: every ``$ref`` points somewhere, no ``$ref`` loops on itself,
 operation ids are unique, every ``{name}`` in a path template has its path parameter. Any problem
@@ -39,6 +40,8 @@ __all__ = [
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 _PATH_TEMPLATE = re.compile(r"\{([^{}]+)\}")
+# A "$ref" whose value does not start with "#" (JSON or YAML spelling): a reference to a file.
+_FILE_REF = re.compile(rb"""\$ref["']?\s*:\s*["']?(?![\s"'#])""")
 # Keywords whose values are data (never document structure, so a "$ref" key there is just data).
 _DATA_KEYWORDS = frozenset({"example", "default", "enum", "const", "value"})
 # Keywords whose values map names the author chose to objects (a property may be called "enum").
@@ -520,11 +523,8 @@ def _stringify_keys(node: Any) -> Any:
     return node
 
 
-def parse_spec(data: bytes | str, *, source: str | None = None, validate: bool = True) -> Spec:
-    """A :class:`Spec` from the bytes of a YAML or JSON document."""
-    raw = data.encode() if isinstance(data, str) else data
-    sha256 = hashlib.sha256(raw).hexdigest()
-    text = raw.decode("utf-8-sig", errors="strict")
+def _parse(data: bytes, *, source: str | None) -> Any:
+    text = data.decode("utf-8-sig", errors="strict")
     if text.lstrip().startswith("{"):
         try:
             document = json.loads(text)
@@ -543,6 +543,31 @@ def parse_spec(data: bytes | str, *, source: str | None = None, validate: bool =
             mark = getattr(exc, "problem_mark", None)
             where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
             raise SpecError(f"invalid YAML{where}: {exc}", pointer="", source=source) from exc
+    return document
+
+
+def parse_spec(
+    data: bytes | str,
+    *,
+    source: str | None = None,
+    validate: bool = True,
+    base: Path | None = None,
+) -> Spec:
+    """A :class:`Spec` from the bytes of a YAML or JSON document.
+
+    ``$ref``s to other files are read relative to ``base`` (the document's own path), else to
+    ``source``'s folder, and bundled in (see ``_bundle``); the hash then covers those files too.
+    """
+    raw = data.encode() if isinstance(data, str) else data
+    sha256 = hashlib.sha256(raw).hexdigest()
+    document = _parse(raw, source=source)
+    if isinstance(document, dict) and _FILE_REF.search(raw):
+        from common_clients.codegen._bundle import bundle
+
+        path = base or Path(source or "openapi.yaml")
+        hashes = bundle(document, path=path, source=source, parse=_parse)
+        if hashes:
+            sha256 = hashlib.sha256(" ".join([sha256, *hashes]).encode()).hexdigest()
     return Spec(document, source=source, sha256=sha256, validate=validate)
 
 
@@ -556,4 +581,4 @@ def load_spec(path: str | Path, *, validate: bool = True) -> Spec:
         data = Path(path).read_bytes()
     except OSError as exc:
         raise SpecError(f"cannot read: {exc.strerror}", pointer="", source=str(path)) from exc
-    return parse_spec(data, source=str(path), validate=validate)
+    return parse_spec(data, source=str(path), validate=validate, base=Path(path))
