@@ -1,11 +1,12 @@
 """Loading an OpenAPI 3.0 or 3.1 document: parse, validate, resolve ``$ref``s, walk operations.
 
 :func:`load_spec` reads YAML or JSON (bundling in the files its ``$ref``s name, see ``_bundle``),
-checks the document against the official OpenAPI schema of
-its version (through jsonschema-rs, fast enough for documents with thousands of operations), then
-checks what a schema cannot say: every ``$ref`` points somewhere, no ``$ref`` loops on itself,
-operation ids are unique, every ``{name}`` in a path template has its path parameter. Any problem
-is a :class:`SpecError` carrying the JSON pointer of the offending node, never a traceback.
+checks the document against the official OpenAPI schema of its version (through jsonschema-rs,
+fast enough for documents with thousands of operations; in 3.1, each Schema Object against JSON
+Schema 2020-12 too), then checks what a schema cannot say: every ``$ref`` points somewhere, no
+``$ref`` loops on itself, operation ids are unique, every ``{name}`` in a path template has its
+path parameter. Any problem is a :class:`SpecError` carrying the JSON pointer of the offending
+node, never a traceback.
 
 The :class:`Spec` it returns keeps the document as parsed (plain dicts and lists) and offers the
 walks a generator needs: :meth:`Spec.operations` (path-level parameters merged, references
