@@ -2,7 +2,16 @@
 
 ``load_spec`` validates a document and walks its operations; ``ModelEmitter`` writes the pydantic
 models and gives the operations emitter a type for any schema; ``diff_specs`` lists the API changes
-between two versions of a document, each classed breaking or not.
+between two versions of a document, each classed breaking or not. In short::
+
+    spec = load_spec("specs/users.yaml")            # SpecError, with a JSON pointer, if bad
+    models = ModelEmitter(spec, progress=report)     # report(done, total) while rendering
+    for op in spec.operations():                     # parameters merged, $refs resolved
+        body = op.request_body.content[0] if op.request_body else None
+        annotation = models.type_for(body.schema, name_hint=f"{op.operation_id} body",
+                                     direction="request") if body else None
+    source = models.render()                         # models.py, ruff-formatted
+    breaking = [c for c in diff_specs(old_spec, spec) if c.breaking]
 """
 
 from common_clients.codegen._diff import ApiChange, ChangeKind, diff_specs
