@@ -639,3 +639,48 @@ def test_schemas_defined_only_through_each_other_are_an_error() -> None:
     with pytest.raises(SpecError, match="defined only through itself") as caught:
         ModelEmitter(spec).render()
     assert caught.value.pointer in ("/components/schemas/LoopA", "/components/schemas/LoopB")
+
+
+def test_a_base_with_a_discriminator_stands_for_its_extensions(tmp_path: Path) -> None:
+    # OpenAPI 2-style polymorphism: Pet names the tag, Cat and Dog extend Pet through allOf.
+    spec = _spec(
+        {
+            "Pet": {
+                "type": "object",
+                "required": ["pet_type"],
+                "properties": {"name": {"type": "string"}, "pet_type": {"type": "string"}},
+                "discriminator": {"propertyName": "pet_type"},
+            },
+            "Cat": {
+                "allOf": [
+                    {"$ref": "#/components/schemas/Pet"},
+                    {"type": "object", "properties": {"lives": {"type": "integer"}}},
+                ]
+            },
+            "Dog": {
+                "allOf": [
+                    {"$ref": "#/components/schemas/Pet"},
+                    {"type": "object", "properties": {"bark": {"type": "boolean"}}},
+                ]
+            },
+            "Owner": {
+                "type": "object",
+                "properties": {
+                    "pets": {"type": "array", "items": {"$ref": "#/components/schemas/Pet"}}
+                },
+            },
+        }
+    )
+    emitter = ModelEmitter(spec)
+    annotation = emitter.type_for(
+        {"$ref": "#/components/schemas/Pet"}, name_hint="GetPetResponse", direction="response"
+    )
+    assert annotation == "AnyPet"
+    source = emitter.render()
+    assert "class Pet(_Model):" in source  # the base keeps its own model
+    module = _import(source, tmp_path, "generated_models_polymorphic_base")
+    owner = module.Owner.model_validate(
+        {"pets": [{"pet_type": "Cat", "lives": 9}, {"pet_type": "Dog", "bark": True}]}
+    )
+    assert [type(pet).__name__ for pet in owner.pets] == ["Cat", "Dog"]
+    assert owner.pets[0].lives == 9

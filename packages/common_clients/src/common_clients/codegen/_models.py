@@ -37,7 +37,7 @@ import re
 import subprocess
 import sys
 import textwrap
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -221,6 +221,8 @@ class ModelEmitter:
         for key, schema in spec.schemas.items():
             self._component_ids[id(schema)] = key
         self._split_components = self._compute_split_components()
+        self._polymorphic = self._find_polymorphic_bases()
+        self._polymorphic_names: dict[tuple[str, Direction], str] = {}
         for key, schema in spec.schemas.items():
             name = self._names.allocate(key)
             self.component_names[key] = name
@@ -509,8 +511,69 @@ class ModelEmitter:
             schema, hint=hint, direction=direction, at=at, nullable=nullable, top=top
         )
 
+    def _find_polymorphic_bases(self) -> dict[str, list[str]]:
+        """Schemas with a ``discriminator`` but no union, extended by others through ``allOf``.
+
+        The OpenAPI 2-style polymorphism (``Pet`` with ``discriminator: pet_type``, ``Cat`` and
+        ``Dog`` as ``allOf: [Pet, ...]``): a value said to be a ``Pet`` is one of its extensions.
+        Base -> its extensions, in document order.
+        """
+        bases = {
+            key
+            for key, schema in self._spec.schemas.items()
+            if isinstance(schema, Mapping)
+            and isinstance(schema.get("discriminator"), Mapping)
+            and not (schema.get("oneOf") or schema.get("anyOf"))
+        }
+        extensions: dict[str, list[str]] = {}
+        for key, schema in self._spec.schemas.items():
+            for member in (schema.get("allOf") or []) if isinstance(schema, Mapping) else []:
+                if isinstance(member, Mapping) and isinstance(member.get("$ref"), str):
+                    _, pointer = self._spec.resolve(member)
+                    base = self._spec.component_name(pointer)
+                    if base in bases and key != base:
+                        extensions.setdefault(base, []).append(key)
+        return extensions
+
+    def _polymorphic_type(self, key: str, direction: Direction) -> str:
+        """The union of a polymorphic base's extensions (and itself when its tag is mapped)."""
+        known = self._polymorphic_names.get((key, direction))
+        if known is not None:
+            return known
+        base = self._spec.schemas[key]
+        name = self._names.allocate(f"Any{self.component_names[key]}")
+        self._polymorphic_names[(key, direction)] = name
+        self._all_names.add(name)
+        discriminator = base["discriminator"]
+        mapped = {
+            self._spec.component_name(
+                self._spec.ref_pointer(ref, at="") if ref.startswith("#") else _join_schema(ref)
+            )
+            for ref in (discriminator.get("mapping") or {}).values()
+        }
+        members = [k for k in [key, *self._polymorphic[key]] if k != key or key in mapped]
+        resolved = [(self._spec.schemas[k], _join_schema(k)) for k in members]
+        parts = [
+            self._name_for(schema, at, k, direction)
+            for k, (schema, at) in zip(members, resolved, strict=True)
+        ]
+        tag_of = self._explicit_tags(discriminator, resolved, parts) if len(parts) > 1 else None
+        if tag_of is None:
+            expression = " | ".join(parts)
+        else:
+            expression = _tagged_union(discriminator["propertyName"], parts, tag_of)
+        self._defs[name] = _AliasDef(
+            name=name,
+            expression=expression,
+            doc=f"Any schema that extends {self.component_names[key]}.",
+            pointer=_join_schema(key),
+        )
+        return name
+
     def _component_type(self, key: str, direction: Direction) -> tuple[str, bool]:
         schema = self._spec.schemas[key]
+        if key in self._polymorphic:
+            return self._polymorphic_type(key, direction), False
         pointer = _join_schema(key)
         name = self._name_for(schema, pointer, key, direction)
         # An alias carries its own ``| None``; a class cannot, so a nullable one needs it here.
@@ -753,14 +816,12 @@ class ModelEmitter:
             tag_of = dict(zip(values, parts, strict=True))
         if tag_of is None:
             return None
-        members = " | ".join(f"Annotated[{part}, Tag({part!r})]" for part in parts)
-        chooser = f"_discriminate({_literal_source(prop)}, {_literal_source(tag_of)})"
-        return f"Annotated[{members}, Discriminator({chooser})]"
+        return _tagged_union(prop, parts, tag_of)
 
     def _explicit_tags(
         self,
         discriminator: Mapping[str, Any],
-        resolved: list[tuple[Mapping[str, Any], str | None]],
+        resolved: Sequence[tuple[Mapping[str, Any], str | None]],
         parts: list[str],
     ) -> dict[str, str] | None:
         """Tag value -> member, from the spec's ``discriminator`` (mapping, else schema names)."""
@@ -1160,6 +1221,13 @@ def _isort_order(names: Iterable[str]) -> list[str]:
 
 def _member_compare(a: str, b: str) -> int:
     return (_member_group(a) - _member_group(b)) or _natural_compare(a, b)
+
+
+def _tagged_union(prop: str, parts: list[str], tag_of: dict[str, str]) -> str:
+    """``Annotated[A | B, Discriminator(...)]``: members picked by the value of ``prop``."""
+    members = " | ".join(f"Annotated[{part}, Tag({part!r})]" for part in parts)
+    chooser = f"_discriminate({_literal_source(prop)}, {_literal_source(tag_of)})"
+    return f"Annotated[{members}, Discriminator({chooser})]"
 
 
 def _typing(schema: Mapping[str, Any]) -> bool:
