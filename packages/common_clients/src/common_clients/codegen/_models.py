@@ -12,7 +12,10 @@ How schemas map (decisions a reader of generated code should know):
 - ``enum`` and ``const`` are ``Literal[...]`` (a named one is ``Name: TypeAlias = Literal[...]``);
 - ``oneOf``/``anyOf`` are unions; when the spec gives a ``discriminator``, or every member is an
   object with a property holding one distinct constant (an implied discriminator), the union is
-  tagged on that property and gets a name of its own;
+  tagged on that property and gets a name of its own; a schema with a ``discriminator`` that
+  others extend through ``allOf`` (OpenAPI 2-style polymorphism) keeps its own model, and where it
+  is referenced stands for the union of its extensions (``AnyPet``); a discriminator property
+  that a member may omit gives a plain union (pydantic picks the member that fits best);
 - nullable (3.0 ``nullable``, 3.1 ``type: [..., "null"]``, a ``null`` member or enum value) adds
   ``| None``; an optional property is ``T | None = None`` (no "unset" sentinel: request bodies are
   serialised with ``exclude_unset=True``, so a field never set is never sent);
