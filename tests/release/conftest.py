@@ -64,7 +64,9 @@ def make_repo(tmp_path: Path, committed_tree: bytes) -> Callable[..., Path]:
     return make
 
 
-def _tiny_wheel(folder: Path, name: str, version: str, payload: str) -> Path:
+def _tiny_wheel(
+    folder: Path, name: str, version: str, payload: str, requires: tuple[str, ...] = ()
+) -> Path:
     """A minimal valid wheel of ``name`` ``version`` whose module holds ``payload``."""
     folder.mkdir(parents=True, exist_ok=True)
     stem = f"{name.replace('-', '_')}-{version}"
@@ -72,8 +74,10 @@ def _tiny_wheel(folder: Path, name: str, version: str, payload: str) -> Path:
     info = f"{stem}.dist-info"
     with zipfile.ZipFile(path, "w") as wheel:
         wheel.writestr(f"{name.replace('-', '_')}.py", payload)
+        requirements = "".join(f"Requires-Dist: {r}\n" for r in requires)
         wheel.writestr(
-            f"{info}/METADATA", f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
+            f"{info}/METADATA",
+            f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n{requirements}",
         )
         wheel.writestr(
             f"{info}/WHEEL",
@@ -85,7 +89,7 @@ def _tiny_wheel(folder: Path, name: str, version: str, payload: str) -> Path:
 
 @pytest.fixture
 def tiny_wheel() -> Callable[..., Path]:
-    """``tiny_wheel(folder, name, version, payload)``: a minimal valid wheel, made in
+    """``tiny_wheel(folder, name, version, payload, requires=())``: a minimal valid wheel, made in
     milliseconds where a test needs files on the index but not a real build."""
     return _tiny_wheel
 

@@ -8,8 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from packaging.version import Version
 
+from commons_tools.errors import VerifyError
 from commons_tools.index import RunningIndex
+from commons_tools.release import verify_internal_requirements
 from commons_tools.simple_api import IndexTarget, project_files
 
 pytestmark = pytest.mark.slow
@@ -164,3 +167,19 @@ def test_a_release_commit_left_untagged_is_tagged_and_published_on_rerun(
         "common_utils-0.1.1-py3-none-any.whl",
         "common_utils-0.1.1.tar.gz",
     ]
+
+
+def test_built_wheels_must_require_what_the_release_provides(
+    tmp_path: Path, tiny_wheel: Callable[..., Path]
+) -> None:
+    auth = tiny_wheel(
+        tmp_path, "common-auth", "0.1.1", "", ("common-utils>=0.1.0,<0.2", "httpx>=0.27")
+    )
+
+    verify_internal_requirements([auth], {"common-utils": Version("0.1.5")})
+    with pytest.raises(
+        VerifyError,
+        match=r"common_auth-0\.1\.1-py3-none-any\.whl requires common-utils>=0\.1\.0,<0\.2 but "
+        r"common-utils will be at 0\.2\.0",
+    ):
+        verify_internal_requirements([auth], {"common-utils": Version("0.2.0")})

@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -35,12 +36,13 @@ from pathlib import Path
 import tomlkit
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
+from packaging.version import Version
 
 from commons_tools import git as g
 from commons_tools.build import BuildError, build_package, twine_check
 from commons_tools.errors import ReleaseError, VerifyError, WorkTreeError
 from commons_tools.fragments import FragmentError
-from commons_tools.plan import Plan, PlannedRelease, make_plan
+from commons_tools.plan import Plan, PlannedRelease, make_plan, requirement_text
 from commons_tools.publish import check_credentials, publish_files, release_index
 from commons_tools.simple_api import IndexTarget, check_reachable
 from commons_tools.workspace import Package, WorkspaceError, load_workspace, write_version
@@ -314,6 +316,29 @@ def verify_wheels(wheels: Sequence[Path], expected: dict[str, tuple[str, str]]) 
                 )
 
 
+def verify_internal_requirements(wheels: Sequence[Path], versions: dict[str, Version]) -> None:
+    """Every requirement a built wheel declares on a workspace package admits that package's
+    version after this release (``versions``: canonical dist name -> version): the cascade, checked
+    on the artifacts themselves."""
+    for wheel in wheels:
+        with zipfile.ZipFile(wheel) as archive:
+            metadata_name = next(n for n in archive.namelist() if n.endswith(".dist-info/METADATA"))
+            metadata = archive.read(metadata_name).decode("utf-8")
+        for line in metadata.splitlines():
+            if not line.startswith("Requires-Dist:"):
+                continue
+            requirement = Requirement(line.removeprefix("Requires-Dist:").strip())
+            version = versions.get(canonicalize_name(requirement.name))
+            if version is None or requirement.marker is not None:
+                continue
+            if not requirement.specifier.contains(version, prereleases=True):
+                raise VerifyError(
+                    f"{wheel.name} requires {requirement_text(requirement)} but "
+                    f"{requirement.name} will be at "
+                    f"{version}"
+                )
+
+
 def _run_checked(command: Sequence[str]) -> str:
     result = subprocess.run(list(command), capture_output=True, text=True, check=False)
     if result.returncode != 0:
@@ -399,8 +424,15 @@ def release(
             say(f"Building {len(packages)} package(s) into {outdir} ...")
             built = build_released(packages, outdir, epoch)
             expected = {p.dist_name: (p.module, str(p.version)) for p in packages}
-            verify_wheels([p for p in built if p.suffix == ".whl"], expected)
-            say("Verified: the wheels install without an index and import at their versions.")
+            wheels = [p for p in built if p.suffix == ".whl"]
+            verify_wheels(wheels, expected)
+            verify_internal_requirements(
+                wheels, {canonicalize_name(p.dist_name): p.version for p in fresh.packages}
+            )
+            say(
+                "Verified: the wheels install without an index, import at their versions, and "
+                "require versions of each other that this release provides."
+            )
             commit = changes.commit(plan.commit_message, epoch)
         except BaseException:
             changes.restore()
