@@ -322,3 +322,23 @@ def test_str_says_breaking_or_compatible(breaking: bool) -> None:
     change = ApiChange(ChangeKind.FIELD_ADDED, breaking, "/a", "x: field 'y' added", "op")
     assert str(change).startswith("BREAKING" if breaking else "compatible")
     assert str(change).endswith("[op] (#/a)")
+
+
+def test_constraints_break_only_what_clients_send() -> None:
+    # Generated models do not enforce bounds: a tighter one breaks requests, never responses.
+    request = _only(_diff(lambda doc: _patched(doc)["properties"]["username"].update(maxLength=8)))
+    assert (request.kind, request.breaking) == (ChangeKind.CONSTRAINT_TIGHTENED, True)
+    assert "maxLength None became 8" in request.message
+    response = _only(_diff(lambda doc: _user(doc)["properties"]["age"].update(minimum=0)))
+    assert (response.kind, response.breaking) == (ChangeKind.CONSTRAINT_TIGHTENED, False)
+
+    old = _base()
+    _patched(old)["properties"]["username"]["maxLength"] = 8
+    new = copy.deepcopy(old)
+    _patched(new)["properties"]["username"]["maxLength"] = 150
+    (looser,) = diff_specs(parse_spec(json.dumps(old)), parse_spec(json.dumps(new)))
+    assert (looser.kind, looser.breaking) == (ChangeKind.CONSTRAINT_LOOSENED, False)
+    pattern = _only(
+        _diff(lambda doc: _patched(doc)["properties"]["username"].update(pattern="^[a-z]+$"))
+    )
+    assert (pattern.kind, pattern.breaking) == (ChangeKind.CONSTRAINT_TIGHTENED, True)

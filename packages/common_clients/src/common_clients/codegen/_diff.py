@@ -62,6 +62,8 @@ class ChangeKind(StrEnum):
     TYPE_NARROWED = "type-narrowed"
     TYPE_WIDENED = "type-widened"
     TYPE_CHANGED = "type-changed"
+    CONSTRAINT_TIGHTENED = "constraint-tightened"
+    CONSTRAINT_LOOSENED = "constraint-loosened"
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,21 @@ def _types(schema: Mapping[str, Any]) -> set[str] | None:
     if "number" in kinds:
         kinds.add("number-integer")
     return kinds
+
+
+# Bound keywords and the way each moves when it tightens ("lower": a smaller value accepts less).
+_BOUNDS = {
+    "maxLength": "lower",
+    "maximum": "lower",
+    "exclusiveMaximum": "lower",
+    "maxItems": "lower",
+    "maxProperties": "lower",
+    "minLength": "higher",
+    "minimum": "higher",
+    "exclusiveMinimum": "higher",
+    "minItems": "higher",
+    "minProperties": "higher",
+}
 
 
 def _json_type(value: Any) -> str:
@@ -370,6 +387,7 @@ class _Differ:
         self._compared.add(key)
         site = _Site(old, new, direction, pointer, what)
         self.types(site)
+        self.constraints(site)
         self.enums(site)
         self.properties(site)
         if "items" in old or "items" in new:
@@ -395,6 +413,37 @@ class _Differ:
         ):
             became = f"{site.what}: format {old_format!r} became {new_format!r}"
             self.add(ChangeKind.TYPE_CHANGED, True, site.pointer, became)
+
+    def constraints(self, site: _Site) -> None:
+        """Bounds and patterns. Generated models do not enforce them (the service does), so a
+        tighter one breaks only what clients send, and a looser one breaks nothing."""
+        for keyword, tighter in _BOUNDS.items():
+            before, after = site.old.get(keyword), site.new.get(keyword)
+            if before == after or not all(
+                isinstance(v, int | float | None) and not isinstance(v, bool)
+                for v in (before, after)
+            ):
+                continue
+            if before is None:
+                tightened = True
+            elif after is None:
+                tightened = False
+            else:
+                tightened = (after < before) if tighter == "lower" else (after > before)
+            self._constraint(site, tightened, f"{keyword} {before!r} became {after!r}")
+        before_pattern, after_pattern = site.old.get("pattern"), site.new.get("pattern")
+        if before_pattern != after_pattern:
+            # A different pattern may reject what the old one accepted: counted as tighter,
+            # unless the pattern went away.
+            tightened = after_pattern is not None
+            self._constraint(
+                site, tightened, f"pattern {before_pattern!r} became {after_pattern!r}"
+            )
+
+    def _constraint(self, site: _Site, tightened: bool, change: str) -> None:
+        kind = ChangeKind.CONSTRAINT_TIGHTENED if tightened else ChangeKind.CONSTRAINT_LOOSENED
+        breaking = tightened and site.direction == "request"
+        self.add(kind, breaking, site.pointer, f"{site.what}: {change}")
 
     def enums(self, site: _Site) -> None:
         before, after = _enum(site.old), _enum(site.new)
