@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import http.client
 import json
 import os
@@ -13,13 +14,14 @@ import urllib.parse
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from commons_tools.errors import CredentialError, IndexUnavailable, PublishConflict
 from commons_tools.index import Credentials, RunningIndex, answers
 from commons_tools.publish import check_credentials, publish_files
-from commons_tools.simple_api import IndexTarget, project_files, project_versions
+from commons_tools.simple_api import IndexTarget, file_sha256, project_files, project_versions
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -150,7 +152,8 @@ def test_a_url_that_is_not_http_is_refused_without_echoing_secrets() -> None:
         IndexTarget.from_env({"COMMONS_INDEX_URL": "ftp://user:pw@host/"})
 
 
-def test_a_pep_691_json_index_is_read_too(tmp_path: Path) -> None:
+def test_a_pep_691_json_index_is_read_too_and_unhashed_files_are_hashed_by_download() -> None:
+    sdist = b"not really a tarball, but bytes with a sha256"
     digest = "ab" * 32
     page = json.dumps(
         {
@@ -161,19 +164,28 @@ def test_a_pep_691_json_index_is_read_too(tmp_path: Path) -> None:
                     "filename": "common_utils-0.4.0-py3-none-any.whl",
                     "url": "../../files/common_utils-0.4.0-py3-none-any.whl",
                     "hashes": {"sha256": digest},
-                }
+                },
+                {
+                    "filename": "common_utils-0.4.0.tar.gz",
+                    "url": "../../files/common_utils-0.4.0.tar.gz",
+                    "hashes": {},
+                },
             ],
         }
     ).encode()
 
     class JsonIndex(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            assert "application/vnd.pypi.simple.v1+json" in self.headers["Accept"]
+            if self.path.startswith("/simple/"):
+                assert "application/vnd.pypi.simple.v1+json" in self.headers["Accept"]
+                body, content_type = page, "application/vnd.pypi.simple.v1+json"
+            else:
+                body, content_type = sdist, "application/octet-stream"
             self.send_response(200)
-            self.send_header("Content-Type", "application/vnd.pypi.simple.v1+json")
-            self.send_header("Content-Length", str(len(page)))
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
             self.end_headers()
-            self.wfile.write(page)
+            self.wfile.write(body)
 
         def log_message(self, format: str, *args: object) -> None:  # noqa: A002
             return
@@ -185,10 +197,33 @@ def test_a_pep_691_json_index_is_read_too(tmp_path: Path) -> None:
         target = IndexTarget(base, f"{base}simple/", None)
 
         files = project_files(target, "common_utils")
+        downloaded = file_sha256(target, files["common_utils-0.4.0.tar.gz"])
+        versions = project_versions(target, "common-utils")
     finally:
         server.shutdown()
         server.server_close()
 
-    entry = files["common_utils-0.4.0-py3-none-any.whl"]
-    assert entry.sha256 == digest
-    assert entry.url == f"{base}files/common_utils-0.4.0-py3-none-any.whl"
+    wheel = files["common_utils-0.4.0-py3-none-any.whl"]
+    assert wheel.sha256 == digest
+    assert wheel.url == f"{base}files/common_utils-0.4.0-py3-none-any.whl"
+    assert files["common_utils-0.4.0.tar.gz"].sha256 is None
+    assert downloaded == hashlib.sha256(sdist).hexdigest()
+    assert [str(v) for v in versions] == ["0.4.0"]
+
+
+def test_publish_command_uploads_then_finds_everything_there(
+    index: RunningIndex, tmp_path: Path, tiny_wheel: Callable[..., Path], kit: Any
+) -> None:
+    wheel = tiny_wheel(tmp_path / "w", "demo-pkg", "3.0.0", "C = 1\n")
+    env = kit.index_env(index)
+
+    first = kit.tool("publish", str(wheel), repo=tmp_path, env=env)
+    second = kit.tool("publish", str(wheel), repo=tmp_path, env=env)
+    missing = kit.tool("publish", str(tmp_path / "nope.whl"), repo=tmp_path, env=env)
+
+    assert first.returncode == 0, first.stderr
+    assert "1 uploaded, 0 already there" in first.stdout
+    assert second.returncode == 0, second.stderr
+    assert "0 uploaded, 1 already there" in second.stdout
+    assert missing.returncode == 2
+    assert missing.stderr.strip() == f"publish: no such file: {tmp_path / 'nope.whl'}"
