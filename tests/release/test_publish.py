@@ -107,7 +107,11 @@ def test_a_failed_build_rolls_the_work_tree_back(kit: Any, index: RunningIndex) 
 @pytest.mark.parametrize(
     ("case", "expected"),
     [
-        ("malformed fragment", "packages/common_auth/changelog.d/+oops.feat.md: unknown fragment"),
+        (
+            "malformed fragment",
+            "release: malformed fragment packages/common_auth/changelog.d/+oops.feat.md: unknown "
+            "fragment type 'feat'",
+        ),
         ("unknown package", "unknown package 'common-nope'"),
         ("missing index", "does not answer"),
         ("bad credential", "refused the upload credentials of user 'commons' (HTTP 403)"),

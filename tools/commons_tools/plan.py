@@ -232,7 +232,10 @@ def make_plan(workspace: Workspace, *, pre: str | None = None, only: Sequence[st
     for package in workspace.packages:
         fragments, errors = pending_fragments(package)
         pending[package.dist_name] = fragments
-        problems += [f"malformed fragment {error}" for error in errors]
+        problems += [
+            f"malformed fragment {_shown(error.path, workspace.repo)}: {error.reason}"
+            for error in errors
+        ]
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise PlanError(f"{problems[0]}{more}")
@@ -272,6 +275,11 @@ def make_plan(workspace: Workspace, *, pre: str | None = None, only: Sequence[st
             PlannedRelease(package, current, new, tuple(fragments), changes, "; ".join(reasons))
         )
     return Plan(tuple(releases), tuple(held))
+
+
+def _shown(path: Path, repo: Path) -> str:
+    """``path`` relative to the repository when it lies inside it."""
+    return path.relative_to(repo).as_posix() if path.is_relative_to(repo) else str(path)
 
 
 def _why_held(fragments: Sequence[Fragment], is_selected: bool) -> str:
