@@ -99,6 +99,7 @@ def check_credentials(target: IndexTarget) -> None:
         with urllib.request.urlopen(request, timeout=30):  # noqa: S310
             return
     except urllib.error.HTTPError as exc:
+        exc.close()  # the error carries the open response
         if exc.code in (401, 403):
             raise _credential_error(target, exc.code) from None
     except (urllib.error.URLError, OSError) as exc:

@@ -108,6 +108,7 @@ def check_reachable(target: IndexTarget) -> None:
         with urllib.request.urlopen(index_request(target, target.simple_url), timeout=TIMEOUT):  # noqa: S310
             return
     except urllib.error.HTTPError as exc:
+        exc.close()  # the error carries the open response
         raise IndexUnavailable(
             f"the index {redact(target.simple_url)} answered HTTP {exc.code}"
         ) from None
@@ -160,6 +161,7 @@ def project_files(target: IndexTarget, project: str) -> dict[str, IndexFile]:
             content_type = response.headers.get("Content-Type", "")
             final_url = response.geturl()
     except urllib.error.HTTPError as exc:
+        exc.close()  # the error carries the open response
         if exc.code == 404:
             return {}
         raise IndexUnavailable(f"the index page {redact(page)} answered HTTP {exc.code}") from None
