@@ -249,3 +249,28 @@ def test_schema_objects_of_a_3_1_document_are_checked_too() -> None:
         "/paths/~1pets~1{pet_id}/get/responses/200/content/application~1json/schema/required"
     )
     assert "is not of type" in error.message
+
+
+def test_yaml_is_read_by_the_yaml_1_2_core_schema(tmp_path: Path) -> None:
+    path = tmp_path / "switches.yaml"
+    path.write_text(
+        "openapi: 3.0.3\n"
+        "info: {title: t, version: '1'}\n"
+        "paths: {}\n"
+        "components:\n"
+        "  schemas:\n"
+        "    Answer: {type: string, enum: [yes, no, on, off]}\n"
+        "    Hook:\n"
+        "      type: object\n"
+        "      properties:\n"
+        "        on: {type: string, example: 12:30}\n"
+        "        retries: {type: integer, default: 010}\n"
+        "        enabled: {type: boolean, default: true}\n"
+    )
+    spec = load_spec(path)
+    assert spec.schemas["Answer"]["enum"] == ["yes", "no", "on", "off"]
+    hook = spec.schemas["Hook"]["properties"]
+    assert list(hook) == ["on", "retries", "enabled"]
+    assert hook["on"]["example"] == "12:30"
+    assert hook["retries"]["default"] == 10
+    assert hook["enabled"]["default"] is True

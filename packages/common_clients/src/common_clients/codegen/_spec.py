@@ -500,19 +500,46 @@ class Spec:
                     )
 
 
+@cache
 def _yaml_loader() -> type[Any]:
+    """Safe YAML read by YAML 1.2's core schema rather than PyYAML's YAML 1.1 one.
+
+    YAML 1.1 reads ``no``/``yes``/``on``/``off`` as booleans, ``12:30`` as the integer 750 and
+    dates as ``datetime``: an enum ``[yes, no]`` or a property called ``on`` would change meaning.
+    Here only ``true``/``false`` are booleans, integers are decimal, octal ``0o``, hex ``0x``, and
+    timestamps stay strings (JSON, which OpenAPI documents are, has no dates).
+    """
     import yaml
 
     base: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
     class Loader(base):  # type: ignore[misc]
-        """Safe YAML, except that timestamps stay strings (JSON has no dates)."""
+        """Safe YAML with YAML 1.2 core scalars."""
 
+    replaced = {"tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:timestamp"}
     Loader.yaml_implicit_resolvers = {
-        key: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        key: [(tag, regexp) for tag, regexp in resolvers if tag not in replaced]
         for key, resolvers in base.yaml_implicit_resolvers.items()
     }
+    Loader.add_implicit_resolver(
+        "tag:yaml.org,2002:bool",
+        re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+        list("tTfF"),
+    )
+    Loader.add_implicit_resolver(
+        "tag:yaml.org,2002:int",
+        re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$"),
+        list("-+0123456789"),
+    )
+    Loader.add_constructor("tag:yaml.org,2002:int", _yaml_int)
     return Loader
+
+
+def _yaml_int(loader: Any, node: Any) -> int:
+    text = str(loader.construct_scalar(node))
+    if text.startswith(("0o", "0x")):
+        return int(text, 0)
+    return int(text, 10)
 
 
 def _stringify_keys(node: Any) -> Any:
