@@ -545,7 +545,10 @@ def _yaml_int(loader: Any, node: Any) -> int:
 def _stringify_keys(node: Any) -> Any:
     """YAML reads ``200:`` as an int key; OpenAPI (and JSON) keys are strings."""
     if isinstance(node, dict):
-        return {str(key): _stringify_keys(value) for key, value in node.items()}
+        return {
+            key if isinstance(key, str) else json.dumps(key): _stringify_keys(value)
+            for key, value in node.items()
+        }
     if isinstance(node, list):
         return [_stringify_keys(value) for value in node]
     return node
