@@ -233,7 +233,15 @@ def test_output_passes_the_repository_ruff_rules(
     assert module.__file__ is not None
     root = Path(__file__).resolve().parents[3]
     result = subprocess.run(
-        [sys.executable, "-m", "ruff", "check", "--no-cache", module.__file__],
+        [
+            sys.executable,
+            "-m",
+            "ruff",
+            "check",
+            "--no-cache",
+            f"--config={root / 'pyproject.toml'}",
+            module.__file__,
+        ],
         capture_output=True,
         text=True,
         check=False,

@@ -137,7 +137,15 @@ def test_models_pass_mypy_strict(
 def test_models_pass_ruff(generated: dict[str, tuple[Path, list[str], ModelEmitter]]) -> None:
     paths = [str(path) for path, _, _ in generated.values()]
     result = subprocess.run(
-        [sys.executable, "-m", "ruff", "check", "--no-cache", *paths],
+        [
+            sys.executable,
+            "-m",
+            "ruff",
+            "check",
+            "--no-cache",
+            f"--config={ROOT / 'pyproject.toml'}",
+            *paths,
+        ],
         capture_output=True,
         text=True,
         check=False,
