@@ -196,17 +196,18 @@ class _Forwarder(BaseHTTPRequestHandler):
             status, reply, content_type = exc.code, exc.read(), exc.headers
         except (urllib.error.URLError, OSError):
             status, reply, content_type = 502, b"upstream index stopped", None
+        if self.command == "POST" and status == 200 and body and b'name="content"' in body:
+            with proxy.lock:
+                proxy.uploads += 1
+                if proxy.uploads == proxy.stop_after:
+                    # Stopped before the client hears back: no later request can reach it.
+                    proxy.upstream.stop()
         self.send_response(status)
         if content_type is not None and content_type.get("Content-Type"):
             self.send_header("Content-Type", content_type["Content-Type"])
         self.send_header("Content-Length", str(len(reply)))
         self.end_headers()
         self.wfile.write(reply)
-        if self.command == "POST" and status == 200 and body and b'name="content"' in body:
-            with proxy.lock:
-                proxy.uploads += 1
-                if proxy.uploads == proxy.stop_after:
-                    proxy.upstream.stop()
 
     def do_GET(self) -> None:
         self._forward()
