@@ -444,7 +444,7 @@ def release(
         tags = ", ".join(r.tag for r in plan.releases)
         say(f"Committed {commit[:12]}: {plan.commit_message}; tagged {tags}")
         if target is None:
-            say("--no-publish: not published (a later `nox -s release` publishes it).")
+            say("--no-publish: not published; `nox -s release` run at this commit publishes it.")
             return plan
         say(f"Publishing to {target.display}")
         try:
