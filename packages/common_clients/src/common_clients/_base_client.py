@@ -60,7 +60,8 @@ DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 """30 s for every phase, 5 s to connect: a call never waits unbounded."""
 DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)
 
-BodyKind: TypeAlias = Literal["json", "form", "multipart"]
+BodyKind: TypeAlias = Literal["json", "form", "multipart", "content"]
+"""How ``body`` is sent: JSON, a urlencoded or multipart form, or as it is (bytes or text)."""
 EventHooks: TypeAlias = Mapping[str, list[Callable[..., Any]]]
 
 # Sending failed in a way httpx reports with its own exceptions; all become ClientErrors.
@@ -91,6 +92,8 @@ def _body_arguments(body: Any, kind: BodyKind) -> dict[str, Any]:
     """httpx keyword arguments that send ``body`` (a model, or plain data) as ``kind``."""
     if body is None:
         return {}
+    if kind == "content":
+        return {"content": body}
     if kind == "json":
         if isinstance(body, pydantic.BaseModel):
             return {
@@ -177,7 +180,8 @@ class BaseClient:
         *,
         operation: str | None,
         params: Mapping[str, QueryValue] | None,
-        headers: Mapping[str, str] | None,
+        headers: Mapping[str, Any] | None,
+        cookies: Mapping[str, Any] | None,
         body: Any,
         body_kind: BodyKind,
         options: RequestOptions,
@@ -194,7 +198,11 @@ class BaseClient:
         outgoing = dict(self.headers)
         outgoing.update(arguments.pop("headers", {}))
         if headers:
-            outgoing.update(headers)
+            outgoing.update((k, _form_value(v)) for k, v in headers.items() if v is not None)
+        if cookies:
+            jar = "; ".join(f"{k}={_form_value(v)}" for k, v in cookies.items() if v is not None)
+            if jar:
+                outgoing["Cookie"] = jar
         extra_headers = options.get("extra_headers")
         if extra_headers:
             outgoing.update(extra_headers)
@@ -282,7 +290,8 @@ class SyncClient(BaseClient):
         cast_to: Any = None,
         expect: Expect = "json",
         params: Mapping[str, QueryValue] | None = None,
-        headers: Mapping[str, str] | None = None,
+        headers: Mapping[str, Any] | None = None,
+        cookies: Mapping[str, Any] | None = None,
         body: Any = None,
         body_kind: BodyKind = "json",
         **options: Unpack[RequestOptions],
@@ -294,6 +303,7 @@ class SyncClient(BaseClient):
             operation=operation,
             params=params,
             headers=headers,
+            cookies=cookies,
             body=body,
             body_kind=body_kind,
             options=options,
@@ -310,7 +320,8 @@ class SyncClient(BaseClient):
         page_model: Any,
         pagination: Pagination,
         params: Mapping[str, QueryValue] | None = None,
-        headers: Mapping[str, str] | None = None,
+        headers: Mapping[str, Any] | None = None,
+        cookies: Mapping[str, Any] | None = None,
         **options: Unpack[RequestOptions],
     ) -> SyncPage[Any]:
         """The first page of a listing; the page fetches the ones after it when iterated."""
@@ -324,6 +335,7 @@ class SyncClient(BaseClient):
                 cast_to=page_model,
                 params={**base, **page_params},
                 headers=headers,
+                cookies=cookies,
                 **options,
             )
             return SyncPage(body=body, pagination=pagination, fetch=fetch)
@@ -414,7 +426,8 @@ class AsyncClient(BaseClient):
         cast_to: Any = None,
         expect: Expect = "json",
         params: Mapping[str, QueryValue] | None = None,
-        headers: Mapping[str, str] | None = None,
+        headers: Mapping[str, Any] | None = None,
+        cookies: Mapping[str, Any] | None = None,
         body: Any = None,
         body_kind: BodyKind = "json",
         **options: Unpack[RequestOptions],
@@ -426,6 +439,7 @@ class AsyncClient(BaseClient):
             operation=operation,
             params=params,
             headers=headers,
+            cookies=cookies,
             body=body,
             body_kind=body_kind,
             options=options,
@@ -442,7 +456,8 @@ class AsyncClient(BaseClient):
         page_model: Any,
         pagination: Pagination,
         params: Mapping[str, QueryValue] | None = None,
-        headers: Mapping[str, str] | None = None,
+        headers: Mapping[str, Any] | None = None,
+        cookies: Mapping[str, Any] | None = None,
         **options: Unpack[RequestOptions],
     ) -> AsyncPager[Any]:
         """A pager: await it for the first page, or ``async for`` every item of every page."""
@@ -456,6 +471,7 @@ class AsyncClient(BaseClient):
                 cast_to=page_model,
                 params={**base, **page_params},
                 headers=headers,
+                cookies=cookies,
                 **options,
             )
             return AsyncPage(body=body, pagination=pagination, fetch=fetch)

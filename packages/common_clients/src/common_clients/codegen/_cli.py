@@ -1,0 +1,99 @@
+"""The ``common-clients`` command: ``generate``, ``generate-all`` and ``diff``.
+
+``common-clients generate SPEC --out DIR --name SERVICE`` writes ``DIR/SERVICE/``;
+``common-clients generate-all [--check]`` regenerates every client of the common-clients package
+from its ``specs/`` (``--check``: fail, writing nothing, when a committed client is stale);
+``common-clients diff OLD NEW`` lists the API changes between two versions of a document and
+exits 1 when one is breaking. A bad document is reported with its JSON pointer, not a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from common_clients.codegen._diff import diff_specs
+from common_clients.codegen._generate import (
+    PACKAGE_DIR,
+    generate_all,
+    generate_client,
+    stale_files,
+    write_client,
+)
+from common_clients.codegen._spec import SpecError, load_spec
+
+__all__ = ["main"]
+
+
+def _progress(done: int, total: int) -> None:
+    print(f"\r  models: {done}/{total}", end="" if done < total else "\n", file=sys.stderr)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="common-clients", description="Typed httpx + pydantic clients from OpenAPI documents."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    generate = commands.add_parser("generate", help="generate one client package")
+    generate.add_argument("spec", type=Path, help="the OpenAPI 3.0/3.1 document (YAML or JSON)")
+    generate.add_argument("--out", type=Path, required=True, help="folder to write SERVICE/ into")
+    generate.add_argument("--name", required=True, help="the service name (a Python identifier)")
+    generate.add_argument(
+        "--package", help="dotted import name of the package (default: common_clients.NAME)"
+    )
+    generate.add_argument(
+        "--check", action="store_true", help="write nothing; exit 1 when the output is stale"
+    )
+    every = commands.add_parser(
+        "generate-all", help="regenerate every client from the package's specs/"
+    )
+    every.add_argument("--package-dir", type=Path, default=PACKAGE_DIR, help=argparse.SUPPRESS)
+    every.add_argument(
+        "--check", action="store_true", help="write nothing; exit 1 when a client is stale"
+    )
+    diff = commands.add_parser("diff", help="API changes between two versions of a document")
+    diff.add_argument("old", type=Path)
+    diff.add_argument("new", type=Path)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    arguments = _parser().parse_args(argv)
+    try:
+        if arguments.command == "generate":
+            files = generate_client(
+                arguments.spec,
+                service=arguments.name,
+                package=arguments.package,
+                progress=_progress,
+            )
+            target = arguments.out / arguments.name
+            if arguments.check:
+                stale = stale_files(files, target)
+                for entry in stale:
+                    print(f"stale: {target / entry}")
+                return 1 if stale else 0
+            write_client(files, target)
+            print(f"wrote {len(files)} files to {target}")
+            return 0
+        if arguments.command == "generate-all":
+            return generate_all(package_dir=arguments.package_dir, check=arguments.check)
+        changes = diff_specs(load_spec(arguments.old), load_spec(arguments.new))
+        for change in changes:
+            print(change)
+        breaking = sum(change.breaking for change in changes)
+        print(f"{len(changes)} changes, {breaking} breaking")
+        return 1 if breaking else 0
+    except SpecError as exc:
+        print(f"common-clients: {exc}", file=sys.stderr)
+        return 2
+    except ValueError as exc:
+        print(f"common-clients: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
