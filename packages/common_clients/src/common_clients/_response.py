@@ -17,7 +17,7 @@ import functools
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any, Generic, Literal, ParamSpec, TypeAlias, TypeVar
+from typing import Any, Concatenate, Generic, Literal, ParamSpec, TypeAlias, TypeVar
 
 import httpx
 import pydantic
@@ -26,7 +26,9 @@ from common_clients._policies import REQUEST_ID_HEADER, Call
 from common_clients.errors import ResponseDecodeError, ResponseValidationError
 
 __all__ = [
+    "AsyncRawMethod",
     "Expect",
+    "RawMethod",
     "RawResponse",
     "capture_response",
     "parse_response",
@@ -35,6 +37,7 @@ __all__ = [
 ]
 
 _T = TypeVar("_T")
+_R = TypeVar("_R")
 _P = ParamSpec("_P")
 
 Expect: TypeAlias = Literal["json", "bytes", "text", "none"]
@@ -113,6 +116,58 @@ def to_async_raw_response(
         return _raw(slot, parsed)
 
     return call
+
+
+class RawMethod(Generic[_R, _P, _T]):
+    """A resource method as seen from its ``...WithRawResponse`` class: returns a ``RawResponse``.
+
+    Generated code: ``class PetsWithRawResponse: retrieve = RawMethod(Pets.retrieve)``, where the
+    raw class keeps its resource as ``_resource``; one line per operation, however many there are.
+    """
+
+    def __init__(self, method: Callable[Concatenate[_R, _P], _T]) -> None:
+        self._method = method
+
+    def __get__(self, instance: Any, owner: type | None = None) -> Callable[_P, RawResponse[_T]]:
+        method = self._method
+        resource: _R = instance._resource
+
+        @functools.wraps(method)
+        def call(*args: _P.args, **kwargs: _P.kwargs) -> RawResponse[_T]:
+            slot: list[httpx.Response] = []
+            token = _capture.set(slot)
+            try:
+                parsed = method(resource, *args, **kwargs)
+            finally:
+                _capture.reset(token)
+            return _raw(slot, parsed)
+
+        return call
+
+
+class AsyncRawMethod(Generic[_R, _P, _T]):
+    """:class:`RawMethod` for async resource methods (and for list calls returning a pager)."""
+
+    def __init__(self, method: Callable[Concatenate[_R, _P], Awaitable[_T]]) -> None:
+        self._method = method
+
+    def __get__(
+        self, instance: Any, owner: type | None = None
+    ) -> Callable[_P, Awaitable[RawResponse[_T]]]:
+        method = self._method
+        resource: _R = instance._resource
+
+        @functools.wraps(method)
+        async def call(*args: _P.args, **kwargs: _P.kwargs) -> RawResponse[_T]:
+            slot: list[httpx.Response] = []
+            token = _capture.set(slot)
+            try:
+                parsed = await method(resource, *args, **kwargs)
+            finally:
+                _capture.reset(token)
+            return _raw(slot, parsed)
+
+        return call
 
 
 @functools.lru_cache(maxsize=512)

@@ -61,8 +61,8 @@ RUNTIME_NAMES = frozenset(
         "builtins",
         "cached_property",
         "path_param",
-        "to_async_raw_response",
-        "to_raw_response",
+        "AsyncRawMethod",
+        "RawMethod",
     }
 )
 # Attributes of the runtime clients: a resource attribute never shadows one.
@@ -414,8 +414,7 @@ class OperationsEmitter:
         code = re.sub(r"'[^']*'|\"[^\"]*\"", "", " ".join(annotations))  # names, not literals
         used = set(re.findall(r"[A-Za-z_]\w*", code))
         shadowing = {m.name for m in methods} & _ANNOTATION_BUILTINS & used
-        runtime = {"AsyncClient", "RequestOptions", "SyncClient", "to_async_raw_response"}
-        runtime.add("to_raw_response")
+        runtime = {"AsyncClient", "AsyncRawMethod", "RawMethod", "RequestOptions", "SyncClient"}
         if any(m.operation.path.find("{") >= 0 for m in methods):
             runtime.add("path_param")
         for method in methods:
@@ -437,6 +436,8 @@ class OperationsEmitter:
         if shadowing:
             source.append("import builtins")
         source += ["from functools import cached_property", "from typing import Unpack"]
+        if "return cast(" in "".join(body):
+            source.append("from typing import cast")
         source += self._models.imports_for(annotations, models_module=f"{self._package}.models")
         public = runtime - _PRIVATE_RUNTIME
         source.append(f"from common_clients import {', '.join(_isort(public))}")
@@ -483,14 +484,15 @@ class OperationsEmitter:
     def _raw_class(
         self, name: str, resource_name: str, methods: Sequence[_Method], *, asynchronous: bool
     ) -> str:
-        wrap = "to_async_raw_response" if asynchronous else "to_raw_response"
+        wrap = "AsyncRawMethod" if asynchronous else "RawMethod"
         lines = [f"class {name}:\n"]
         lines.append(
             _docstring(f"``{resource_name}``'s calls returning a ``RawResponse``.", "    ")
         )
         lines.append("\n")
         lines.append(f"    def __init__(self, resource: {resource_name}) -> None:\n")
-        lines += [f"        self.{m.name} = {wrap}(resource.{m.name})\n" for m in methods]
+        lines.append("        self._resource = resource\n\n")
+        lines += [f"    {m.name} = {wrap}({resource_name}.{m.name})\n" for m in methods]
         return "".join(lines)
 
     def _render_method(self, method: _Method, shadowing: set[str], *, asynchronous: bool) -> str:
@@ -528,9 +530,14 @@ class OperationsEmitter:
         call = f"{'await ' if is_async else ''}self._client.request({', '.join(arguments)})"
         if method.return_annotation == "None":
             lines.append(f"        {call}\n")
-        else:
+        elif len(f"        result: {annotate(returned)} = await self._client.request(") <= 100:
             lines.append(f"        result: {annotate(returned)} = {call}\n")
             lines.append("        return result\n")
+        else:  # a name too long to annotate a variable with inside the line length
+            target = _literal_source(annotate(returned))
+            if len(target) > 84:  # ruff can split an expression, never a string
+                target = annotate(returned)
+            lines.append(f"        return cast({target}, {call})\n")
         return "".join(lines)
 
     def _signature(self, method: _Method, annotate: Callable[[str], str]) -> list[str]:
@@ -546,6 +553,8 @@ class OperationsEmitter:
                 signature.append(f"body: {annotation}")
             else:
                 signature.append(f"body: {_optional(annotation)} = None")
+        if len(signature) == 2:  # a bare * cannot precede **options
+            signature.pop()
         signature.append("**options: Unpack[RequestOptions]")
         return signature
 
@@ -594,7 +603,24 @@ class OperationsEmitter:
             position = match.end()
         pieces.append(_fstring_text(template[position:]))
         text = "".join(pieces)
-        return f'f"{text}"' if "{path_param(" in text else _literal_source(template)
+        if "{path_param(" not in text:
+            return _literal_source(template)
+        if len(text) <= 80:
+            return f'f"{text}"'
+        # Too long for one line: implicitly concatenated pieces, cut after a "/", so that ruff
+        # keeps them apart and no line but an unbreakable one passes the line length.
+        chunks: list[str] = []
+        for segment in re.split(r"(?<=/)", text):
+            if chunks and len(chunks[-1]) + len(segment) <= 80:
+                chunks[-1] += segment
+            else:
+                chunks.append(segment)
+        quoted = [
+            f'f"{c}"' if "{path_param(" in c else f'"{c}"'.replace("{{", "{").replace("}}", "}")
+            for c in chunks
+            if c
+        ]
+        return "(\n" + "\n".join(quoted) + "\n)"
 
     def client_module(self, *, header: str) -> str:
         """The source of ``_client.py``: the service client, sync and async, with raw access."""
@@ -681,10 +707,10 @@ class OperationsEmitter:
         )
 
 
-_PRIVATE_RUNTIME = frozenset({"path_param", "to_async_raw_response", "to_raw_response"})
+_PRIVATE_RUNTIME = frozenset({"AsyncRawMethod", "RawMethod", "path_param"})
 _PRIVATE_MODULES = {
     "common_clients._base_client": frozenset({"path_param"}),
-    "common_clients._response": frozenset({"to_async_raw_response", "to_raw_response"}),
+    "common_clients._response": frozenset({"AsyncRawMethod", "RawMethod"}),
 }
 
 

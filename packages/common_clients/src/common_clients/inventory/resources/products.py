@@ -21,7 +21,7 @@ from common_clients import (
     SyncPage,
 )
 from common_clients._base_client import path_param
-from common_clients._response import to_async_raw_response, to_raw_response
+from common_clients._response import AsyncRawMethod, RawMethod
 from common_clients.inventory.models import (
     PaginatedProductList,
     PatchedProductRequest,
@@ -173,13 +173,15 @@ class ProductsWithRawResponse:
     """``Products``'s calls returning a ``RawResponse``."""
 
     def __init__(self, resource: Products) -> None:
-        self.list = to_raw_response(resource.list)
-        self.create = to_raw_response(resource.create)
-        self.retrieve = to_raw_response(resource.retrieve)
-        self.update = to_raw_response(resource.update)
-        self.destroy = to_raw_response(resource.destroy)
-        self.partial_update = to_raw_response(resource.partial_update)
-        self.adjust_stock_create = to_raw_response(resource.adjust_stock_create)
+        self._resource = resource
+
+    list = RawMethod(Products.list)
+    create = RawMethod(Products.create)
+    retrieve = RawMethod(Products.retrieve)
+    update = RawMethod(Products.update)
+    destroy = RawMethod(Products.destroy)
+    partial_update = RawMethod(Products.partial_update)
+    adjust_stock_create = RawMethod(Products.adjust_stock_create)
 
 
 class AsyncProducts:
@@ -324,10 +326,12 @@ class AsyncProductsWithRawResponse:
     """``AsyncProducts``'s calls returning a ``RawResponse``."""
 
     def __init__(self, resource: AsyncProducts) -> None:
-        self.list = to_async_raw_response(resource.list)
-        self.create = to_async_raw_response(resource.create)
-        self.retrieve = to_async_raw_response(resource.retrieve)
-        self.update = to_async_raw_response(resource.update)
-        self.destroy = to_async_raw_response(resource.destroy)
-        self.partial_update = to_async_raw_response(resource.partial_update)
-        self.adjust_stock_create = to_async_raw_response(resource.adjust_stock_create)
+        self._resource = resource
+
+    list = AsyncRawMethod(AsyncProducts.list)
+    create = AsyncRawMethod(AsyncProducts.create)
+    retrieve = AsyncRawMethod(AsyncProducts.retrieve)
+    update = AsyncRawMethod(AsyncProducts.update)
+    destroy = AsyncRawMethod(AsyncProducts.destroy)
+    partial_update = AsyncRawMethod(AsyncProducts.partial_update)
+    adjust_stock_create = AsyncRawMethod(AsyncProducts.adjust_stock_create)
