@@ -990,14 +990,17 @@ class ModelEmitter:
         direction: Direction,
     ) -> _Field:
         expression, nullable = self._typed(value, hint=hint, direction=direction, at=at)
-        resolved, _ = self._spec.resolve(value, at=at)
+        resolved, target = self._spec.resolve(value, at=at)
         default = None if required else self._default(resolved, expression)
         annotation = expression
         if expression not in ("Any", "None") and (nullable or (not required and default is None)):
             annotation = f"{expression} | None"
         if not required and default is None:
             default = "None"
-        description = _describe(value) or (_describe(resolved) if resolved is not value else None)
+        # A named schema documents itself where it is defined; only an unnamed target's text is
+        # brought to the field.
+        borrowed = resolved is not value and self._spec.component_name(target) is None
+        description = _describe(value) or (_describe(resolved) if borrowed else None)
         return _Field(
             name=attribute,
             wire=prop,

@@ -47,10 +47,6 @@ class PatchedProductRequest(_Model):
     """Stock keeping unit, unique."""
     name: str | None = None
     category: CategoryEnum | None = None
-    """* `tools` - Tools
-    * `parts` - Parts
-    * `supplies` - Supplies
-    """
     price: _decimal.Decimal | None = None
     quantity: int | None = None
     notes: str | None = None
@@ -62,10 +58,6 @@ class Product(_Model):
     """Stock keeping unit, unique."""
     name: str
     category: CategoryEnum
-    """* `tools` - Tools
-    * `parts` - Parts
-    * `supplies` - Supplies
-    """
     price: _decimal.Decimal
     quantity: int | None = None
     notes: str | None = None
@@ -77,10 +69,6 @@ class ProductRequest(_Model):
     """Stock keeping unit, unique."""
     name: str
     category: CategoryEnum
-    """* `tools` - Tools
-    * `parts` - Parts
-    * `supplies` - Supplies
-    """
     price: _decimal.Decimal
     quantity: int | None = None
     notes: str | None = None
