@@ -19,7 +19,13 @@ from typing import Any
 import pytest
 
 from common_clients.codegen import Direction, ModelEmitter, Spec, SpecError, load_spec
-from common_clients.codegen._corpus import DOCUMENTS, CorpusUnavailable, Document, fetch
+from common_clients.codegen._corpus import (
+    DOCUMENTS,
+    CorpusError,
+    CorpusUnavailable,
+    Document,
+    fetch,
+)
 
 ROOT = Path(__file__).resolve().parents[3]
 CACHE = ROOT / ".cache" / "openapi-docs"
@@ -175,3 +181,16 @@ def test_an_invalid_real_document_names_the_pointer() -> None:
         load_spec(_fetch(document))
     assert caught.value.pointer.startswith("/components/schemas/")
     assert '"null" is not one of' in caught.value.message
+
+
+def test_a_package_that_is_not_the_pinned_one_is_refused(tmp_path: Path) -> None:
+    (readme,) = [d for d in DOCUMENTS if d.name == "readme"]
+    tampered = Document(
+        "tampered", readme.package, readme.version, "0" * 64, readme.member, readme.openapi
+    )
+    with pytest.raises(CorpusError) as caught:
+        fetch(tampered, tmp_path)
+    if isinstance(caught.value, CorpusUnavailable):
+        pytest.skip(f"third-party OpenAPI documents cannot be fetched here: {caught.value}")
+    assert "sha256" in str(caught.value)
+    assert not (tmp_path / "readme-oas-examples-8.2.2").exists()  # nothing unpacked
