@@ -9,7 +9,9 @@ the same schema change reads differently by direction:
 - a response value may not *widen*: a field that can now be missing or null, a new enum value or
   union member the old client cannot parse, a removed field (code reading it breaks);
 - removed or renamed operations and schemas, removed media types and changed status codes break
-  either way.
+  either way;
+- bounds and patterns (``maxLength``, ``minimum``, ``pattern``...) are not enforced by generated
+  models, so only a tighter one on a request value breaks.
 
 :func:`diff_specs` walks every operation (matched by method and path, path parameter names
 ignored) and every schema reached from it, and returns :class:`ApiChange` records in document
