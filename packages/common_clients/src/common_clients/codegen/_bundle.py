@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-from common_clients.codegen._spec import SpecError, escape_pointer
+from common_clients.codegen._spec import SpecError, escape_pointer, node_at
 
 __all__ = ["bundle"]
 
@@ -44,19 +44,6 @@ _SCHEMA_MAP = frozenset(
 _SCHEMA_LIST = frozenset({"allOf", "anyOf", "oneOf", "prefixItems"})
 _DATA = frozenset({"const", "default", "enum", "example", "examples", "value"})
 _COMPONENT_KEY = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-def _get(document: Any, pointer: str) -> Any:
-    node = document
-    for raw in pointer.split("/")[1:] if pointer else []:
-        segment = raw.replace("~1", "/").replace("~0", "~")
-        if isinstance(node, Mapping) and segment in node:
-            node = node[segment]
-        elif isinstance(node, list) and segment.isdigit() and int(segment) < len(node):
-            node = node[int(segment)]
-        else:
-            raise KeyError(pointer)
-    return node
 
 
 class _Bundler:
@@ -131,7 +118,7 @@ class _Bundler:
             return self.placed[key]
         document = self.load(target_file, ref, pointer, file)
         try:
-            target = copy.deepcopy(_get(document, target_pointer))
+            target = copy.deepcopy(node_at(document, target_pointer))
         except KeyError:
             raise self.error(f"$ref {ref!r} points to nothing", pointer, file) from None
         stem = target_pointer.rsplit("/", 1)[-1] if target_pointer else target_file.stem

@@ -36,6 +36,7 @@ __all__ = [
     "SpecError",
     "escape_pointer",
     "load_spec",
+    "node_at",
     "parse_spec",
 ]
 
@@ -92,6 +93,20 @@ class SpecError(Exception):
 def escape_pointer(segment: object) -> str:
     """One JSON pointer segment: ``~`` -> ``~0``, ``/`` -> ``~1``."""
     return str(segment).replace("~", "~0").replace("/", "~1")
+
+
+def node_at(document: Any, pointer: str) -> Any:
+    """The node at an RFC 6901 pointer in ``document``; ``KeyError`` when there is none."""
+    node = document
+    for raw in pointer.split("/")[1:] if pointer else []:
+        segment = raw.replace("~1", "/").replace("~0", "~")
+        if isinstance(node, Mapping) and segment in node:
+            node = node[segment]
+        elif isinstance(node, list) and segment.isdigit() and int(segment) < len(node):
+            node = node[int(segment)]
+        else:
+            raise KeyError(pointer)
+    return node
 
 
 def _join(pointer: str, *segments: object) -> str:
@@ -238,20 +253,12 @@ class Spec:
 
     def get(self, pointer: str) -> Any:
         """The node at a JSON pointer (``/components/schemas/User``)."""
-        node: Any = self.document
-        if not pointer:
-            return node
-        if not pointer.startswith("/"):
+        if pointer and not pointer.startswith("/"):
             raise self.error(f"{pointer!r} is not a JSON pointer", pointer)
-        for raw in pointer[1:].split("/"):
-            segment = raw.replace("~1", "/").replace("~0", "~")
-            if isinstance(node, Mapping) and segment in node:
-                node = node[segment]
-            elif isinstance(node, list) and segment.isdigit() and int(segment) < len(node):
-                node = node[int(segment)]
-            else:
-                raise self.error(f"nothing at {pointer!r}", pointer)
-        return node
+        try:
+            return node_at(self.document, pointer)
+        except KeyError:
+            raise self.error(f"nothing at {pointer!r}", pointer) from None
 
     def ref_pointer(self, ref: str, *, at: str) -> str:
         """The JSON pointer a local ``$ref`` (``#/components/...``) designates."""
