@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import re
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, Literal, Self, TypeAlias, Unpack
@@ -72,9 +73,15 @@ _NOT_RETRYABLE = (httpx.UnsupportedProtocol, httpx.ProxyError)
 
 def path_param(value: object) -> str:
     """``value`` as one path segment: ``/`` and every reserved character percent-encoded."""
+    if type(value) is int:  # the usual id, and it never needs quoting
+        return str(value)
     if isinstance(value, bool):
-        value = "true" if value else "false"
-    return quote(str(value), safe="")
+        return "true" if value else "false"
+    text = _form_value(value)
+    return text if _UNRESERVED.fullmatch(text) else quote(text, safe="")
+
+
+_UNRESERVED = re.compile(r"[A-Za-z0-9._~-]*")
 
 
 def _timeout(value: TimeoutTypes | None, where: str) -> httpx.Timeout:
@@ -166,8 +173,10 @@ class BaseClient:
         self.retry_policy = retry_policy or RetryPolicy(max_retries=max_retries)
         self.max_retries = self.retry_policy.max_retries
         self.headers = dict(headers or {})
+        # Headers every call sends go to the connection once; per-call steps run on each call.
+        self._default_headers = dict(self.headers)
+        UserAgentPolicy(self.service_name).apply(self._default_headers)
         self._header_policies: tuple[HeaderPolicy, ...] = (
-            UserAgentPolicy(self.service_name),
             RequestIdPolicy(),
             IdempotencyKeyPolicy(),
         )
@@ -194,9 +203,8 @@ class BaseClient:
                 query.update(
                     (key, _query_value(value)) for key, value in source.items() if value is not None
                 )
-        arguments = _body_arguments(body, body_kind)
-        outgoing = dict(self.headers)
-        outgoing.update(arguments.pop("headers", {}))
+        arguments = {} if body is None else _body_arguments(body, body_kind)
+        outgoing: dict[str, str] = arguments.pop("headers", {})
         if headers:
             outgoing.update((k, _form_value(v)) for k, v in headers.items() if v is not None)
         if cookies:
@@ -213,7 +221,7 @@ class BaseClient:
             url=path,
             params=query or None,
             headers=outgoing,
-            timeout=self.timeout
+            timeout=httpx.USE_CLIENT_DEFAULT
             if isinstance(timeout, NotGiven)
             else _timeout(timeout, f"{operation or path}: timeout"),
         )
@@ -279,6 +287,7 @@ class SyncClient(BaseClient):
             limits=limits,
             event_hooks=event_hooks,
             transport=transport,
+            headers=self._default_headers,
         )
 
     def request(
@@ -415,6 +424,7 @@ class AsyncClient(BaseClient):
             limits=limits,
             event_hooks=event_hooks,
             transport=transport,
+            headers=self._default_headers,
         )
 
     async def request(

@@ -9,10 +9,9 @@ error statuses into :mod:`common_clients.errors`. Retrying is ``_retry.RetryPoli
 from __future__ import annotations
 
 import json
-import uuid
+import os
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import httpx
 
@@ -50,8 +49,7 @@ __all__ = [
 REQUEST_ID_HEADER = "X-Request-ID"
 
 
-@dataclass(frozen=True, slots=True)
-class Call:
+class Call(NamedTuple):
     """One logical call: what stays the same across its retries."""
 
     method: str
@@ -68,12 +66,15 @@ class HeaderPolicy(Protocol):
 
 
 class UserAgentPolicy:
-    """``User-Agent: common-clients/<version> <service>``, so a service's logs say who called."""
+    """``User-Agent: common-clients/<version> <service>``, so a service's logs say who called.
+
+    The same for every call, so the client applies it once, to the connection's default headers.
+    """
 
     def __init__(self, service: str) -> None:
         self.value = f"common-clients/{__version__} {service}".rstrip()
 
-    def apply(self, headers: dict[str, str], call: Call) -> None:
+    def apply(self, headers: dict[str, str], call: Call | None = None) -> None:
         headers.setdefault("User-Agent", self.value)
 
 
@@ -107,15 +108,20 @@ def apply_header_policies(
     return headers
 
 
+def _random_id() -> str:
+    """32 random hex digits (as unique as a UUID4, a few times cheaper to make)."""
+    return os.urandom(16).hex()
+
+
 def new_call(
     method: str, operation: str | None, idempotency_key: str | bool, request_id: str | None
 ) -> Call:
     """A :class:`Call`, with an idempotency key generated when asked for (``True``)."""
-    key = uuid.uuid4().hex if idempotency_key is True else (idempotency_key or None)
+    key = _random_id() if idempotency_key is True else (idempotency_key or None)
     return Call(
         method=method,
         operation=operation,
-        request_id=request_id or uuid.uuid4().hex,
+        request_id=request_id or _random_id(),
         idempotency_key=key,
     )
 

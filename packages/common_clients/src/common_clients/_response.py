@@ -190,9 +190,9 @@ def parse_response(response: httpx.Response, cast_to: Any, call: Call, expect: E
         return response.content
     if expect == "text":
         return response.text
-    request_id = response.headers.get(REQUEST_ID_HEADER) or call.request_id
     content_type = response.headers.get("content-type", "")
     if "json" not in content_type:
+        request_id = response.headers.get(REQUEST_ID_HEADER) or call.request_id
         raise ResponseDecodeError(
             f"expected a JSON body from {call.method} {response.request.url.path},"
             f" got {content_type or 'no content type'}",
@@ -205,6 +205,7 @@ def parse_response(response: httpx.Response, cast_to: Any, call: Call, expect: E
             return cast_to.model_validate_json(response.content)
         return _adapter(cast_to).validate_json(response.content)
     except pydantic.ValidationError as exc:
+        request_id = response.headers.get(REQUEST_ID_HEADER) or call.request_id
         errors = _validation_errors(exc)
         if any(item["type"] == "json_invalid" for item in exc.errors(include_url=False)):
             raise ResponseDecodeError(

@@ -1,0 +1,231 @@
+"""Per-call overhead of a generated client, and its import time (``nox -s bench -- clients``).
+
+The generated ``common_clients.inventory`` client against a hand-written httpx + pydantic client
+doing the same calls (``GET /products/1/`` parsed into ``Product``; ``POST /products/`` with a
+``ProductRequest`` body) over the same transport. "The same call" means the same request on the
+wire: the hand-written client sends the user agent and the ``X-Request-ID`` header too (the
+request id from common-utils' context, or a fresh one), as DESIGN.md asks of every request; a
+row "(bare)" shows the hand-written client without that header, for scale. Two set-ups:
+
+- ``httpx.MockTransport`` answering canned bytes: no network, so the ratio is the client
+  overhead alone (the harshest view of it);
+- a real HTTP/1.1 server on 127.0.0.1 (keep-alive, a thread of this process): what a call costs
+  end to end on loopback.
+
+Rounds alternate between the two sides; each figure is the median over rounds of the mean time of
+one call. Goal: generated / hand-written <= 1.10. Import time: a fresh interpreter importing the
+generated client, against one importing httpx and pydantic only (the floor any client pays).
+
+Run: ``python benchmarks/bench_clients.py [--rounds 7] [--calls 2000]``. About a minute.
+"""
+
+from __future__ import annotations
+
+import argparse
+import decimal
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import httpx
+
+from common_clients.inventory import InventoryClient
+from common_clients.inventory.models import Product, ProductRequest
+from common_utils import outgoing_headers
+
+PRODUCT = {
+    "id": 1,
+    "sku": "B-1",
+    "name": "Bench product",
+    "category": "tools",
+    "price": "9.99",
+    "quantity": 3,
+    "notes": None,
+    "created": "2026-11-24T10:00:00Z",
+}
+BODY = json.dumps(PRODUCT).encode()
+REQUEST = ProductRequest(
+    sku="B-1", name="Bench product", category="tools", price=decimal.Decimal("9.99"), quantity=3
+)
+
+
+def _answer(request: httpx.Request) -> httpx.Response:
+    status = 201 if request.method == "POST" else 200
+    return httpx.Response(status, content=BODY, headers={"Content-Type": "application/json"})
+
+
+class HandWritten:
+    """What a careful person writes without a generator: httpx, a timeout, pydantic parsing."""
+
+    def __init__(
+        self, base_url: str, transport: httpx.BaseTransport | None, *, request_id: bool = True
+    ) -> None:
+        self.http = httpx.Client(
+            base_url=base_url,
+            transport=transport,
+            timeout=httpx.Timeout(30.0, connect=5.0),
+            headers={"User-Agent": "orders-service"},
+        )
+        self.request_id = request_id
+
+    def _headers(self) -> dict[str, str]:
+        if not self.request_id:
+            return {}
+        return outgoing_headers() or {"X-Request-ID": os.urandom(16).hex()}
+
+    def retrieve(self, id: int) -> Product:  # noqa: A002 - the API's name
+        response = self.http.get(f"/products/{id}/", headers=self._headers())
+        response.raise_for_status()
+        return Product.model_validate_json(response.content)
+
+    def create(self, body: ProductRequest) -> Product:
+        response = self.http.post(
+            "/products/",
+            content=body.model_dump_json(by_alias=True, exclude_unset=True).encode(),
+            headers={"Content-Type": "application/json", **self._headers()},
+        )
+        response.raise_for_status()
+        return Product.model_validate_json(response.content)
+
+    def close(self) -> None:
+        self.http.close()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def setup(self) -> None:
+        super().setup()
+        # Headers and body go out in two writes: without this, Nagle's algorithm meets the
+        # client's delayed ACK and every call waits 40 ms.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+        pass
+
+    def _reply(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length:
+            self.rfile.read(length)
+        self.send_response(201 if self.command == "POST" else 200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(BODY)))
+        self.end_headers()
+        self.wfile.write(BODY)
+
+    do_GET = do_POST = _reply  # noqa: N815 - http.server dispatches on these names
+
+
+def _per_call(call: Callable[[], object], calls: int) -> float:
+    started = time.perf_counter_ns()
+    for _ in range(calls):
+        call()
+    return (time.perf_counter_ns() - started) / calls / 1000.0  # microseconds
+
+
+def _compare(
+    label: str,
+    base_url: str,
+    transport: Callable[[], httpx.BaseTransport | None],
+    rounds: int,
+    calls: int,
+) -> list[tuple[str, float, float]]:
+    generated = InventoryClient(base_url=base_url, transport=transport(), max_retries=0)
+    hand = HandWritten(base_url, transport())
+    bare = HandWritten(base_url, transport(), request_id=False)
+    operations: dict[str, tuple[Callable[[], object], ...]] = {
+        "retrieve": (
+            lambda: generated.products.retrieve(id=1),
+            lambda: hand.retrieve(1),
+            lambda: bare.retrieve(1),
+        ),
+        "create": (
+            lambda: generated.products.create(body=REQUEST),
+            lambda: hand.create(REQUEST),
+            lambda: bare.create(REQUEST),
+        ),
+    }
+    rows = []
+    for name, sides in operations.items():
+        assert len({repr(side()) for side in sides}) == 1  # the same call, the same result
+        times: list[list[float]] = [[] for _ in sides]
+        for side in sides:
+            _per_call(side, calls // 10)  # warm up
+        for _ in range(rounds):
+            for side, record in zip(sides, times, strict=True):
+                record.append(_per_call(side, calls))
+        ours, theirs, plain = (statistics.median(record) for record in times)
+        rows.append((f"{label}: {name}", ours, theirs))
+        rows.append((f"{label}: {name} (bare)", ours, plain))
+    generated.close()
+    hand.close()
+    bare.close()
+    return rows
+
+
+def _import_seconds(statement: str, runs: int) -> float:
+    code = f"import time; t = time.perf_counter(); {statement}; print(time.perf_counter() - t)"
+    times = [
+        float(
+            subprocess.run(
+                [sys.executable, "-c", code], check=True, capture_output=True, text=True
+            ).stdout
+        )
+        for _ in range(runs)
+    ]
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--calls", type=int, default=2000)
+    arguments = parser.parse_args()
+
+    rows = _compare(
+        "MockTransport",
+        "http://inventory.internal",
+        lambda: httpx.MockTransport(_answer),
+        arguments.rounds,
+        arguments.calls,
+    )
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        rows += _compare(
+            "loopback server",
+            f"http://127.0.0.1:{server.server_address[1]}",
+            lambda: None,
+            arguments.rounds,
+            max(arguments.calls // 2, 100),
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+    print(f"\nPer-call time, median of {arguments.rounds} rounds (microseconds per call)\n")
+    print(f"{'call':<36} {'generated':>10} {'hand-written':>13} {'ratio':>7}  goal <= 1.10")
+    for label, ours, theirs in rows:
+        print(f"{label:<36} {ours:>10.1f} {theirs:>13.1f} {ours / theirs:>7.3f}")
+
+    floor = _import_seconds("import httpx, pydantic", 5)
+    client = _import_seconds("import common_clients.inventory", 5)
+    print("\nImport time in a fresh interpreter, median of 5 (milliseconds)\n")
+    print(f"{'import httpx, pydantic (floor)':<40} {floor * 1000:>8.1f}")
+    print(f"{'import common_clients.inventory':<40} {client * 1000:>8.1f}")
+    print(f"{'  beyond the floor':<40} {(client - floor) * 1000:>8.1f}")
+
+
+if __name__ == "__main__":
+    main()
