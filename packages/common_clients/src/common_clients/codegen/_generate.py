@@ -66,12 +66,12 @@ def generate_client(
     files["resources/__init__.py"] = operations.resources_init(header=header)
     files["_client.py"] = operations.client_module(header=header)
     files["__init__.py"] = operations.package_init(header=header)
-    formatted = _ruff(files)
-    formatted["models.py"] = models.render(header=header)  # already formatted by the emitter
+    files["models.py"] = models.render(header=header)
+    formatted = _ruff(files, first_party=sorted({"common_clients", package.split(".")[0]}))
     return dict(sorted(formatted.items()))
 
 
-def _ruff(files: dict[str, str]) -> dict[str, str]:
+def _ruff(files: dict[str, str], *, first_party: list[str]) -> dict[str, str]:
     """``files`` with imports sorted and code formatted by ruff, whatever configuration is near."""
     with tempfile.TemporaryDirectory(prefix="common-clients-") as folder:
         root = Path(folder)
@@ -87,7 +87,7 @@ def _ruff(files: dict[str, str]) -> dict[str, str]:
                 "--select=I",
                 "--fix-only",
                 "--exit-zero",
-                "--config=lint.isort.known-first-party=['common_clients']",
+                f"--config=lint.isort.known-first-party={first_party!r}",
                 ".",
             ],
             ["format", *common, "."],
