@@ -554,7 +554,10 @@ class ModelEmitter:
             )
             for ref in (discriminator.get("mapping") or {}).values()
         }
-        members = [k for k in [key, *self._polymorphic[key]] if k != key or key in mapped]
+        # The base itself is a member unless an explicit mapping leaves it out (its implicit tag
+        # is its own name, like any schema's).
+        with_base = not discriminator.get("mapping") or key in mapped
+        members = [k for k in [key, *self._polymorphic[key]] if k != key or with_base]
         resolved = [(self._spec.schemas[k], _join_schema(k)) for k in members]
         parts = [
             self._name_for(schema, at, k, direction)
