@@ -66,7 +66,7 @@ BodyKind: TypeAlias = Literal["json", "form", "multipart", "content"]
 EventHooks: TypeAlias = Mapping[str, list[Callable[..., Any]]]
 
 # Sending failed in a way httpx reports with its own exceptions; all become ClientErrors.
-_HTTPX_ERRORS = (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError)
+_HTTPX_ERRORS = (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError, httpx.CookieConflict)
 # Failures worth another attempt: the network, not the request (a bad URL or redirect loop is not).
 _NOT_RETRYABLE = (httpx.UnsupportedProtocol, httpx.ProxyError)
 
