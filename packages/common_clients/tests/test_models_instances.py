@@ -21,7 +21,8 @@ from common_clients.codegen import Direction, ModelEmitter, Spec, load_spec
 from common_clients.codegen._corpus import DOCUMENTS, CorpusUnavailable, Document, fetch
 
 CACHE = Path(__file__).resolve().parents[3] / ".cache" / "openapi-docs"
-VALID = [d for d in DOCUMENTS if d.valid]
+# The GitHub Enterprise Server documents repeat GitHub's schemas: left to the models tests.
+VALID = [d for d in DOCUMENTS if d.valid and not d.name.startswith("ghes-")]
 
 Mode = Literal["min", "max"]
 _FORMATS = {
