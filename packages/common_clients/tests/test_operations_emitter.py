@@ -227,6 +227,31 @@ DOCUMENT: dict[str, Any] = {
             }
         },
         "/health": {"get": {"responses": {"200": {"description": "ok"}}}},
+        "/widgets/{id}/manual": {
+            "post": {
+                "operationId": "widgets_manual",
+                "tags": ["widgets"],
+                "parameters": [
+                    {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
+                ],
+                "requestBody": {
+                    "content": {
+                        "multipart/form-data": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["title"],
+                                "properties": {
+                                    "title": {"type": "string"},
+                                    "file": {"type": "string", "format": "binary"},
+                                    "pages": {"type": "array", "items": {"type": "integer"}},
+                                },
+                            }
+                        }
+                    }
+                },
+                "responses": {"204": {"description": "stored"}},
+            }
+        },
     },
     "components": {
         "schemas": {
@@ -316,6 +341,7 @@ def test_methods_are_named_from_operation_ids_without_the_tag(workshop: Any) -> 
         "photo",
         "photo_upload",
         "retrieve",
+        "manual",
     }
     default = workshop.WorkshopClient(base_url="http://127.0.0.1:1").default
     assert {"login", "get_health"} <= set(vars(type(default)))
@@ -499,3 +525,19 @@ def test_the_diff_command_exits_1_on_a_breaking_change(tmp_path: Path, capsys: A
     assert cli(["diff", str(old), str(old)]) == 0
     assert cli(["diff", str(old), str(new)]) == 1
     assert "BREAKING" in capsys.readouterr().out
+
+
+def test_multipart_bodies_send_files_and_fields_as_parts(workshop: Any, loopback: Any) -> None:
+    models = workshop.models
+    loopback.route("POST", "/widgets/5/manual", loopback.reply(204))
+    with workshop.WorkshopClient(base_url=loopback.url) as client:
+        body = models.WidgetsManualBody(title="How to", file=b"%PDF-1.7", pages=[1, 2])
+        client.widgets.manual(id=5, body=body)
+        client.widgets.manual(id=5, body=models.WidgetsManualBody(title="No file"))
+    with_file, without_file = loopback.requests
+    assert with_file.headers["content-type"].startswith("multipart/form-data; boundary=")
+    assert b'name="file"; filename="file"' in with_file.body
+    assert b"%PDF-1.7" in with_file.body
+    assert with_file.body.count(b'name="pages"') == 2
+    assert without_file.headers["content-type"].startswith("multipart/form-data; boundary=")
+    assert b"No file" in without_file.body

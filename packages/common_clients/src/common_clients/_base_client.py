@@ -113,18 +113,28 @@ def _body_arguments(body: Any, kind: BodyKind) -> dict[str, Any]:
         if isinstance(body, pydantic.BaseModel)
         else dict(body)
     )
-    data: dict[str, Any] = {}
-    files: dict[str, Any] = {}
+    if kind == "form":
+        data: dict[str, Any] = {}
+        for name, value in fields.items():
+            if value is not None:
+                data[name] = (
+                    [_form_value(v) for v in value]
+                    if isinstance(value, list)
+                    else _form_value(value)
+                )
+        return {"data": data}
+    # multipart: every field is a part; (None, text) makes a plain field rather than a file, and
+    # keeps the body multipart even when no file is sent.
+    parts: list[tuple[str, Any]] = []
     for name, value in fields.items():
-        if value is None:
-            continue
-        if kind == "multipart" and (isinstance(value, bytes | tuple) or hasattr(value, "read")):
-            files[name] = value
-        elif isinstance(value, list):
-            data[name] = [_form_value(item) for item in value]
-        else:
-            data[name] = _form_value(value)
-    return {"data": data, "files": files} if files else {"data": data}
+        for item in value if isinstance(value, list) else [value]:
+            if item is None:
+                continue
+            if isinstance(item, bytes | tuple) or hasattr(item, "read"):
+                parts.append((name, item if not isinstance(item, bytes) else (name, item)))
+            else:
+                parts.append((name, (None, _form_value(item))))
+    return {"files": parts}
 
 
 def _query_value(value: Any) -> Any:
