@@ -14,6 +14,10 @@ from inventory_app.models import Product
 
 
 class ProductSerializer(serializers.ModelSerializer[Product]):
+    # Declared, not derived from the model: Django 5 derives the database's integer range, 4.2
+    # none, and the exported document must not depend on the Django version.
+    quantity = serializers.IntegerField(min_value=0, max_value=1_000_000, required=False)
+
     class Meta:
         model = Product
         fields = ("id", "sku", "name", "category", "price", "quantity", "notes", "created")
