@@ -173,3 +173,18 @@ def test_async_faults_are_the_same_errors(loopback, refused_url):
 
     asyncio.run(scenario())
     assert len(loopback.requests) == 3
+
+
+def test_async_retries_a_503_as_the_sync_client_does(loopback):
+    loopback.route(
+        "GET",
+        "/items/1/",
+        [loopback.reply(503, headers={"Retry-After": "0"}), loopback.reply(200, {"id": 1})],
+    )
+
+    async def scenario() -> Item:
+        async with AsyncItemsClient(base_url=loopback.url, retry_policy=FAST) as client:
+            return await client.retrieve()
+
+    assert asyncio.run(scenario()).id == 1
+    assert len(loopback.requests) == 2
