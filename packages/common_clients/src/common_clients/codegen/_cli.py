@@ -49,7 +49,12 @@ def _parser() -> argparse.ArgumentParser:
     every = commands.add_parser(
         "generate-all", help="regenerate every client from the package's specs/"
     )
-    every.add_argument("--package-dir", type=Path, default=PACKAGE_DIR, help=argparse.SUPPRESS)
+    every.add_argument(
+        "--package-dir",
+        type=Path,
+        default=PACKAGE_DIR,
+        help="the common-clients package folder holding specs/ and src/ (default: this checkout's)",
+    )
     every.add_argument(
         "--check", action="store_true", help="write nothing; exit 1 when a client is stale"
     )

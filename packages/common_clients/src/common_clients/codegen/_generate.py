@@ -149,6 +149,11 @@ def generate_all(
     With ``check``, write nothing and return 1 when any committed client differs from what its
     document generates now (naming the files), else 0.
     """
+    if not (package_dir / "specs").is_dir():
+        raise ValueError(
+            f"{package_dir / 'specs'} is not a folder: generate-all runs on a source checkout"
+            " (pass --package-dir packages/common_clients)"
+        )
     specs = sorted(
         path for path in (package_dir / "specs").iterdir() if path.suffix in _SPEC_SUFFIXES
     )
