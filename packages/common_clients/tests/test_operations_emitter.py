@@ -422,7 +422,8 @@ def test_path_parameters_are_percent_encoded_and_downloads_are_bytes(
     )
     loopback.route("PUT", "/widgets/w1/photo.jpg", loopback.reply(204))
     with workshop.WorkshopClient(base_url=loopback.url) as client:
-        assert client.widgets.photo(widget_id="a/b c", format="png") == b"\x89PNG"
+        with pytest.warns(DeprecationWarning, match="widgets_photo is deprecated by the API"):
+            assert client.widgets.photo(widget_id="a/b c", format="png") == b"\x89PNG"
         assert client.widgets.photo_upload(widget_id="w1", format="jpg", body=b"JPEG") is None
     upload = loopback.requests[1]
     assert (upload.body, upload.headers["content-type"]) == (b"JPEG", "application/octet-stream")

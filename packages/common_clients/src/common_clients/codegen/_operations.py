@@ -17,6 +17,7 @@ How an operation maps (decisions a reader of generated code should know):
 - a GET whose response has ``next`` and ``results`` and whose query has DRF's ``page``,
   ``limit``/``offset`` or ``cursor`` returns a page (``SyncPage[Item]`` / ``AsyncPager[Item]``)
   that iterates across every page;
+- an operation the API deprecates is ``@deprecated`` (type checkers flag its callers, calls warn);
 - every method ends with ``**options: Unpack[RequestOptions]`` (timeout, max_retries,
   extra_headers, extra_query, idempotency_key).
 
@@ -60,6 +61,7 @@ RUNTIME_NAMES = frozenset(
         "Unpack",
         "builtins",
         "cached_property",
+        "deprecated",
         "path_param",
         "AsyncRawMethod",
         "RawMethod",
@@ -436,6 +438,8 @@ class OperationsEmitter:
         if shadowing:
             source.append("import builtins")
         source += ["from functools import cached_property", "from typing import Unpack"]
+        if any(m.operation.deprecated for m in methods):
+            source.append("from typing_extensions import deprecated")
         if "return cast(" in "".join(body):
             source.append("from typing import cast")
         source += self._models.imports_for(annotations, models_module=f"{self._package}.models")
@@ -512,6 +516,11 @@ class OperationsEmitter:
         define = "async def" if is_async else "def"
         signature = ", ".join(self._signature(method, annotate))
         lines = [
+            *(
+                [f"    @deprecated({_literal_source(_deprecation(method))})\n"]
+                if method.operation.deprecated
+                else []
+            ),
             f"    {define} {method.name}({signature}) -> {annotate(returned)}:\n",
             _docstring(method.doc, "        "),
             f"        path = {self._path_source(method)}\n",
@@ -712,6 +721,11 @@ _PRIVATE_MODULES = {
     "common_clients._base_client": frozenset({"path_param"}),
     "common_clients._response": frozenset({"AsyncRawMethod", "RawMethod"}),
 }
+
+
+def _deprecation(method: _Method) -> str:
+    label = method.operation_label
+    return f"{label} is deprecated by the API." if len(label) <= 60 else "Deprecated by the API."
 
 
 def _isort(names: Iterable[str]) -> list[str]:
