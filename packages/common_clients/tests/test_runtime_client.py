@@ -220,6 +220,22 @@ def test_get_is_retried_on_503_until_it_succeeds(loopback):
     assert len({r.headers["x-request-id"] for r in loopback.requests}) == 1
 
 
+def test_each_retry_is_logged_with_operation_reason_and_request_id(loopback, caplog):
+    loopback.route(
+        "GET", "/pets/1/", [loopback.reply(503), loopback.reply(200, {"id": 1, "name": "a"})]
+    )
+    policy = RetryPolicy(max_retries=1, initial_backoff=0.0)
+    with (
+        caplog.at_level("INFO", logger="common_clients"),
+        PetsClient(base_url=loopback.url, retry_policy=policy) as client,
+    ):
+        client.retrieve(id=1)
+    (record,) = caplog.records
+    assert record.getMessage().startswith("retrying GET /pets/1/ (pets_retrieve) in 0.00 s")
+    assert record.getMessage().endswith("attempt 2 of 2, after 503")
+    assert record.request_id == loopback.requests[0].headers["x-request-id"]
+
+
 def test_retries_stop_at_the_budget_and_raise_the_last_status(loopback):
     loopback.route("GET", "/pets/1/", loopback.reply(503))
     policy = RetryPolicy(max_retries=2, initial_backoff=0.01)

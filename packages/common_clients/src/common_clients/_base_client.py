@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import logging
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -56,6 +57,8 @@ __all__ = [
     "SyncClient",
     "path_param",
 ]
+
+_logger = logging.getLogger("common_clients")
 
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 """30 s for every phase, 5 s to connect: a call never waits unbounded."""
@@ -242,6 +245,7 @@ class BaseClient:
 
     def _retry_delay(
         self,
+        call: Call,
         request: httpx.Request,
         attempt: int,
         budget: int,
@@ -257,7 +261,21 @@ class BaseClient:
                 return None
         elif not isinstance(error, httpx.TransportError) or isinstance(error, _NOT_RETRYABLE):
             return None
-        return self.retry_policy.delay(attempt, response)
+        delay = self.retry_policy.delay(attempt, response)
+        _logger.info(
+            "retrying %s %s (%s) in %.2f s, attempt %d of %d, after %s",
+            request.method,
+            request.url.path,
+            call.operation or "-",
+            delay,
+            attempt + 2,
+            budget + 1,
+            response.status_code if response is not None else type(error).__name__,
+            # Inside a request context common-utils' log filter stamps its ids; outside one, the
+            # id this call was sent with is the one to search the called service's logs for.
+            extra={} if get_request_id() else {"request_id": call.request_id},
+        )
+        return delay
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} base_url={str(self.base_url)!r}>"
@@ -372,7 +390,7 @@ class SyncClient(BaseClient):
                 delay = (
                     None
                     if request is None
-                    else self._retry_delay(request, attempt, budget, error=exc)
+                    else self._retry_delay(call, request, attempt, budget, error=exc)
                 )
                 if delay is None:
                     raise self._errors.transport_error(exc, request, call) from exc
@@ -382,7 +400,7 @@ class SyncClient(BaseClient):
             capture_response(response)
             if response.status_code < 400:
                 return response
-            delay = self._retry_delay(request, attempt, budget, response=response)
+            delay = self._retry_delay(call, request, attempt, budget, response=response)
             if delay is None:
                 raise self._errors.status_error(response, call)
             response.close()
@@ -509,7 +527,7 @@ class AsyncClient(BaseClient):
                 delay = (
                     None
                     if request is None
-                    else self._retry_delay(request, attempt, budget, error=exc)
+                    else self._retry_delay(call, request, attempt, budget, error=exc)
                 )
                 if delay is None:
                     raise self._errors.transport_error(exc, request, call) from exc
@@ -519,7 +537,7 @@ class AsyncClient(BaseClient):
             capture_response(response)
             if response.status_code < 400:
                 return response
-            delay = self._retry_delay(request, attempt, budget, response=response)
+            delay = self._retry_delay(call, request, attempt, budget, response=response)
             if delay is None:
                 raise self._errors.status_error(response, call)
             await response.aclose()
