@@ -55,12 +55,13 @@ class Bearer(httpx.Auth):
 @pytest.fixture(scope="module")
 def inventory_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The inventory app served on 127.0.0.1 by a separate process, until the module is done."""
-    database = tmp_path_factory.mktemp("inventory") / "db.sqlite3"
+    folder = tmp_path_factory.mktemp("inventory")
+    errors = (folder / "stderr.log").open("w")  # a file, never a pipe that could fill and block
     process = subprocess.Popen(
         [sys.executable, str(APP / "serve.py")],
-        env={**os.environ, "INVENTORY_DB": str(database)},
+        env={**os.environ, "INVENTORY_DB": str(folder / "db.sqlite3")},
         stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stderr=errors,
         text=True,
     )
     ready: list[str] = []
@@ -70,15 +71,15 @@ def inventory_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     try:
         if not ready or not ready[0].startswith("READY "):
             process.kill()
-            _, errors = process.communicate(timeout=10)
-            pytest.fail(f"the inventory app did not start: {errors}")
+            process.wait(timeout=10)
+            pytest.fail(f"the inventory app did not start: {(folder / 'stderr.log').read_text()}")
         yield f"http://127.0.0.1:{int(ready[0].split()[1])}"
     finally:
         process.terminate()
         process.wait(timeout=10)
-        for stream in (process.stdout, process.stderr):
-            if stream is not None:
-                stream.close()
+        if process.stdout is not None:
+            process.stdout.close()
+        errors.close()
 
 
 @pytest.fixture
