@@ -29,6 +29,7 @@ from common_clients.codegen._generate import (
     stale_files,
     write_client,
 )
+from common_clients.codegen._operations import plan_resources
 from common_clients.errors import ResponseDecodeError
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -567,3 +568,19 @@ def test_generate_all_writes_every_spec_and_check_names_stale_files(tmp_path: Pa
     assert "stale: src/common_clients/workshop/resources/stray.py (not generated)" in lines
     assert generate_all(package_dir=tmp_path, report=lines.append) == 0
     assert not (target / "resources" / "stray.py").exists()
+
+
+def test_resource_class_names_never_collide_across_tags() -> None:
+    document = {
+        "openapi": "3.0.3",
+        "info": {"title": "t", "version": "1"},
+        "paths": {
+            f"/{n}": {"get": {"tags": [tag], "responses": {"204": {"description": ""}}}}
+            for n, tag in enumerate(["async pets", "pets", "Pets", "sync-client"])
+        },
+    }
+    resources = plan_resources(parse_spec(json.dumps(document)))
+    names = [name for resource in resources for name in resource.class_names]
+    assert len(names) == len(set(names))
+    assert [r.class_name for r in resources] == ["AsyncPets", "Pets2", "Pets3", "SyncClient2"]
+    assert [r.attribute for r in resources] == ["async_pets", "pets", "pets_2", "sync_client"]

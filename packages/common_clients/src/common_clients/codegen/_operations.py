@@ -114,19 +114,23 @@ def plan_resources(spec: Spec) -> list[Resource]:
     """The resources of ``spec``, in order of first appearance, each with its operations."""
     by_tag: dict[str, Resource] = {}
     attributes = NameAllocator(style="snake", reserved=_CLIENT_ATTRIBUTES)
-    classes = NameAllocator(style="pascal", reserved=RUNTIME_NAMES)
+    classes = NameAllocator(style="pascal")
+    taken: set[str] = set(RUNTIME_NAMES)
     for operation in spec.operations():
         tag = operation.tags[0] if operation.tags else "default"
         resource = by_tag.get(tag)
         if resource is None:
             attribute = attributes.allocate(snake_case(tag) or "default")
-            base = pascal_case(tag) or "Default"
-            # The four class names of a resource come as a set: allocate until all are free.
-            class_name = classes.allocate(base)
-            for taken in (f"Async{class_name}", f"{class_name}WithRawResponse"):
-                classes.allocate(taken)
-            classes.allocate(f"Async{class_name}WithRawResponse")
-            resource = by_tag[tag] = Resource(tag=tag, attribute=attribute, class_name=class_name)
+            # The four class names of a resource come as a set (``Pets``, ``AsyncPets``...): the
+            # first numbered base whose four names are all free (tags ``pets``, ``async pets``).
+            base = classes.make(tag)
+            class_name, number = base, 1
+            while taken & set(Resource(tag, attribute, class_name).class_names):
+                number += 1
+                class_name = f"{base}{number}"
+            resource = Resource(tag=tag, attribute=attribute, class_name=class_name)
+            taken.update(resource.class_names)
+            by_tag[tag] = resource
         resource.operations.append(operation)
     return list(by_tag.values())
 
