@@ -84,7 +84,10 @@ _CLIENT_ATTRIBUTES = frozenset(
     }
 )
 _METHOD_RESERVED = frozenset({"with_raw_response"})
-_PARAMETER_RESERVED = frozenset({"self", "body", "options", *keyword.kwlist})
+# Names a method body uses besides its parameters, and the method's own fixed parameters.
+_PARAMETER_RESERVED = frozenset(
+    {"self", "body", "options", "builtins", "cast", "path_param", "result", *keyword.kwlist}
+)
 # Builtins an annotation may use; a method of the same name (``list``) would shadow them in the
 # class body, so annotations there spell them ``builtins.list``.
 _ANNOTATION_BUILTINS = frozenset({"bool", "bytes", "dict", "float", "int", "list", "str"})
@@ -527,7 +530,6 @@ class OperationsEmitter:
             ),
             f"    {define} {method.name}({signature}) -> {annotate(returned)}:\n",
             _docstring(method.doc, "        "),
-            f"        path = {self._path_source(method)}\n",
         ]
         arguments = self._arguments(method)
         if paginated:
@@ -573,7 +575,8 @@ class OperationsEmitter:
 
     def _arguments(self, method: _Method) -> list[str]:
         """The runtime call's arguments up to the response handling."""
-        arguments = [_literal_source(method.operation.method.upper()), "path"]
+        # The path goes inline: a local variable could shadow a parameter of the same name.
+        arguments = [_literal_source(method.operation.method.upper()), self._path_source(method)]
         arguments.append(f"operation={_literal_source(method.operation_label)}")
         content_type = (
             [f'"Content-Type": {_literal_source(method.body_media_type)}']

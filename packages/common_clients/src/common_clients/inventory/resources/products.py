@@ -59,10 +59,9 @@ class Products:
             category: Only products of this category.
             page: A page number within the paginated result set.
         """
-        path = "/products/"
         return self._client.request_page(
             "GET",
-            path,
+            "/products/",
             operation="products_list",
             params={"category": category, "page": page},
             page_model=PaginatedProductList,
@@ -75,9 +74,8 @@ class Products:
 
         ``POST /products/``.
         """
-        path = "/products/"
         result: Product = self._client.request(
-            "POST", path, operation="products_create", body=body, cast_to=Product, **options
+            "POST", "/products/", operation="products_create", body=body, cast_to=Product, **options
         )
         return result
 
@@ -89,9 +87,12 @@ class Products:
         Parameters:
             id: A unique integer value identifying this product.
         """
-        path = f"/products/{path_param(id)}/"
         result: Product = self._client.request(
-            "GET", path, operation="products_retrieve", cast_to=Product, **options
+            "GET",
+            f"/products/{path_param(id)}/",
+            operation="products_retrieve",
+            cast_to=Product,
+            **options,
         )
         return result
 
@@ -105,9 +106,13 @@ class Products:
         Parameters:
             id: A unique integer value identifying this product.
         """
-        path = f"/products/{path_param(id)}/"
         result: Product = self._client.request(
-            "PUT", path, operation="products_update", body=body, cast_to=Product, **options
+            "PUT",
+            f"/products/{path_param(id)}/",
+            operation="products_update",
+            body=body,
+            cast_to=Product,
+            **options,
         )
         return result
 
@@ -119,8 +124,13 @@ class Products:
         Parameters:
             id: A unique integer value identifying this product.
         """
-        path = f"/products/{path_param(id)}/"
-        self._client.request("DELETE", path, operation="products_destroy", expect="none", **options)
+        self._client.request(
+            "DELETE",
+            f"/products/{path_param(id)}/",
+            operation="products_destroy",
+            expect="none",
+            **options,
+        )
 
     def partial_update(
         self,
@@ -136,10 +146,9 @@ class Products:
         Parameters:
             id: A unique integer value identifying this product.
         """
-        path = f"/products/{path_param(id)}/"
         result: Product = self._client.request(
             "PATCH",
-            path,
+            f"/products/{path_param(id)}/",
             operation="products_partial_update",
             body=body,
             cast_to=Product,
@@ -157,10 +166,9 @@ class Products:
         Parameters:
             id: A unique integer value identifying this product.
         """
-        path = f"/products/{path_param(id)}/adjust_stock/"
         result: Product = self._client.request(
             "POST",
-            path,
+            f"/products/{path_param(id)}/adjust_stock/",
             operation="products_adjust_stock_create",
             body=body,
             cast_to=Product,
@@ -210,10 +218,9 @@ class AsyncProducts:
             category: Only products of this category.
             page: A page number within the paginated result set.
         """
-        path = "/products/"
         return self._client.request_page(
             "GET",
-            path,
+            "/products/",
             operation="products_list",
             params={"category": category, "page": page},
             page_model=PaginatedProductList,
@@ -226,9 +233,8 @@ class AsyncProducts:
 
         ``POST /products/``.
         """
-        path = "/products/"
         result: Product = await self._client.request(
-            "POST", path, operation="products_create", body=body, cast_to=Product, **options
+            "POST", "/products/", operation="products_create", body=body, cast_to=Product, **options
         )
         return result
 
@@ -240,9 +246,12 @@ class AsyncProducts:
         Parameters:
             id: A unique integer value identifying this product.
         """
-        path = f"/products/{path_param(id)}/"
         result: Product = await self._client.request(
-            "GET", path, operation="products_retrieve", cast_to=Product, **options
+            "GET",
+            f"/products/{path_param(id)}/",
+            operation="products_retrieve",
+            cast_to=Product,
+            **options,
         )
         return result
 
@@ -256,9 +265,13 @@ class AsyncProducts:
         Parameters:
             id: A unique integer value identifying this product.
         """
-        path = f"/products/{path_param(id)}/"
         result: Product = await self._client.request(
-            "PUT", path, operation="products_update", body=body, cast_to=Product, **options
+            "PUT",
+            f"/products/{path_param(id)}/",
+            operation="products_update",
+            body=body,
+            cast_to=Product,
+            **options,
         )
         return result
 
@@ -270,9 +283,12 @@ class AsyncProducts:
         Parameters:
             id: A unique integer value identifying this product.
         """
-        path = f"/products/{path_param(id)}/"
         await self._client.request(
-            "DELETE", path, operation="products_destroy", expect="none", **options
+            "DELETE",
+            f"/products/{path_param(id)}/",
+            operation="products_destroy",
+            expect="none",
+            **options,
         )
 
     async def partial_update(
@@ -289,10 +305,9 @@ class AsyncProducts:
         Parameters:
             id: A unique integer value identifying this product.
         """
-        path = f"/products/{path_param(id)}/"
         result: Product = await self._client.request(
             "PATCH",
-            path,
+            f"/products/{path_param(id)}/",
             operation="products_partial_update",
             body=body,
             cast_to=Product,
@@ -310,10 +325,9 @@ class AsyncProducts:
         Parameters:
             id: A unique integer value identifying this product.
         """
-        path = f"/products/{path_param(id)}/adjust_stock/"
         result: Product = await self._client.request(
             "POST",
-            path,
+            f"/products/{path_param(id)}/adjust_stock/",
             operation="products_adjust_stock_create",
             body=body,
             cast_to=Product,
