@@ -121,7 +121,11 @@ DOCUMENT: dict[str, Any] = {
             "get": {
                 "operationId": "widgets_cursor",
                 "tags": ["widgets"],
-                "parameters": [{"name": "cursor", "in": "query", "schema": {"type": "string"}}],
+                "parameters": [
+                    {"name": "cursor", "in": "query", "schema": {"type": "string"}},
+                    {"name": "path", "in": "query", "schema": {"type": "string"}},
+                    {"name": "cast", "in": "query", "schema": {"type": "string"}},
+                ],
                 "responses": {
                     "200": {"description": "", "content": {"application/json": {"schema": PAGE}}}
                 },
@@ -584,3 +588,12 @@ def test_resource_class_names_never_collide_across_tags() -> None:
     assert len(names) == len(set(names))
     assert [r.class_name for r in resources] == ["AsyncPets", "Pets2", "Pets3", "SyncClient2"]
     assert [r.attribute for r in resources] == ["async_pets", "pets", "pets_2", "sync_client"]
+
+
+def test_parameters_named_like_the_method_body_s_own_names_still_arrive(
+    workshop: Any, loopback: Any
+) -> None:
+    loopback.route("GET", "/widgets/by-cursor/", loopback.reply(200, {"next": None, "results": []}))
+    with workshop.WorkshopClient(base_url=loopback.url) as client:
+        assert list(client.widgets.cursor(path="/a", cast_2="b")) == []
+    assert parse_qs(loopback.requests[0].query) == {"path": ["/a"], "cast": ["b"]}
