@@ -114,13 +114,154 @@ class Broker:
     url: str
     options: dict[str, Any] = field(default_factory=dict)
     vhost: str | None = None
+    server: RedisServer | None = None
+
+    def stop(self) -> None:
+        """Cut the broker off.
+
+        RabbitMQ (shared with other users, so only this run's vhost is touched): the vhost's
+        permissions are cleared, so new connections are refused, and its open connections are
+        closed by the broker. Redis: the private server shuts down.
+        """
+        if self.kind == "amqp":
+            assert self.vhost is not None
+            rabbitmqctl("clear_permissions", "-p", self.vhost, self.user)
+            listing = rabbitmqctl(
+                "list_connections", "vhost", "pid", "--quiet", "--no-table-headers"
+            )
+            for line in listing.splitlines():
+                vhost, _, pid = line.partition("\t")
+                if vhost == self.vhost:
+                    subprocess.run(
+                        ["rabbitmqctl", "close_connection", pid.strip(), "broker outage test"],
+                        check=False,
+                        capture_output=True,
+                        timeout=60,
+                    )
+        elif self.server is not None:
+            self.server.stop()
+
+    def start(self) -> None:
+        """Bring the broker back (RabbitMQ: permissions restored; Redis: restarted from its AOF)."""
+        if self.kind == "amqp":
+            assert self.vhost is not None
+            rabbitmqctl("set_permissions", "-p", self.vhost, self.user, ".*", ".*", ".*")
+        elif self.server is not None:
+            self.server.start()
 
     def env(self) -> dict[str, str]:
         """Environment for a subprocess that must use this broker."""
         return {"CU_TEST_BROKER_URL": self.url, "CU_TEST_BROKER_OPTIONS": json.dumps(self.options)}
 
+    @property
+    def user(self) -> str:
+        """The broker user name."""
+        return urlsplit(self.url).username or "guest"
+
+
+class RedisServer:
+    """A private redis-server on a free port, persisting every write, that can be restarted."""
+
+    def __init__(self, directory: Path) -> None:
+        import socket
+
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        self.directory = directory
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        import redis
+
+        self.process = subprocess.Popen(
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--dir",
+                str(self.directory),
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "always",
+                "--save",
+                "",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        client = redis.Redis(port=self.port)
+        wait_for(lambda: _pings(client), timeout=20, what=f"redis-server on port {self.port}")
+        client.close()
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()  # SIGTERM: redis flushes its append-only file and exits
+            self.process.wait(timeout=30)
+            self.process = None
+
+
+def _pings(client: Any) -> bool:
+    import redis
+
+    try:
+        return bool(client.ping())
+    except redis.ConnectionError:
+        return False
+
+
+@pytest.fixture(params=["filesystem", "amqp", "redis"])
+def restartable_broker(request: pytest.FixtureRequest) -> Iterator[Broker]:
+    """Each broker kind, one that ``stop()`` and ``start()`` really interrupt.
+
+    RabbitMQ: the shared server, a vhost per run; ``stop()`` closes that vhost's connections.
+    Redis: a private redis-server started here (the shared one cannot be restarted).
+    """
+    kind = request.param
+    if kind == "filesystem":
+        yield _filesystem_broker("restartable")
+        return
+    if kind == "amqp":
+        yield from _amqp_broker()
+        return
+    if not REDIS_URL:
+        pytest.skip("COMMONS_TEST_REDIS_URL is not set")
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed")
+    directory = _TMP / f"redis-{uuid.uuid4().hex[:6]}"
+    directory.mkdir()
+    server = RedisServer(directory)
+    server.start()
+    try:
+        # A short visibility timeout, so messages a cut-off worker held are redelivered soon.
+        options = {"visibility_timeout": 5}
+        yield Broker("redis", f"redis://127.0.0.1:{server.port}/0", options, server=server)
+    finally:
+        server.stop()
+
+
+def _amqp_broker() -> Iterator[Broker]:
+    if not AMQP_URL:
+        pytest.skip("COMMONS_TEST_AMQP_URL is not set")
+    vhost = f"cu-{RUN_ID}-{uuid.uuid4().hex[:6]}"
+    rabbitmqctl("add_vhost", vhost)
+    parts = urlsplit(AMQP_URL)
+    rabbitmqctl("set_permissions", "-p", vhost, parts.username or "guest", ".*", ".*", ".*")
+    try:
+        yield Broker("amqp", urlunsplit(parts._replace(path=f"/{vhost}")), vhost=vhost)
+    finally:
+        rabbitmqctl("delete_vhost", vhost)
+
 
 def _filesystem_broker(name: str) -> Broker:
+    from kombu.transport import filesystem
+
+    # The filesystem transport remembers declared bindings process-wide and would not write
+    # them into a new control folder: forget them, since each test gets fresh folders.
+    filesystem.Transport.global_state.clear()
     root = _TMP / f"broker-{name}-{uuid.uuid4().hex[:6]}"
     folders = {key: root / key for key in ("data_in", "data_out", "control", "processed")}
     for folder in folders.values():
@@ -150,17 +291,7 @@ def broker(request: pytest.FixtureRequest) -> Iterator[Broker]:
         yield _filesystem_broker("events")
         return
     if kind == "amqp":
-        if not AMQP_URL:
-            pytest.skip("COMMONS_TEST_AMQP_URL is not set")
-        request.applymarker(pytest.mark.amqp)
-        vhost = f"cu-{RUN_ID}-{uuid.uuid4().hex[:6]}"
-        rabbitmqctl("add_vhost", vhost)
-        parts = urlsplit(AMQP_URL)
-        rabbitmqctl("set_permissions", "-p", vhost, parts.username or "guest", ".*", ".*", ".*")
-        try:
-            yield Broker("amqp", urlunsplit(parts._replace(path=f"/{vhost}")), vhost=vhost)
-        finally:
-            rabbitmqctl("delete_vhost", vhost)
+        yield from _amqp_broker()
         return
     if not REDIS_URL:
         pytest.skip("COMMONS_TEST_REDIS_URL is not set")

@@ -37,6 +37,7 @@ from common_utils._context import (
 )
 from common_utils._errors import CommonUtilsError, InvalidRequestIdError, InvalidTraceparentError
 from common_utils._events import Envelope, EventRegistry, events
+from common_utils.django._outbox import BatchResult
 from common_utils.django._router import _pinned
 
 logger = logging.getLogger("common_utils.events")
@@ -191,6 +192,7 @@ class OutboxRelay:
         self.stats = RelayStats()
         self._connection: Any = None
         self._producer: Any = None
+        self.broker_failing = False
 
     def _producer_for_publish(self) -> Any:
         if self._producer is None:
@@ -229,8 +231,12 @@ class OutboxRelay:
             retry=False,
         )
 
-    def relay_batch(self, alias: str) -> int:
-        """Claim, publish and mark one batch of ``alias``; return how many rows it claimed."""
+    def relay_batch(self, alias: str) -> BatchResult:
+        """Claim, publish and mark one batch of ``alias``.
+
+        The first failed publish ends the batch: that row is rescheduled with backoff, the rest
+        stay due, and the broker connection is dropped so the next batch makes a new one.
+        """
         from common_utils.django._outbox import claim_batch
 
         with claim_batch(alias, limit=self.batch_size) as batch:
@@ -247,7 +253,6 @@ class OutboxRelay:
                     )
                     batch.failed(message, f"{type(exc).__name__}: {exc}")
                     self._drop_connection()
-                    # The rest of the batch stays due; the next batch tries a new connection.
                     break
                 batch.sent(message)
                 logger.debug("published event %s", message.event_id)
@@ -257,19 +262,25 @@ class OutboxRelay:
         self.stats.sent += result.sent
         self.stats.failed += result.failed
         self.stats.parked += result.parked
-        return result.claimed
+        return result
 
     def relay_pending(self) -> int:
-        """Publish every due row of every alias once; return how many rows were claimed."""
+        """Publish the due rows of every alias, batch after batch; return how many were claimed.
+
+        Stops early, setting ``broker_failing``, when a publish fails: the caller backs off
+        instead of charging a failed attempt to every pending row while the broker is away.
+        """
+        self.broker_failing = False
         total = 0
         for alias in self.aliases:
             while True:
-                claimed = self.relay_batch(alias)
-                total += claimed
-                if claimed == 0:
+                result = self.relay_batch(alias)
+                total += result.claimed
+                if result.failed or result.parked:
+                    self.broker_failing = True
+                    return total
+                if result.claimed == 0:
                     break
-                if self.stats.failed and self._producer is None:
-                    break  # the broker is failing: back off rather than spin
         return total
 
     def run(
@@ -279,13 +290,25 @@ class OutboxRelay:
         until_empty: bool = False,
         stop: threading.Event | None = None,
     ) -> RelayStats:
-        """Relay until ``stop`` is set (or, with ``until_empty``, until no row is pending)."""
-        from common_utils.django._outbox import pending_count
+        """Relay until ``stop`` is set (or, with ``until_empty``, until no row is pending).
 
+        While the broker fails, waits with exponential backoff (``OUTBOX_BACKOFF`` doubling up
+        to ``OUTBOX_MAX_BACKOFF``) between attempts.
+        """
+        from common_utils.django._outbox import pending_count
+        from common_utils.django._settings import get_settings
+
+        conf = get_settings()
         stop = stop or threading.Event()
+        delay = 0.0
         try:
             while not stop.is_set():
                 claimed = self.relay_pending()
+                if self.broker_failing:
+                    delay = min(max(delay * 2, conf.OUTBOX_BACKOFF, 0.05), conf.OUTBOX_MAX_BACKOFF)
+                    stop.wait(delay)
+                    continue
+                delay = 0.0
                 if until_empty and pending_count(self.aliases) == 0:
                     break
                 if claimed == 0:

@@ -14,4 +14,7 @@ app.conf.update(
     broker_connection_timeout=3,
     task_ignore_result=True,
     worker_hijack_root_logger=False,
+    # On connection loss, give unacknowledged late-ack tasks back to the broker (Celery 6 default).
+    worker_cancel_long_running_tasks_on_connection_loss=True,
+    broker_connection_retry_on_startup=True,
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 import threading
 from typing import Any
@@ -30,8 +31,18 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        """Run the relay; SIGTERM and SIGINT stop it after the current batch."""
+        """Run the relay; SIGTERM and SIGINT stop it after the current batch.
+
+        With ``-v 2`` each published event id is written to stdout as it is confirmed.
+        """
         from common_utils.celery import OutboxRelay, resolve_celery_app
+
+        if options["verbosity"] >= 2:
+            handler = logging.StreamHandler(self.stdout)
+            handler.setLevel(logging.DEBUG)
+            relay_logger = logging.getLogger("common_utils.events")
+            relay_logger.addHandler(handler)
+            relay_logger.setLevel(logging.DEBUG)
 
         relay = OutboxRelay(
             resolve_celery_app(options["app"]),

@@ -1,0 +1,180 @@
+"""No event lost: a relay killed mid-batch, a broker cut off and back, every event handled once.
+
+The relay runs as a real subprocess (``manage.py outbox_relay -v 2`` prints each confirmed event)
+and is killed with SIGKILL in the middle of a batch: events it published but had not marked sent
+are published again by the next relay, so the consumer sees them twice and must apply them once.
+Then the broker is interrupted under a second relay (RabbitMQ: this run's connections closed;
+Redis: a private server shut down and restarted from its append-only file).
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import threading
+from typing import Any
+
+import pytest
+from cu_testproject.cu_billing.models import Invoice
+from cu_testproject.cu_orders.models import Order
+from cu_testproject.events import OrderPlaced, new_order_event
+
+from common_utils.django import atomic_for, publish
+from common_utils.django._outbox import pending_count
+from common_utils.django.models import OutboxMessage, ProcessedEvent
+
+ALL = ["default", "orders", "billing", "orders_replica"]
+COMMITTED = 1200
+ROLLED_BACK = 60
+BATCH = 200
+KILL_AFTER = 500  # published lines seen: inside the third batch (400..600)
+
+
+class _Rollback(Exception):
+    pass
+
+
+class RelayProcess:
+    """``manage.py outbox_relay -v 2`` in a subprocess, its stdout collected line by line."""
+
+    def __init__(self, env: dict[str, str], *extra: str) -> None:
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "django",
+                "outbox_relay",
+                "-v",
+                "2",
+                "--database",
+                "orders",
+                "--batch-size",
+                str(BATCH),
+                "--poll-interval",
+                "0.1",
+                *extra,
+            ],
+            env={**env, "PYTHONUNBUFFERED": "1"},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    def published(self) -> list[str]:
+        return [line.split()[-1] for line in self.lines if line.startswith("published event ")]
+
+    def failures(self) -> list[str]:
+        return [line for line in self.lines if "failed" in line and "publishing" in line]
+
+    def kill(self) -> None:
+        self.process.send_signal(signal.SIGKILL)
+        self._finish()
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        self._finish()
+
+    def _finish(self) -> None:
+        self.process.wait(timeout=60)
+        self._reader.join(timeout=30)
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+
+
+def _commit_events() -> tuple[list[str], list[str]]:
+    committed: list[str] = []
+    rolled_back: list[str] = []
+    for i in range(COMMITTED + ROLLED_BACK):
+        doomed = i % ((COMMITTED + ROLLED_BACK) // ROLLED_BACK) == 0
+        try:
+            with atomic_for(Order):
+                order = Order.objects.create(total=i)
+                event = new_order_event(OrderPlaced(order_id=order.pk, total=i))
+                publish(event)
+                if doomed:
+                    raise _Rollback
+        except _Rollback:
+            rolled_back.append(event.id)
+        else:
+            committed.append(event.id)
+    return committed, rolled_back
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(databases=ALL, transaction=True)
+def test_no_committed_event_is_lost_and_none_is_applied_twice(
+    restartable_broker: Any, consumer_worker: Any, project_env: Any, wait: Any
+) -> None:
+    broker = restartable_broker
+    committed, rolled_back = _commit_events()
+    assert len(committed) == COMMITTED
+    assert len(rolled_back) == ROLLED_BACK
+    env = project_env(broker)
+
+    with consumer_worker(broker) as deliveries:
+        # 1. A relay killed in the middle of a batch.
+        first = RelayProcess(env)
+        wait(lambda: len(first.published()) >= KILL_AFTER, timeout=120, what="the first relay")
+        first.kill()
+        published_before_kill = set(first.published())
+        marked_sent = set(
+            OutboxMessage.objects.using("orders")
+            .filter(sent_at__isnull=False)
+            .values_list("event_id", flat=True)
+        )
+        # The kill came mid-batch: some events reached the broker but were never marked sent.
+        unmarked = published_before_kill - marked_sent
+        assert marked_sent < published_before_kill
+        assert len(marked_sent) % BATCH == 0
+        assert unmarked
+
+        # 2. A second relay, started while the broker is cut off, which must wait for it.
+        if broker.kind != "filesystem":
+            broker.stop()
+        second = RelayProcess(env, "--until-empty")
+        if broker.kind != "filesystem":
+            wait(lambda: len(second.failures()) >= 2, timeout=120, what="failed publishes")
+            assert not second.published()
+            broker.start()
+        second.process.wait(timeout=300)
+        second.stop()
+        assert second.process.returncode == 0, "\n".join(second.lines[-20:])
+        if broker.kind != "filesystem":
+            assert second.failures(), "the relay never noticed the broker going away"
+        assert pending_count(["orders"]) == 0
+
+        # Every committed event applied, each once; the unmarked ones were delivered twice.
+        wait(
+            lambda: ProcessedEvent.objects.using("billing").count() >= COMMITTED,
+            timeout=300,
+            what=f"{COMMITTED} handled events",
+        )
+        wait(
+            lambda: len(deliveries) >= COMMITTED + len(unmarked),
+            timeout=120,
+            what="the redelivered duplicates",
+        )
+
+    invoices = list(Invoice.objects.using("billing").values_list("event_id", flat=True))
+    assert len(invoices) == COMMITTED
+    assert set(invoices) == set(committed)
+    assert not set(rolled_back) & set(deliveries)
+    assert not OutboxMessage.objects.using("orders").filter(event_id__in=rolled_back).exists()
+    duplicates = len(deliveries) - len(set(deliveries))
+    assert duplicates >= len(unmarked) > 0
+    print(
+        f"\n[{broker.kind}] committed={COMMITTED} rolled_back={ROLLED_BACK} "
+        f"published_before_kill={len(published_before_kill)} marked_before_kill={len(marked_sent)} "
+        f"deliveries={len(deliveries)} duplicates={duplicates} effects={len(invoices)} "
+        f"relay_failures={len(second.failures())}"
+    )
