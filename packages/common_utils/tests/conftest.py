@@ -363,6 +363,7 @@ def consumer_worker(celery_app_for: Any) -> Any:
     @contextmanager
     def run(broker: Broker) -> Iterator[list[str]]:
         app = celery_app_for(broker)
+        import cu_testproject.tasks  # noqa: F401 - the worker knows only tasks defined at start
         from cu_testproject.consumer import consumer
 
         app.conf.task_queues = (consumer.queue, Queue("celery"))

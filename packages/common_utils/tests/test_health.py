@@ -1,0 +1,69 @@
+"""Liveness and readiness: readiness checks each database and the broker, with a timeout."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.test import Client, override_settings
+
+ALL = ["default", "orders", "billing", "orders_replica"]
+
+
+@pytest.fixture
+def silent_port() -> Iterator[int]:
+    """A loopback port that accepts connections and never says a word."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(16)
+        yield sock.getsockname()[1]
+
+
+def test_liveness_answers_ok() -> None:
+    response = Client().get("/healthz/live/")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+@pytest.mark.django_db(databases=ALL, transaction=True)
+def test_readiness_checks_every_database_and_the_broker() -> None:
+    response = Client().get("/healthz/ready/")
+    body = response.json()
+    assert response.status_code == 200, body
+    assert body["status"] == "ok"
+    assert set(body["checks"]) == {f"database:{alias}" for alias in ALL} | {"broker"}
+    assert all(check["ok"] for check in body["checks"].values())
+
+
+@pytest.mark.django_db(databases=ALL, transaction=True)
+def test_readiness_names_a_refused_broker(celery_app_for: Any) -> None:
+    from conftest import Broker
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed_port = sock.getsockname()[1]
+    celery_app_for(Broker("amqp", f"amqp://guest:guest@127.0.0.1:{closed_port}//"))
+    response = Client().get("/healthz/ready/")
+    body = response.json()
+    assert response.status_code == 503
+    assert body["status"] == "fail"
+    assert body["checks"]["broker"]["ok"] is False
+    assert body["checks"]["broker"]["error"]
+    assert body["checks"]["database:orders"]["ok"] is True
+
+
+@pytest.mark.django_db(databases=ALL, transaction=True)
+def test_readiness_times_out_a_broker_that_never_answers(
+    celery_app_for: Any, silent_port: int
+) -> None:
+    from conftest import Broker
+
+    celery_app_for(Broker("amqp", f"amqp://guest:guest@127.0.0.1:{silent_port}//"))
+    with override_settings(COMMON_UTILS={**settings.COMMON_UTILS, "HEALTH_TIMEOUT": 0.5}):
+        body = Client().get("/healthz/ready/").json()
+    broker = body["checks"]["broker"]
+    assert broker["ok"] is False
+    assert broker["ms"] < 3000
