@@ -26,7 +26,8 @@ class Command(BaseCommand):
         for alias in connections:
             if alias in replicas:
                 continue
-            self.stdout.write(f"Migrating database {alias!r}")
+            if options["verbosity"] >= 1:
+                self.stdout.write(f"Migrating database {alias!r}")
             call_command(
                 "migrate",
                 database=alias,
