@@ -115,6 +115,7 @@ class Broker:
     options: dict[str, Any] = field(default_factory=dict)
     vhost: str | None = None
     server: RedisServer | None = None
+    transport: str | None = None
 
     def stop(self) -> None:
         """Cut the broker off.
@@ -151,7 +152,11 @@ class Broker:
 
     def env(self) -> dict[str, str]:
         """Environment for a subprocess that must use this broker."""
-        return {"CU_TEST_BROKER_URL": self.url, "CU_TEST_BROKER_OPTIONS": json.dumps(self.options)}
+        return {
+            "CU_TEST_BROKER_URL": self.url,
+            "CU_TEST_BROKER_OPTIONS": json.dumps(self.options),
+            "CU_TEST_BROKER_TRANSPORT": self.transport or "",
+        }
 
     @property
     def user(self) -> str:
@@ -273,7 +278,9 @@ def _filesystem_broker(name: str) -> Broker:
         "control_folder": str(folders["control"]),
         "store_processed": False,
     }
-    return Broker("filesystem", "filesystem://", options)
+    from common_utils.celery import FILESYSTEM_TRANSPORT
+
+    return Broker("filesystem", "filesystem://", options, transport=FILESYSTEM_TRANSPORT)
 
 
 def rabbitmqctl(*args: str) -> str:
@@ -313,18 +320,24 @@ def celery_app_for(request: pytest.FixtureRequest) -> Iterator[Any]:
     """Point the test project's Celery app at a broker; restore it afterwards."""
     from cu_testproject.celery_app import app
 
-    before = (app.conf.broker_url, app.conf.broker_transport_options)
+    before = (app.conf.broker_url, app.conf.broker_transport_options, app.conf.broker_transport)
 
     def configure(broker: Broker) -> Any:
         app.close()  # drops pooled connections to the previous broker
-        app.conf.update(broker_url=broker.url, broker_transport_options=broker.options)
+        app.conf.update(
+            broker_url=broker.url,
+            broker_transport_options=broker.options,
+            broker_transport=broker.transport,
+        )
         return app
 
     try:
         yield configure
     finally:
         app.close()
-        app.conf.update(broker_url=before[0], broker_transport_options=before[1])
+        app.conf.update(
+            broker_url=before[0], broker_transport_options=before[1], broker_transport=before[2]
+        )
 
 
 def subprocess_env(broker: Broker) -> dict[str, str]:
@@ -383,6 +396,8 @@ def consumer_worker(celery_app_for: Any) -> Any:
             with start_worker(
                 app,
                 perform_ping_check=False,
+                loglevel="WARNING",
+                logfile=os.environ.get("CU_TEST_WORKER_LOG"),
                 queues=[consumer.queue_name, "celery"],
                 shutdown_timeout=30,
             ):

@@ -178,3 +178,23 @@ def test_no_committed_event_is_lost_and_none_is_applied_twice(
         f"deliveries={len(deliveries)} duplicates={duplicates} effects={len(invoices)} "
         f"relay_failures={len(second.failures())}"
     )
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(databases=ALL, transaction=True)
+def test_concurrent_relays_claim_disjoint_batches(project_env: Any) -> None:
+    from conftest import POSTGRES_URL, _filesystem_broker
+
+    if not POSTGRES_URL:
+        pytest.skip("COMMONS_TEST_POSTGRES_URL is not set")
+    committed, _ = _commit_events()
+    env = project_env(_filesystem_broker("concurrent"))
+    relays = [RelayProcess(env, "--until-empty") for _ in range(3)]
+    for relay in relays:
+        relay.process.wait(timeout=300)
+        relay.stop()
+        assert relay.process.returncode == 0, "\n".join(relay.lines[-20:])
+    published = [event_id for relay in relays for event_id in relay.published()]
+    # SELECT ... FOR UPDATE SKIP LOCKED: every event published by exactly one relay.
+    assert sorted(published) == sorted(committed)
+    assert sum(1 for relay in relays if relay.published()) >= 2

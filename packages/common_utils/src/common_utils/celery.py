@@ -45,6 +45,8 @@ logger = logging.getLogger("common_utils.events")
 DELIVER_EVENT_TASK = "common_utils.deliver_event"
 """The name of the task every event message invokes on a consumer's worker."""
 RELAY_TASK = "common_utils.relay_outbox"
+FILESYSTEM_TRANSPORT = "common_utils._filesystem_transport:Transport"
+"""``broker_transport`` of the embedded broker: kombu's filesystem transport, atomic writes."""
 REQUEST_ID_TASK_HEADER = "x_request_id"
 TRACEPARENT_TASK_HEADER = "traceparent"
 

@@ -11,6 +11,7 @@ app = Celery("cu_testproject")
 app.conf.update(
     broker_url=os.environ.get("CU_TEST_BROKER_URL", "memory://"),
     broker_transport_options=json.loads(os.environ.get("CU_TEST_BROKER_OPTIONS", "{}")),
+    broker_transport=os.environ.get("CU_TEST_BROKER_TRANSPORT") or None,
     broker_connection_timeout=3,
     task_ignore_result=True,
     worker_hijack_root_logger=False,
