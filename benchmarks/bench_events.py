@@ -45,12 +45,15 @@ def configure(broker_url: str | None) -> dict[str, Any]:
     )
     django.setup()
     if broker_url:
-        return {"url": broker_url, "options": {}}
+        return {"url": broker_url, "options": {}, "transport": None}
     folder = TMP / "broker"
     for sub in ("data", "control"):
         (folder / sub).mkdir(parents=True)
+    from common_utils.celery import FILESYSTEM_TRANSPORT
+
     return {
         "url": "filesystem://",
+        "transport": FILESYSTEM_TRANSPORT,
         "options": {
             "data_folder_in": str(folder / "data"),
             "data_folder_out": str(folder / "data"),
@@ -92,6 +95,7 @@ def main() -> None:  # noqa: PLR0915 - one linear script reads best top to botto
     app.conf.update(
         broker_url=broker["url"],
         broker_transport_options=broker["options"],
+        broker_transport=broker["transport"],
         task_ignore_result=True,
         worker_hijack_root_logger=False,
         broker_connection_retry_on_startup=True,
