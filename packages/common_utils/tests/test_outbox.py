@@ -132,3 +132,20 @@ def test_relay_and_consumer_deliver_each_committed_event_once(
     assert sorted(invoices) == sorted(committed)
     assert rolled_back not in invoices
     assert len(deliveries) == 40
+
+
+@pytest.mark.django_db(databases=ALL, transaction=True)
+def test_the_beat_task_relays_every_due_row(celery_app_for: Any) -> None:
+    from conftest import _filesystem_broker
+    from cu_testproject.celery_app import app
+
+    from common_utils.celery import RELAY_TASK, register_relay_task
+
+    celery_app_for(_filesystem_broker("beat"))
+    task = app.tasks.get(RELAY_TASK) or register_relay_task(app)
+    for total in range(3):
+        with atomic_for(Order):
+            _place(total)
+    assert task.apply().get() == 3
+    assert not OutboxMessage.objects.using("orders").filter(sent_at__isnull=True).exists()
+    assert task.apply().get() == 0
