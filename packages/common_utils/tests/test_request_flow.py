@@ -83,3 +83,16 @@ def test_an_unsafe_request_id_is_replaced_and_a_bad_traceparent_dropped(
 def test_a_request_without_an_id_gets_one() -> None:
     response = Client().get("/orders/")
     assert len(response["X-Request-ID"]) == 32
+
+
+def test_the_middleware_keeps_the_request_id_on_the_async_path() -> None:
+    import asyncio
+
+    from django.test import AsyncClient
+
+    async def call() -> Any:
+        return await AsyncClient().get("/healthz/live/", headers={"X-Request-ID": "async-1"})
+
+    response = asyncio.run(call())
+    assert response.status_code == 200
+    assert response["X-Request-ID"] == "async-1"
