@@ -164,6 +164,10 @@ def test_a_release_commit_left_untagged_is_tagged_and_published_on_rerun(
     )
     assert kit.git(repo, "cat-file", "-t", "common-utils-v0.1.1") == "tag"
     assert sorted(_index_shas(index)) == [
+        "common_auth-0.1.0-py3-none-any.whl",  # the other packages' tagged current releases
+        "common_auth-0.1.0.tar.gz",
+        "common_clients-0.1.0-py3-none-any.whl",
+        "common_clients-0.1.0.tar.gz",
         "common_utils-0.1.1-py3-none-any.whl",
         "common_utils-0.1.1.tar.gz",
     ]
@@ -183,3 +187,35 @@ def test_built_wheels_must_require_what_the_release_provides(
         r"common-utils will be at 0\.2\.0",
     ):
         verify_internal_requirements([auth], {"common-utils": Version("0.2.0")})
+
+
+def test_a_release_made_without_publishing_is_published_from_its_tag_later(
+    kit: Any, index: RunningIndex
+) -> None:
+    repo = kit.make_repo(fragments={"common-auth": {"+x.fix.md": "Fixed `x`.\n"}})
+    made = kit.tool("release", "--no-publish", repo=repo, env=kit.index_env(index))
+    assert made.returncode == 0, made.stderr
+    tagged = kit.git(repo, "rev-parse", "HEAD")
+    (repo / "packages/common_auth/README.md").write_text("Work after the release.\n")
+    kit.git(repo, "commit", "--quiet", "-am", "Work after the release")
+
+    later = kit.tool("release", repo=repo, env=kit.index_env(index))
+
+    assert later.returncode == 0, later.stderr
+    assert f"common-auth 0.1.1 ({tagged[:12]})" in later.stdout
+    on_index = _index_shas(index)
+    assert sorted(on_index) == [
+        "common_auth-0.1.1-py3-none-any.whl",
+        "common_auth-0.1.1.tar.gz",
+        # The other packages' current versions were tagged (0.1.0) and missing too.
+        "common_clients-0.1.0-py3-none-any.whl",
+        "common_clients-0.1.0.tar.gz",
+        "common_utils-0.1.0-py3-none-any.whl",
+        "common_utils-0.1.0.tar.gz",
+    ]
+    # Built from the tag, not from the later README: a rebuild of the tag gives the same bytes.
+    kit.git(repo, "checkout", "--quiet", "common-auth-v0.1.1")
+    rebuilt = kit.tool("build", "common-auth", "--outdir", str(repo.parent / "again"), repo=repo)
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    for path in (repo.parent / "again").iterdir():
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == on_index[path.name], path.name

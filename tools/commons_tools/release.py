@@ -11,13 +11,15 @@
    into a fresh venv without any index and compare each ``__version__``.
 5. Commit ``Release common-auth 1.3.0, common-utils 0.2.0`` and tag ``<dist-name>-v<version>``.
    Until this commit every write is recorded and undone if a step fails.
-6. Publish (:mod:`commons_tools.publish`). A run with nothing to plan publishes whatever packages
-   released at HEAD still miss on the index: a re-run finishes a half-failed publish.
+6. Publish (:mod:`commons_tools.publish`). A run with nothing to plan rebuilds each package's
+   tagged current release from its tag (same bytes) and publishes what the index still misses: a
+   re-run finishes a half-failed publish, or one skipped with ``--no-publish``.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib.util
 import json
 import os
@@ -45,7 +47,13 @@ from commons_tools.fragments import FragmentError
 from commons_tools.plan import Plan, PlannedRelease, make_plan, requirement_text
 from commons_tools.publish import check_credentials, publish_files, release_index
 from commons_tools.simple_api import IndexTarget, check_reachable
-from commons_tools.workspace import Package, WorkspaceError, load_workspace, write_version
+from commons_tools.workspace import (
+    Package,
+    Workspace,
+    WorkspaceError,
+    load_workspace,
+    write_version,
+)
 
 ROOT_LOG_MARKER = "<!-- release log start -->"
 Say = Callable[[str], None]
@@ -316,6 +324,20 @@ def verify_wheels(wheels: Sequence[Path], expected: dict[str, tuple[str, str]]) 
                 )
 
 
+def unreleased_dependencies(workspace: Workspace, released: Sequence[Package]) -> list[Package]:
+    """The workspace packages that ``released`` need, directly or not, and that are not among
+    them, in dependency order."""
+    names = {p.dist_name for p in released}
+    needed: set[str] = set()
+    pending = list(released)
+    while pending:
+        for _, target in workspace.internal_requirements(pending.pop()):
+            if target.dist_name not in names and target.dist_name not in needed:
+                needed.add(target.dist_name)
+                pending.append(target)
+    return [p for p in workspace.packages if p.dist_name in needed]
+
+
 def verify_internal_requirements(wheels: Sequence[Path], versions: dict[str, Version]) -> None:
     """Every requirement a built wheel declares on a workspace package admits that package's
     version after this release (``versions``: canonical dist name -> version): the cascade, checked
@@ -350,11 +372,11 @@ def _run_checked(command: Sequence[str]) -> str:
 # -- the run ---------------------------------------------------------------------------------
 
 
-def released_at_head(repo: Path, say: Say = print) -> list[Package]:
-    """Packages whose current version's tag points at HEAD: what the last release run made.
+def tagged_releases(repo: Path, say: Say = print) -> list[tuple[Package, str]]:
+    """Each package whose current version carries its release tag, with the tag's commit.
 
     A release commit at HEAD whose run stopped before tagging (``Release a 1.0, b 2.0`` naming
-    the versions the packages hold, their tags absent) gets its missing tags here.
+    the versions the packages hold, their tags absent) gets its missing tags here first.
     """
     head = g.resolve(repo, "HEAD")
     workspace = load_workspace(repo)
@@ -370,10 +392,35 @@ def released_at_head(repo: Path, say: Say = print) -> list[Package]:
                 g.git(repo, "tag", "--annotate", package.tag(), "-m", message, head)
                 say(f"Tagged {package.tag()}: the release commit at HEAD was left untagged.")
     return [
-        package
+        (package, g.resolve(repo, package.tag()))
         for package in workspace.packages
-        if g.tag_exists(repo, package.tag()) and g.resolve(repo, package.tag()) == head
+        if g.tag_exists(repo, package.tag())
     ]
+
+
+def build_tagged(repo: Path, releases: Sequence[tuple[Package, str]], outdir: Path) -> list[Path]:
+    """Rebuild each release from its tagged commit, with that commit's time as
+    SOURCE_DATE_EPOCH: the bytes the release run built and verified."""
+    head = g.resolve(repo, "HEAD")
+    built: list[Path] = []
+    for package, commit in releases:
+        epoch = g.commit_epoch(repo, commit)
+        if commit == head:
+            built.extend(build_package(package, outdir, epoch=epoch))
+            continue
+        # A detached worktree of the tagged commit: the same files, .gitignore and .git layout
+        # the release run built from (hatchling puts the repository's .gitignore in sdists).
+        with tempfile.TemporaryDirectory(prefix="commons-tagged-") as scratch:
+            checkout = Path(scratch) / "tree"
+            g.git(repo, "worktree", "add", "--quiet", "--detach", str(checkout), commit)
+            root = checkout / package.root.relative_to(repo)
+            try:
+                tagged = dataclasses.replace(package, root=root)
+                built.extend(build_package(tagged, outdir, epoch=epoch))
+            finally:
+                g.git(repo, "worktree", "remove", "--force", str(checkout))
+    twine_check(built)
+    return built
 
 
 @contextmanager
@@ -411,7 +458,7 @@ def release(
     outdir = outdir or repo / "dist"
     require_clean(repo)
     if not plan.releases:
-        _publish_head(repo, publish, outdir, say)
+        _publish_tagged(repo, publish, outdir, say)
         return plan
     require_new_tags(repo, plan)
     with _index_if(publish, repo, say) as target:
@@ -425,7 +472,12 @@ def release(
             built = build_released(packages, outdir, epoch)
             expected = {p.dist_name: (p.module, str(p.version)) for p in packages}
             wheels = [p for p in built if p.suffix == ".whl"]
-            verify_wheels(wheels, expected)
+            with tempfile.TemporaryDirectory(prefix="commons-deps-") as scratch:
+                # Workspace packages the released ones need but that stay at their version:
+                # built too (not published), so the venv holds the workspace as released.
+                others = unreleased_dependencies(fresh, packages)
+                extra = build_released(others, Path(scratch), epoch) if others else []
+                verify_wheels(wheels + [p for p in extra if p.suffix == ".whl"], expected)
             verify_internal_requirements(
                 wheels, {canonicalize_name(p.dist_name): p.version for p in fresh.packages}
             )
@@ -444,7 +496,7 @@ def release(
         tags = ", ".join(r.tag for r in plan.releases)
         say(f"Committed {commit[:12]}: {plan.commit_message}; tagged {tags}")
         if target is None:
-            say("--no-publish: not published; `nox -s release` run at this commit publishes it.")
+            say("--no-publish: not published; a `nox -s release` with nothing to plan will.")
             return plan
         say(f"Publishing to {target.display}")
         try:
@@ -457,18 +509,18 @@ def release(
     return plan
 
 
-def _publish_head(repo: Path, publish: bool, outdir: Path, say: Say) -> None:
-    """Nothing to plan: publish what the release at HEAD still misses on the index."""
-    packages = released_at_head(repo, say)
-    if not packages:
+def _publish_tagged(repo: Path, publish: bool, outdir: Path, say: Say) -> None:
+    """Nothing to plan: publish what the tagged current releases still miss on the index."""
+    releases = tagged_releases(repo, say)
+    if not releases:
         say("Nothing to release.")
         return
     if not publish:
-        say("Nothing to release; --no-publish: the release at HEAD was not checked on the index.")
+        say("Nothing to release; --no-publish: the tagged releases were not checked on the index.")
         return
-    names = ", ".join(f"{p.dist_name} {p.version}" for p in packages)
-    say(f"Nothing to release; completing the publish of the release at HEAD ({names}).")
-    built = build_released(packages, outdir, g.commit_epoch(repo))
+    names = ", ".join(f"{p.dist_name} {p.version} ({commit[:12]})" for p, commit in releases)
+    say(f"Nothing to release; checking that the index has the tagged releases: {names}.")
+    built = build_tagged(repo, releases, outdir)
     with _index_if(True, repo, say) as target:
         assert target is not None
         say(f"Publishing to {target.display}")
