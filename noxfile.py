@@ -1,7 +1,8 @@
 """The one entry point for developers, CI and releases: ``nox -l`` lists the sessions.
 
-``nox -s ci`` is what CI runs: lint, typecheck, the changelog gate, the tests of every package on
-Django 4.2 and 5.2, the repository's own tests, and the reproducible build.
+``nox -s ci`` is what CI runs: lint, typecheck, the changelog gate, the check that generated
+clients match their specs, the tests of every package on Django 4.2 and 5.2, the repository's own
+tests, and the reproducible build.
 """
 
 from __future__ import annotations
@@ -141,6 +142,26 @@ def build(session: nox.Session) -> None:
     session.run("python", "-m", "commons_tools.build", *session.posargs)
 
 
+def _generate_clients(session: nox.Session, *args: str) -> None:
+    _install_packages(session, with_tests=False)  # common-clients[codegen]
+    # Generated code is formatted by ruff: the repository's pinned ruff, so that the committed
+    # clients and a regeneration agree byte for byte whatever ruff the extra would admit.
+    session.install(*nox.project.dependency_groups(WORKSPACE, "lint"))
+    session.run("python", "-m", "common_clients.codegen", "generate-all", *args, *session.posargs)
+
+
+@nox.session(python="3.11")
+def clients(session: nox.Session) -> None:
+    """Regenerate every client of common-clients from ``packages/common_clients/specs/``."""
+    _generate_clients(session)
+
+
+@nox.session(python="3.11", name="clients-check")
+def clients_check(session: nox.Session) -> None:
+    """Fail, naming the files, when a committed client differs from what its spec generates."""
+    _generate_clients(session, "--check")
+
+
 @nox.session(python="3.11")
 def release(session: nox.Session) -> None:
     """Release what the news fragments ask for: plan, changelogs, build, commit, tags, publish.
@@ -195,6 +216,7 @@ CI_SESSIONS = [
     "lint",
     "typecheck",
     "changelog",
+    "clients-check",
     *(f"tests({package}-django{django})" for package in PACKAGES for django in DJANGO_VERSIONS),
     "tests-repo",
     "build",
