@@ -10,8 +10,15 @@ The map:
   ``parse_event``, ``EventRegistry`` and the process-wide ``events`` registry;
 - errors (``_errors``): one tree under ``CommonUtilsError``.
 
+Every client of every service imports this module for the request id, so importing it stays
+cheap: the request context and the errors load at once (standard library only); the event
+envelopes (pydantic), the logging glue and the httpx hooks load on first use of one of their
+names (PEP 562). Type checkers see every name as a plain import.
+
 Django glue lives in ``common_utils.django``, Celery glue in ``common_utils.celery``.
 """
+
+from typing import TYPE_CHECKING
 
 from common_utils.__about__ import __version__
 from common_utils._context import (
@@ -35,16 +42,18 @@ from common_utils._errors import (
     OutboxError,
     UnknownEventTypeError,
 )
-from common_utils._events import (
-    Envelope,
-    EventRegistry,
-    event_type,
-    events,
-    new_event,
-    parse_event,
-)
-from common_utils._httpx_hooks import async_httpx_request_hook, httpx_request_hook
-from common_utils._logging import JsonLogFormatter, RequestContextLogFilter
+
+if TYPE_CHECKING:
+    from common_utils._events import (
+        Envelope,
+        EventRegistry,
+        event_type,
+        events,
+        new_event,
+        parse_event,
+    )
+    from common_utils._httpx_hooks import async_httpx_request_hook, httpx_request_hook
+    from common_utils._logging import JsonLogFormatter, RequestContextLogFilter
 
 __all__ = [
     "CommonUtilsError",
@@ -76,3 +85,33 @@ __all__ = [
     "parse_traceparent",
     "request_context",
 ]
+
+# Name -> the private module that defines it, imported on first access.
+_LAZY = {
+    "Envelope": "common_utils._events",
+    "EventRegistry": "common_utils._events",
+    "event_type": "common_utils._events",
+    "events": "common_utils._events",
+    "new_event": "common_utils._events",
+    "parse_event": "common_utils._events",
+    "async_httpx_request_hook": "common_utils._httpx_hooks",
+    "httpx_request_hook": "common_utils._httpx_hooks",
+    "JsonLogFormatter": "common_utils._logging",
+    "RequestContextLogFilter": "common_utils._logging",
+}
+
+# Hidden from type checkers, which would otherwise accept any attribute of this module.
+if not TYPE_CHECKING:
+
+    def __getattr__(name: str) -> object:
+        module_name = _LAZY.get(name)
+        if module_name is None:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        from importlib import import_module
+
+        value = getattr(import_module(module_name), name)
+        globals()[name] = value  # later lookups find it without coming here
+        return value
+
+    def __dir__() -> list[str]:
+        return sorted({*globals(), *__all__})
