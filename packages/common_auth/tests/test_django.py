@@ -297,7 +297,11 @@ def test_https_settings_pass_without_warning(settings) -> None:
         ),
         (
             {"ISSUER": ISSUER, "AUDIENCE": AUDIENCE, "SIGNING_KEYS": ["garbage"]},
-            ["common_auth.E002", "common_auth.E003"],
+            ["common_auth.E003"],  # once: the verifier fails only because the keys do
+        ),
+        (
+            {"ISSUER": ISSUER, "AUDIENCE": AUDIENCE, "JWKS_MIN_TTL": 600, "JWKS_MAX_TTL": 60},
+            ["common_auth.E002"],
         ),
     ],
 )
@@ -309,6 +313,47 @@ def test_check_messages_name_the_key(settings) -> None:
     settings.COMMON_AUTH = {"AUDIENCE": AUDIENCE}
     messages = [m.msg for m in run_checks() if m.id == "common_auth.E001"]
     assert messages == ["COMMON_AUTH['ISSUER'] is missing"]
+
+
+def key(name: str) -> str:
+    return f"COMMON_AUTH[{name!r}]"
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        ({"JWKS_URL": "nope"}, f"{key('JWKS_URL')}: must be an absolute http(s) URL, got 'nope'"),
+        ({"ISSUER": "auth-service"}, f"{key('ISSUER')} is not an http(s) URL, so"),
+        ({"ALGORITHMS": ["RS256", "HS256"]}, f"{key('ALGORITHMS')}: must be asymmetric"),
+        ({"AUDIENCE": ["", AUDIENCE]}, f"{key('AUDIENCE')}: an audience is an empty string"),
+        (
+            {"INTROSPECTION_URL": "https://issuer.commons.test/introspect/"},
+            f"{key('INTROSPECTION_URL')} needs {key('INTROSPECTION_CLIENT_ID')} and",
+        ),
+        (
+            {"JWKS_URL": "https://a.test/jwks", "INTROSPECTION_URL": "https://a.test/i"},
+            f"give {key('JWKS_URL')} or {key('INTROSPECTION_URL')}, not both",
+        ),
+        ({"JWKS_MIN_TTL": 600, "JWKS_MAX_TTL": 60}, f"{key('JWKS_MIN_TTL')} exceeds"),
+        ({"TOKEN_LIFETIME": 7200}, f"{key('TOKEN_LIFETIME')} exceeds {key('MAX_TOKEN_LIFETIME')}"),
+        ({"LEEWAY": "soon"}, f"{key('LEEWAY')}: Input should be a valid number"),
+        ({"REALM": 'a"b'}, f"{key('REALM')}: must not contain a double quote"),
+        (
+            {"PERMISSION_SCOPES": {"orders.view_order": 3}},
+            f"{key('PERMISSION_SCOPES')}: the scopes of 'orders.view_order' must be",
+        ),
+        ({"CLAIMS_MODEL": "no.such.Model"}, f"{key('CLAIMS_MODEL')}: cannot import"),
+        ({"SIGNING_KEYS": ["garbage"]}, f"{key('SIGNING_KEYS')}[0]: neither a PEM private key"),
+        ({"CLIENTS": {"web": {"SECRET_HASH": "x"}}}, f"{key('CLIENTS')}['web']['AUDIENCES']"),
+    ],
+)
+def test_every_check_message_names_the_key_once(settings, extra, expected) -> None:
+    settings.COMMON_AUTH = {"ISSUER": ISSUER, "AUDIENCE": AUDIENCE} | extra
+    messages = [m.msg for m in run_checks() if (m.id or "").startswith("common_auth.E")]
+    assert len(messages) == 1, messages
+    assert messages[0].startswith(expected), messages
+    assert "Value error" not in messages[0]
+    assert messages[0].count(key(next(iter(extra)))) == expected.count(key(next(iter(extra))))
 
 
 def test_settings_model_documents_defaults() -> None:

@@ -175,6 +175,8 @@ class SigningKey:
         """A key from settings: PEM text, JWK JSON text or a JWK mapping."""
         if isinstance(value, str) and value.lstrip().startswith("-----BEGIN"):
             return cls.from_pem(value)
+        if isinstance(value, str) and not value.lstrip().startswith("{"):
+            raise SigningKeyError("neither a PEM private key (-----BEGIN ...) nor a JWK (JSON)")
         return cls.from_jwk(value)
 
     def public_jwk(self) -> dict[str, Any]:
@@ -250,22 +252,29 @@ class SigningKeySet:
 
     @classmethod
     def from_settings(
-        cls, keys: Sequence[str | Mapping[str, Any]], *, max_token_lifetime: float = 3600.0
+        cls,
+        keys: Sequence[str | Mapping[str, Any]],
+        *,
+        max_token_lifetime: float = 3600.0,
+        name: str = "SIGNING_KEYS",
     ) -> SigningKeySet:
         """Keys as PEM or JWK: the first signs, the others stay published.
 
         Rotating by configuration: put the new key first, keep the old one second for at least
-        the longest token lifetime, then remove it.
+        the longest token lifetime, then remove it. Errors name the setting as `name`.
         """
         if isinstance(keys, str | bytes) or not keys:
-            raise ConfigurationError("SIGNING_KEYS must be a non-empty list of PEM or JWK keys")
+            raise ConfigurationError(f"{name} must be a non-empty list of PEM or JWK keys")
         loaded: list[SigningKey] = []
         for index, value in enumerate(keys):
             try:
                 loaded.append(SigningKey.load(value))
             except SigningKeyError as exc:
-                raise ConfigurationError(f"SIGNING_KEYS[{index}]: {exc}") from None
-        return cls(loaded[0], previous=loaded[1:], max_token_lifetime=max_token_lifetime)
+                raise ConfigurationError(f"{name}[{index}]: {exc}") from None
+        try:
+            return cls(loaded[0], previous=loaded[1:], max_token_lifetime=max_token_lifetime)
+        except ConfigurationError as exc:
+            raise ConfigurationError(f"{name}: {exc}") from None
 
     @classmethod
     def from_env(

@@ -75,6 +75,7 @@ _ALGORITHMS: dict[str, Algorithm] = {
 }
 if "Ed25519" not in _ALGORITHMS and "EdDSA" in _ALGORITHMS:
     _ALGORITHMS["Ed25519"] = _ALGORITHMS["EdDSA"]
+SUPPORTED_ALGORITHMS = frozenset(_ALGORITHMS)  # what an allow-list may name
 
 
 def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -123,6 +124,17 @@ def _json_object(raw: bytes, part: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise MalformedToken(f"the {part} is not a JSON object", reason="malformed_json")
     return value
+
+
+def refused_algorithms(algorithms: Sequence[str]) -> str | None:
+    """Why `algorithms` cannot be an allow-list, or None when it can."""
+    refused = [alg for alg in algorithms if alg not in SUPPORTED_ALGORITHMS]
+    if refused or not algorithms:
+        return (
+            f"must be asymmetric ones of {sorted(SUPPORTED_ALGORITHMS)}; "
+            f"refused: {refused or 'an empty list'}"
+        )
+    return None
 
 
 class _Parsed:
@@ -205,12 +217,9 @@ class TokenVerifier(Generic[ClaimsT]):
             raise ConfigurationError("TokenVerifier: audience is empty")
         if (jwks_url is None) == (keys is None):
             raise ConfigurationError("TokenVerifier: give exactly one of jwks_url and keys")
-        refused = [alg for alg in algorithms if alg not in _ALGORITHMS]
-        if refused or not algorithms:
-            raise ConfigurationError(
-                f"TokenVerifier: algorithms must be asymmetric ones of "
-                f"{sorted(_ALGORITHMS)}; refused: {refused or 'an empty list'}"
-            )
+        refused = refused_algorithms(algorithms)
+        if refused:
+            raise ConfigurationError(f"TokenVerifier: algorithms {refused}")
         if not 0 <= leeway <= 300:
             raise ConfigurationError("TokenVerifier: leeway must be between 0 and 300 seconds")
         self.issuer = issuer

@@ -45,15 +45,22 @@ def check_common_auth_settings(app_configs: Any = None, **kwargs: Any) -> list[C
         ]
     messages: list[CheckMessage] = []
     clear_caches()  # the checks see the settings of now, not a cached older copy
-    try:
-        get_verifier()
-    except ConfigurationError as exc:
-        messages.append(Error(f"{SETTING}: {exc}", id="common_auth.E002"))
+    keys_loaded = True
     if config.signing_keys or config.clients:
         try:
             get_signing_keys()
         except ConfigurationError as exc:
+            keys_loaded = False
             messages.append(Error(str(exc), id="common_auth.E003"))
+    verifier_uses_keys = not (config.jwks_url or config.introspection_url) and config.signing_keys
+    if keys_loaded or not verifier_uses_keys:  # else the verifier fails for the same reason
+        try:
+            get_verifier()
+        except ConfigurationError as exc:
+            message = str(exc)
+            if not message.startswith(SETTING):  # the error of a constructor, not of a key
+                message = f"{SETTING}: {message}"
+            messages.append(Error(message, id="common_auth.E002"))
     url = config.introspection_url or (None if config.signing_keys else config.effective_jwks_url)
     if url and url.startswith("http://") and not settings.DEBUG:
         messages.append(

@@ -15,14 +15,27 @@ from typing import Any
 from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from common_auth._claims import AccessTokenClaims
 from common_auth._errors import ConfigurationError, SigningKeyError
 from common_auth._introspection import IntrospectionVerifier
 from common_auth._issuing import SigningKeySet
 from common_auth._jwks import JWKSCache
-from common_auth._verifier import DEFAULT_ALGORITHMS, DEFAULT_REQUIRED_CLAIMS, TokenVerifier
+from common_auth._urls import endpoint_url
+from common_auth._verifier import (
+    DEFAULT_ALGORITHMS,
+    DEFAULT_REQUIRED_CLAIMS,
+    TokenVerifier,
+    refused_algorithms,
+)
 
 SETTING = "COMMON_AUTH"
 
@@ -73,21 +86,79 @@ class CommonAuthSettings(BaseModel):
     clients: dict[str, ClientSettings] = Field(default_factory=dict, repr=False)
     token_lifetime: float = Field(default=300.0, gt=0)
     jwks_max_age: int = Field(default=300, ge=0)
-    realm: str = Field(default="api", pattern=r'^[^"\\]*$')
+    realm: str = "api"
     permission_scopes: dict[str, str | list[str]] = Field(default_factory=dict)
 
+    # Every check that can be made on the values alone is made here, so that an error names
+    # the key (COMMON_AUTH['JWKS_URL']: ...) at start-up and at run time alike.
+
+    @field_validator("audience")
+    @classmethod
+    def _named_audiences(cls, value: str | list[str]) -> str | list[str]:
+        if not all([value] if isinstance(value, str) else value):
+            raise ValueError("an audience is an empty string")
+        return value
+
+    @field_validator("jwks_url", "introspection_url")
+    @classmethod
+    def _absolute_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            _check_url(value)
+        return value
+
+    @field_validator("algorithms")
+    @classmethod
+    def _allow_list(cls, value: list[str]) -> list[str]:
+        refused = refused_algorithms(value)
+        if refused:
+            raise ValueError(refused)
+        return value
+
+    @field_validator("realm")
+    @classmethod
+    def _quotable_realm(cls, value: str) -> str:
+        if '"' in value or "\\" in value:
+            raise ValueError("must not contain a double quote or a backslash")
+        return value
+
+    @field_validator("permission_scopes", mode="before")
+    @classmethod
+    def _scopes_per_permission(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            for perm, scopes in value.items():
+                if not (
+                    isinstance(scopes, str)
+                    or (isinstance(scopes, list) and all(isinstance(s, str) for s in scopes))
+                ):
+                    raise ValueError(
+                        f"the scopes of {perm!r} must be a string or a list of strings"
+                    )
+        return value
+
     @model_validator(mode="after")
-    def _one_key_source(self) -> CommonAuthSettings:
+    def _consistent(self) -> CommonAuthSettings:
+        key = _key
         if self.introspection_url and self.jwks_url:
-            raise ValueError("give JWKS_URL or INTROSPECTION_URL, not both")
+            raise ValueError(f"give {key('JWKS_URL')} or {key('INTROSPECTION_URL')}, not both")
         if self.introspection_url and not (
             self.introspection_client_id and self.introspection_client_secret
         ):
             raise ValueError(
-                "INTROSPECTION_URL needs INTROSPECTION_CLIENT_ID and INTROSPECTION_CLIENT_SECRET"
+                f"{key('INTROSPECTION_URL')} needs {key('INTROSPECTION_CLIENT_ID')} and "
+                f"{key('INTROSPECTION_CLIENT_SECRET')}"
             )
+        if self.jwks_url is None and not self.introspection_url and not self.signing_keys:
+            try:
+                _check_url(self.effective_jwks_url)
+            except ValueError:
+                raise ValueError(
+                    f"{key('ISSUER')} is not an http(s) URL, so {key('JWKS_URL')} cannot "
+                    f"default to {{ISSUER}}/.well-known/jwks.json: set {key('JWKS_URL')}"
+                ) from None
+        if self.jwks_min_ttl > self.jwks_max_ttl:
+            raise ValueError(f"{key('JWKS_MIN_TTL')} exceeds {key('JWKS_MAX_TTL')}")
         if self.token_lifetime > self.max_token_lifetime:
-            raise ValueError("TOKEN_LIFETIME may not exceed MAX_TOKEN_LIFETIME")
+            raise ValueError(f"{key('TOKEN_LIFETIME')} exceeds {key('MAX_TOKEN_LIFETIME')}")
         return self
 
     @property
@@ -100,6 +171,17 @@ class CommonAuthSettings(BaseModel):
         if mapped is None:
             return frozenset({perm})
         return frozenset({mapped} if isinstance(mapped, str) else mapped)
+
+
+def _key(name: str) -> str:
+    return f"{SETTING}[{name!r}]"
+
+
+def _check_url(value: str) -> None:
+    try:
+        endpoint_url(value, owner=SETTING, name="url")
+    except ConfigurationError:
+        raise ValueError(f"must be an absolute http(s) URL, got {value!r}") from None
 
 
 def _raw() -> dict[str, Any]:
@@ -116,13 +198,17 @@ def describe(error: ValidationError) -> list[tuple[str, str]]:
     problems = []
     for item in error.errors():
         loc = [str(part) for part in item["loc"]]
-        where = f"{SETTING}[{loc[0]!r}]" + "".join(f"[{p!r}]" for p in loc[1:]) if loc else SETTING
+        where = _key(loc[0]) + "".join(f"[{p!r}]" for p in loc[1:]) if loc else None
+        # Our validators' messages without pydantic's "Value error, " in front of them.
+        message = str(item["ctx"]["error"]) if item["type"] == "value_error" else item["msg"]
         if item["type"] == "missing":
             problems.append(("missing", f"{where} is missing"))
         elif item["type"] == "extra_forbidden":
             problems.append(("invalid", f"{where} is not a known key"))
+        elif where is None:  # a rule between keys: its message names them
+            problems.append(("invalid", message))
         else:
-            problems.append(("invalid", f"{where}: {item['msg']}"))
+            problems.append(("invalid", f"{where}: {message}"))
     return problems
 
 
@@ -199,10 +285,12 @@ def get_signing_keys() -> SigningKeySet:
     if config.signing_keys:
         try:
             return SigningKeySet.from_settings(
-                config.signing_keys, max_token_lifetime=config.max_token_lifetime
+                config.signing_keys,
+                max_token_lifetime=config.max_token_lifetime,
+                name=_key("SIGNING_KEYS"),
             )
-        except (ConfigurationError, SigningKeyError) as exc:
-            raise ConfigurationError(f"{SETTING}['SIGNING_KEYS']: {exc}") from None
+        except SigningKeyError as exc:
+            raise ConfigurationError(f"{_key('SIGNING_KEYS')}: {exc}") from None
     if os.environ.get("COMMON_AUTH_SIGNING_KEY"):
         return SigningKeySet.from_env("COMMON_AUTH")
     raise ConfigurationError(
