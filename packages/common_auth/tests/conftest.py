@@ -112,6 +112,13 @@ class _TestUrls(types.ModuleType):
         async def whoami_async(request: HttpRequest) -> JsonResponse:
             return JsonResponse(describe(request))
 
+        async def auser_view(request: HttpRequest) -> JsonResponse:
+            user = await request.auser()  # Django >= 5.0
+            return JsonResponse(
+                {"type": type(user).__name__, "id": getattr(user, "id", None)}
+                | {"same": user is request.user}
+            )
+
         @require_scopes("orders:read")
         def orders(request: HttpRequest) -> JsonResponse:
             return JsonResponse(describe(request))
@@ -149,6 +156,7 @@ class _TestUrls(types.ModuleType):
         return [
             path("whoami/", whoami),
             path("whoami-async/", whoami_async),
+            path("auser/", auser_view),
             path("orders/", orders),
             path("orders-async/", orders_async),
             path("orders-admin/", orders_admin),

@@ -6,6 +6,7 @@ import asyncio
 import json
 from typing import Any
 
+import django
 import pytest
 from django.core.checks import run_checks
 from django.test import AsyncClient, Client
@@ -100,6 +101,42 @@ def test_async_middleware_gives_a_token_user(live_settings, forge) -> None:
     assert response.status_code == 200
     assert response.json()["id"] == "user-42"
     assert response.json()["forwarded"] is True
+
+
+SESSION_MIDDLEWARE = [
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+]
+
+
+@pytest.mark.skipif(django.VERSION < (5, 0), reason="request.auser() came with Django 5.0")
+@pytest.mark.parametrize("session", [False, True], ids=["alone", "after-session-auth"])
+def test_async_views_get_the_token_user_from_auser(live_settings, forge, session) -> None:
+    if session:
+        live_settings.SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
+        live_settings.MIDDLEWARE = [*SESSION_MIDDLEWARE, *live_settings.MIDDLEWARE]
+
+    async def run() -> tuple[Any, Any]:
+        client = AsyncClient()
+        with_token = await client.get("/auser/", headers=bearer(forge.token()))
+        return with_token.json(), (await client.get("/auser/")).json()
+
+    with_token, without = asyncio.run(run())
+    assert with_token == {"type": "TokenUser", "id": "user-42", "same": True}
+    assert without["type"] == "AnonymousUser"
+
+
+def test_a_server_misconfiguration_is_not_disguised_as_a_client_error(live_settings, forge):
+    # A CLAIMS_MODEL that cannot be imported is the server's fault: the error propagates (a
+    # 500 naming the key, and the system check says it at start-up), never a 401 that blames
+    # the token.
+    live_settings.COMMON_AUTH = live_settings.COMMON_AUTH | {"CLAIMS_MODEL": "no.such.Model"}
+    for path in ("/whoami/", "/orders/", "/drf/orders/"):
+        with pytest.raises(ConfigurationError, match=r"COMMON_AUTH\['CLAIMS_MODEL'\]"):
+            Client().get(path, headers=bearer(forge.token()))
+    live_settings.MIDDLEWARE = []
+    with pytest.raises(ConfigurationError, match="CLAIMS_MODEL"):
+        Client().get("/drf/orders/", headers=bearer(forge.token()))
 
 
 def test_no_token_is_anonymous(live_settings) -> None:

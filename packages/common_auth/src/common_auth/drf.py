@@ -22,7 +22,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
 from common_auth._claims import AccessTokenClaims
-from common_auth._errors import CommonAuthError, IntrospectionError, KeySetUnavailable
+from common_auth._errors import IntrospectionError, InvalidToken, KeySetUnavailable
 from common_auth.django._authentication import _OUTCOME, authenticate, www_authenticate
 from common_auth.django._settings import auth_settings
 from common_auth.django._user import TokenUser
@@ -46,10 +46,8 @@ class BearerTokenAuthentication(BaseAuthentication):
             claims = authenticate(http_request)
         except (KeySetUnavailable, IntrospectionError) as exc:
             raise AuthUnavailable() from exc
-        except CommonAuthError as exc:
-            raise exceptions.AuthenticationFailed(
-                detail=getattr(exc, "reason", "invalid_token"), code="invalid_token"
-            ) from None
+        except InvalidToken as exc:
+            raise exceptions.AuthenticationFailed(detail=exc.reason, code="invalid_token") from None
         if claims is None:
             return None
         return TokenUser(claims, permission_scopes=auth_settings().permission_scopes), claims

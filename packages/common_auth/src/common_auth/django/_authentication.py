@@ -29,6 +29,9 @@ logger = logging.getLogger("common_auth.django")
 
 _OUTCOME = "_common_auth_outcome"
 _UNAVAILABLE = (KeySetUnavailable, IntrospectionError)
+# What a request can cause: answered 401/400/503. A ConfigurationError is the server's fault
+# and propagates (a 500 naming the setting), never disguised as a client error.
+REQUEST_ERRORS = (InvalidToken, *_UNAVAILABLE)
 
 
 class MalformedAuthorization(MalformedToken):
@@ -55,12 +58,22 @@ def bearer_token(request: HttpRequest) -> str | None:
 def _record(request: HttpRequest, outcome: AccessTokenClaims | CommonAuthError | None) -> None:
     setattr(request, _OUTCOME, outcome)
     if isinstance(outcome, AccessTokenClaims):
-        request.user = TokenUser(  # type: ignore[assignment]
-            outcome, permission_scopes=auth_settings().permission_scopes
-        )
+        user = TokenUser(outcome, permission_scopes=auth_settings().permission_scopes)
+        request.user = user  # type: ignore[assignment]
+        set_auser(request, user)
         request.auth = outcome  # type: ignore[attr-defined]
     elif not hasattr(request, "auth"):
         request.auth = None  # type: ignore[attr-defined]
+
+
+def set_auser(request: HttpRequest, user: Any) -> None:
+    """Make ``await request.auser()`` (Django 5's async user) agree with ``request.user``;
+    without this it would answer the session's user, or fail without session middleware."""
+
+    async def auser() -> Any:
+        return user
+
+    request.auser = auser
 
 
 def _replay(request: HttpRequest) -> tuple[bool, AccessTokenClaims | None]:
@@ -82,7 +95,7 @@ def _failure_recorded(request: HttpRequest) -> Iterator[None]:
     """Remember (and log) a rejection on the request, so later lookups replay it."""
     try:
         yield
-    except CommonAuthError as exc:
+    except REQUEST_ERRORS as exc:
         _record(request, exc)
         _log_rejection(request, exc)
         raise

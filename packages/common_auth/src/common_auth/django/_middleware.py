@@ -15,12 +15,13 @@ from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponseBase
 
 from common_auth._context import access_token_context
-from common_auth._errors import CommonAuthError
 from common_auth.django._authentication import (
+    REQUEST_ERRORS,
     aauthenticate,
     authenticate,
     bearer_token,
     error_response,
+    set_auser,
 )
 
 GetResponse = Callable[[HttpRequest], HttpResponseBase]
@@ -34,6 +35,7 @@ def _default_user(request: HttpRequest) -> None:
         from django.contrib.auth.models import AnonymousUser
 
         request.user = AnonymousUser()
+        set_auser(request, request.user)
 
 
 class TokenAuthenticationMiddleware:
@@ -54,7 +56,7 @@ class TokenAuthenticationMiddleware:
             return self.__acall__(request)
         try:
             claims = authenticate(request)
-        except CommonAuthError as exc:
+        except REQUEST_ERRORS as exc:
             return error_response(exc)
         if claims is None:
             _default_user(request)
@@ -65,7 +67,7 @@ class TokenAuthenticationMiddleware:
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
         try:
             claims = await aauthenticate(request)
-        except CommonAuthError as exc:
+        except REQUEST_ERRORS as exc:
             return error_response(exc)
         if claims is None:
             _default_user(request)

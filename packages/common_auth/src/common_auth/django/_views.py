@@ -11,8 +11,9 @@ from django.http import HttpRequest, HttpResponseBase, JsonResponse
 from django.views.decorators.http import require_safe
 
 from common_auth._claims import AccessTokenClaims
-from common_auth._errors import CommonAuthError, ConfigurationError, InsufficientScope
+from common_auth._errors import ConfigurationError, InsufficientScope
 from common_auth.django._authentication import (
+    REQUEST_ERRORS,
     aauthenticate,
     authenticate,
     error_response,
@@ -59,7 +60,7 @@ def require_scopes(*scopes: str) -> Callable[[ViewT], ViewT]:
             async def async_wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
                 try:
                     claims = await aauthenticate(request)
-                except CommonAuthError as exc:
+                except REQUEST_ERRORS as exc:
                     return error_response(exc)
                 return _denied(claims, required) or await view(request, *args, **kwargs)
 
@@ -69,7 +70,7 @@ def require_scopes(*scopes: str) -> Callable[[ViewT], ViewT]:
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
             try:
                 claims = authenticate(request)
-            except CommonAuthError as exc:
+            except REQUEST_ERRORS as exc:
                 return error_response(exc)
             return _denied(claims, required) or view(request, *args, **kwargs)
 
