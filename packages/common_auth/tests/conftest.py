@@ -606,6 +606,7 @@ def _attacks(forge: TokenForge) -> dict[str, tuple[str, str]]:
     es_head, es_payload, _ = forge.token(alg="ES256").split(".")
     zero_r, zero_s = bytes(32) + b"\x01" * 32, b"\x01" * 32 + bytes(32)
     broken_header = b64url('{"alg":')
+    duplicated_header = '{"alg":"none","alg":"RS256","kid":"rsa-1"}'
     return {
         "alg_none": (forge.unsigned({"alg": "none"}, claims), "unsupported_algorithm"),
         "rs256_to_hs256": (f"{hs_input}.{b64url(hs_mac)}", "unsupported_algorithm"),
@@ -641,6 +642,24 @@ def _attacks(forge: TokenForge) -> dict[str, tuple[str, str]]:
         "ecdsa_zero_r_s": (f"{es_head}.{es_payload}.{b64url(bytes(64))}", "bad_signature"),
         "ecdsa_zero_r": (f"{es_head}.{es_payload}.{b64url(zero_r)}", "bad_signature"),
         "ecdsa_zero_s": (f"{es_head}.{es_payload}.{b64url(zero_s)}", "bad_signature"),
+        "alg_none_capitalised": (forge.unsigned({"alg": "None"}, claims), "unsupported_algorithm"),
+        "x5c_header": (forge.token(header={"x5c": ["MIIB"]}), "embedded_key"),
+        "kid_not_a_string": (forge.token(header={"kid": ["rsa-1"]}), "bad_kid"),
+        "id_token_typ": (forge.token(header={"typ": "id_token"}), "bad_typ"),
+        "duplicated_header_name": (
+            f"{b64url(duplicated_header)}.{b64url(claims)}.{b64url(b'x')}",
+            "duplicate_claim",
+        ),
+        "signed_malformed_payload": (forge.token(raw_payload='{"sub":'), "malformed_json"),
+        "signed_nan_exp": (forge.token(raw_payload=claims[:-1] + ', "x": NaN}'), "malformed_json"),
+        "non_canonical_base64": (_non_canonical(forge.token(alg="ES256")), "malformed_base64"),
+        "missing_aud": (forge.token(forge.claims(aud=None)), "missing_claim"),
+        "missing_iat": (forge.token(forge.claims(iat=None)), "missing_claim"),
+        "string_nbf": (forge.token(forge.claims(nbf=str(now))), "bad_date"),
+        "boolean_iat": (forge.token(forge.claims(iat=True)), "bad_date"),
+        "audience_list_of_others": (forge.token(forge.claims(aud=["a", "b"])), "wrong_audience"),
+        "wrong_claim_type": (forge.token(forge.claims(roles="admin")), "bad_claim_type"),
+        "ecdsa_wrong_length": (f"{es_head}.{es_payload}.{b64url(bytes(63))}", "bad_signature"),
         "tampered_payload": (
             ".".join(
                 (
@@ -652,6 +671,14 @@ def _attacks(forge: TokenForge) -> dict[str, tuple[str, str]]:
             "bad_signature",
         ),
     }
+
+
+def _non_canonical(token: str) -> str:
+    """The same token with unused low bits set in the signature's last base64url character."""
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    head, payload, signature = token.split(".")
+    assert len(signature) % 4 == 2  # an ES256 signature: 4 unused bits in the last character
+    return f"{head}.{payload}.{signature[:-1]}{alphabet[alphabet.index(signature[-1]) | 1]}"
 
 
 @pytest.fixture(scope="session")

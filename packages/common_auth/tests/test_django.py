@@ -66,13 +66,42 @@ def test_every_attack_is_a_401_from_drf_alone(live_settings, attacks) -> None:
         ), name
 
 
-def test_every_attack_is_a_401_through_the_decorator_alone(live_settings, attacks) -> None:
-    live_settings.MIDDLEWARE = []
+def test_every_attack_is_a_401_from_a_drf_view_behind_the_middleware(
+    live_settings, attacks
+) -> None:
     client = Client()
     for name, (token, reason) in attacks.items():
-        response = client.get("/orders/", headers=bearer(token))
+        response = client.get("/drf/orders/", headers=bearer(token))
         assert response.status_code == 401, name
-        assert response.json()["reason"] == reason, name
+        assert response.json() == {"error": "invalid_token", "reason": reason}, name
+        assert response["WWW-Authenticate"] == (
+            f'Bearer realm="api", error="invalid_token", error_description="{reason}"'
+        ), name
+
+
+@pytest.mark.parametrize("path", ["/orders/", "/orders-async/"])
+def test_every_attack_is_a_401_through_the_decorator_alone(live_settings, attacks, path) -> None:
+    live_settings.MIDDLEWARE = []
+
+    async def run() -> list[tuple[str, int, str]]:
+        client = AsyncClient()
+        answers = []
+        for name, (token, _) in attacks.items():
+            response = await client.get(path, headers=bearer(token))
+            answers.append((name, response.status_code, response.json()["reason"]))
+        return answers
+
+    if path == "/orders/":
+        client = Client()
+        answers = [
+            (name, r.status_code, r.json()["reason"])
+            for name, r in (
+                (n, client.get(path, headers=bearer(t))) for n, (t, _) in attacks.items()
+            )
+        ]
+    else:
+        answers = asyncio.run(run())
+    assert answers == [(name, 401, reason) for name, (_, reason) in attacks.items()]
 
 
 # -- what a valid token gives a view ----------------------------------------------------------

@@ -109,6 +109,18 @@ def rejects(verifier: TokenVerifier, token: object, error: type[InvalidToken], r
     assert isinstance(caught.value, InvalidToken)
 
 
+def test_every_attack_of_the_catalogue_is_a_typed_rejection(verifier, attacks) -> None:
+    # The same catalogue goes through the Django middleware, the decorator and DRF in
+    # test_django.py; here each must be an InvalidToken with its reason, sync and async.
+    for name, (token, reason) in attacks.items():
+        with pytest.raises(InvalidToken) as caught:
+            verifier.verify(token)
+        assert caught.value.reason == reason, name
+        with pytest.raises(InvalidToken) as caught:
+            asyncio.run(verifier.averify(token))
+        assert caught.value.reason == reason, name
+
+
 def test_alg_none_is_refused(forge, verifier) -> None:
     token = forge.unsigned({"alg": "none", "typ": "JWT"}, json.dumps(forge.claims()))
     rejects(verifier, token, UnsupportedAlgorithm, "unsupported_algorithm")
