@@ -111,3 +111,28 @@ def test_our_jwks_view_serves_pyjwks_client(settings, live_server) -> None:
     key = client.get_signing_key_from_jwt(token)
     claims = jwt.decode(token, key.key, algorithms=["ES256"], audience=AUDIENCE)
     assert claims["sub"] == "u2"
+
+
+def test_a_django_service_trusts_authlib_tokens_end_to_end(settings, jwt_issuer) -> None:
+    # A consuming service configured only with the third-party issuer's URL and its own
+    # audience: ClientCredentials gets a token at authlib's token endpoint, the middleware
+    # verifies it against authlib's JWKS over HTTP, fetched once for many requests.
+    from django.test import Client
+
+    settings.COMMON_AUTH = {
+        "ISSUER": jwt_issuer.url,
+        "AUDIENCE": AUDIENCE,
+        "JWKS_URL": jwt_issuer.jwks_url,
+    }
+    token = fetch_token(jwt_issuer, "users:read")
+    client = Client()
+    for _ in range(5):
+        body = client.get("/whoami/", headers={"Authorization": f"Bearer {token}"}).json()
+        assert body["authenticated"] is True
+        assert body["id"] == "orders"
+        assert body["scopes"] == ["users:read"]
+    assert jwt_issuer.requests["jwks"] == 1
+    forged = fetch_token(jwt_issuer)[:-4] + "AAAA"
+    response = client.get("/whoami/", headers={"Authorization": f"Bearer {forged}"})
+    assert response.status_code == 401
+    assert response.json()["reason"] == "bad_signature"

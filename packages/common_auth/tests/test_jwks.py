@@ -307,3 +307,47 @@ def test_ed25519_is_the_rfc9864_name_of_eddsa(forge, jwks_server, clock) -> None
     pinned = make_verifier(JWKSCache(jwks_server.url, clock=clock))
     with pytest.raises(UnsupportedAlgorithm):
         pinned.verify(forge.token(alg="Ed25519", key=forge.ed))
+
+
+def test_a_flood_of_unknown_kids_from_threads_and_loops_costs_one_fetch(
+    forge, jwks_server, clock
+) -> None:
+    # The refetch interval has passed, and 6 threads and 2 event loops send invented kids while
+    # the issuer is slow to answer: one refetch reaches it, then none until the next interval.
+    verifier = make_verifier(JWKSCache(jwks_server.url, refetch_interval=60, clock=clock))
+    verifier.verify(forge.token())
+    clock.advance(61)
+    attacker = SigningKey.generate("ES256", kid="x")
+    tokens = [forge.token(alg="ES256", key=attacker, header={"kid": f"k{i}"}) for i in range(40)]
+    jwks_server.gate.clear()
+    jwks_server.requested.clear()
+    outcomes: list[object] = []
+
+    def thread_flood() -> None:
+        for token in tokens:
+            try:
+                verifier.verify(token)
+            except UnknownSigningKey as exc:
+                outcomes.append(exc)
+
+    def loop_flood() -> None:
+        async def flood() -> list[object]:
+            return await asyncio.gather(
+                *(verifier.averify(t) for t in tokens), return_exceptions=True
+            )
+
+        outcomes.extend(asyncio.run(flood()))
+
+    callers = [threading.Thread(target=thread_flood) for _ in range(6)]
+    callers += [threading.Thread(target=loop_flood) for _ in range(2)]
+    for caller in callers:
+        caller.start()
+    assert jwks_server.requested.wait(timeout=10)
+    jwks_server.gate.set()
+    for caller in callers:
+        caller.join()
+    assert len(outcomes) == 8 * len(tokens)
+    assert all(isinstance(o, UnknownSigningKey) for o in outcomes)
+    assert jwks_server.fetches == 2
+    verifier.verify(forge.token())  # the known keys kept working
+    assert jwks_server.fetches == 2
