@@ -17,10 +17,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from packaging.version import Version
 
-from commons_tools.errors import CredentialError, IndexUnavailable, PublishConflict
+from commons_tools.errors import (
+    CredentialError,
+    IndexUnavailable,
+    PackageIndexError,
+    PublishConflict,
+)
 from commons_tools.index import Credentials, RunningIndex, answers
-from commons_tools.publish import check_credentials, publish_files
+from commons_tools.publish import (
+    check_credentials,
+    publish_files,
+    require_unpublished,
+    upload_with_twine,
+)
 from commons_tools.simple_api import IndexTarget, file_sha256, project_files, project_versions
 
 REPO = Path(__file__).resolve().parents[2]
@@ -47,6 +58,34 @@ def test_identical_files_are_skipped_and_different_bytes_refused(
     assert second.uploaded == []
     assert (index.storage / wheel.name).read_bytes() == wheel.read_bytes()
     assert [str(v) for v in project_versions(target, "demo-pkg")] == ["1.0.0"]
+
+
+def test_the_index_itself_never_overwrites_a_file(
+    index: RunningIndex, tmp_path: Path, tiny_wheel: Callable[..., Path]
+) -> None:
+    wheel = tiny_wheel(tmp_path / "a", "demo-pkg", "1.0.0", "A = 1\n")
+    other = tiny_wheel(tmp_path / "b", "demo-pkg", "1.0.0", "A = 2\n")
+    publish_files(_target(index), [wheel], say=lambda _: None)
+
+    # Straight to twine, past the sha comparison: pypiserver runs without overwrite (-o).
+    with pytest.raises(PackageIndexError, match=r"uploading demo_pkg-1\.0\.0-py3-none-any\.whl"):
+        upload_with_twine(_target(index), [other])
+
+    assert (index.storage / wheel.name).read_bytes() == wheel.read_bytes()
+    assert index.credentials.password not in (index.home / "server.log").read_text()
+
+
+def test_a_planned_version_the_index_has_is_refused_whatever_its_files(
+    index: RunningIndex, tmp_path: Path, tiny_wheel: Callable[..., Path]
+) -> None:
+    wheel = tiny_wheel(tmp_path, "demo-pkg", "1.0.0", "A = 1\n")
+    publish_files(_target(index), [wheel], say=lambda _: None)
+
+    require_unpublished(_target(index), [("demo-pkg", Version("1.0.1")), ("other", Version("1"))])
+    with pytest.raises(
+        PublishConflict, match=r"^demo-pkg 1\.0\.0 is already on .* \(demo_pkg-1\.0\.0-py3-none"
+    ):
+        require_unpublished(_target(index), [("demo-pkg", Version("1.0.0"))])
 
 
 def test_simple_page_links_carry_the_sha256(
@@ -80,6 +119,8 @@ def test_uploads_need_the_right_credentials(index: RunningIndex) -> None:
         check_credentials(_target(index, wrong))
     with pytest.raises(CredentialError, match="wants credentials"):
         check_credentials(IndexTarget(index.url, index.simple_url, None))
+    with pytest.raises(IndexUnavailable, match=r"nowhere/ takes no uploads at that URL"):
+        check_credentials(IndexTarget(f"{index.url}nowhere/", index.simple_url, wrong))
     assert list(index.storage.iterdir()) == []
 
 

@@ -4,7 +4,6 @@ input stops a release with one line and the work tree as it was."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,9 +12,6 @@ from commons_tools.index import RunningIndex, free_port, start_index
 
 pytestmark = pytest.mark.slow
 
-Tool = Callable[..., Any]
-Git = Callable[..., str]
-Env = Callable[..., dict[str, str]]
 
 THREE = {
     "common-utils": {"+a.feature.md": "Added `common_utils.a`.\n"},
@@ -63,16 +59,44 @@ def test_publish_interrupted_after_first_package_completes_on_rerun_without_doub
         assert len(list(restarted.storage.iterdir())) == 6
 
 
-def test_different_bytes_under_a_published_version_are_refused(
-    make_repo: Callable[..., Path], index: RunningIndex, tool: Tool, index_env: Env
+def test_a_version_already_on_the_index_is_refused_before_anything_is_written(
+    kit: Any, index: RunningIndex
 ) -> None:
     # Two clones release common-utils 0.1.1 with different changelogs: different sdist bytes.
-    first = make_repo("first", fragments={"common-utils": {"+x.fix.md": "Fixed `x`.\n"}})
-    second = make_repo("second", fragments={"common-utils": {"+y.fix.md": "Fixed `y`.\n"}})
-    assert tool("release", repo=first, env=index_env(index)).returncode == 0
+    first = kit.make_repo("first", fragments={"common-utils": {"+x.fix.md": "Fixed `x`.\n"}})
+    second = kit.make_repo("second", fragments={"common-utils": {"+y.fix.md": "Fixed `y`.\n"}})
+    env = kit.index_env(index)
+    assert kit.tool("release", repo=first, env=env).returncode == 0
     published = {p.name: p.read_bytes() for p in index.storage.iterdir()}
+    head = kit.git(second, "rev-parse", "HEAD")
+    tags = kit.git(second, "tag")
+    before = kit.snapshot(second)
 
-    clash = tool("release", repo=second, env=index_env(index))
+    clash = kit.tool("release", repo=second, env=env)
+
+    assert clash.returncode == 1
+    line = _one_line(clash.stderr)
+    assert line.startswith(f"release: common-utils 0.1.1 is already on {index.url} (")
+    assert "common_utils-0.1.1-py3-none-any.whl, common_utils-0.1.1.tar.gz" in line
+    assert "never replaced" in line
+    assert kit.snapshot(second) == before
+    assert kit.git(second, "rev-parse", "HEAD") == head
+    assert kit.git(second, "tag") == tags
+    assert {p.name: p.read_bytes() for p in index.storage.iterdir()} == published
+
+
+def test_different_bytes_under_a_published_file_are_refused_at_publish(
+    kit: Any, index: RunningIndex
+) -> None:
+    first = kit.make_repo("first", fragments={"common-utils": {"+x.fix.md": "Fixed `x`.\n"}})
+    second = kit.make_repo("second", fragments={"common-utils": {"+y.fix.md": "Fixed `y`.\n"}})
+    env = kit.index_env(index)
+    assert kit.tool("release", repo=first, env=env).returncode == 0
+    published = {p.name: p.read_bytes() for p in index.storage.iterdir()}
+    # Released without an index to ask, then published: the bytes meet the index's only now.
+    assert kit.tool("release", "--no-publish", repo=second, env=env).returncode == 0
+
+    clash = kit.tool("release", repo=second, env=env)
 
     assert clash.returncode == 1
     line = _one_line(clash.stderr)
@@ -114,6 +138,7 @@ def test_a_failed_build_rolls_the_work_tree_back(kit: Any, index: RunningIndex) 
         ),
         ("unknown package", "unknown package 'common-nope'"),
         ("missing index", "does not answer"),
+        ("upload URL that takes no uploads", "nowhere/ takes no uploads at that URL (HTTP 405)"),
         ("bad credential", "refused the upload credentials of user 'commons' (HTTP 403)"),
         ("dirty work tree", "the work tree is not clean (packages/common_utils/README.md)"),
         ("existing tag", "tag common-utils-v0.2.0 already exists"),
@@ -134,6 +159,9 @@ def test_bad_input_is_one_line_naming_the_thing_and_changes_nothing(
         args = ["--package", "common-nope"]
     elif case == "missing index":
         env = index_env(None, f"http://127.0.0.1:{free_port()}/")
+    elif case == "upload URL that takes no uploads":
+        env["COMMONS_INDEX_URL"] = f"{index.url}nowhere/"
+        env["COMMONS_INDEX_SIMPLE_URL"] = index.simple_url
     elif case == "bad credential":
         env["TWINE_PASSWORD"] = "not-the-password"
     elif case == "dirty work tree":

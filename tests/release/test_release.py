@@ -12,7 +12,7 @@ from packaging.version import Version
 
 from commons_tools.errors import VerifyError
 from commons_tools.index import RunningIndex
-from commons_tools.release import verify_internal_requirements
+from commons_tools.release import verify_internal_requirements, verify_wheels
 from commons_tools.simple_api import IndexTarget, project_files
 
 pytestmark = pytest.mark.slow
@@ -187,6 +187,22 @@ def test_built_wheels_must_require_what_the_release_provides(
         r"common-utils will be at 0\.2\.0",
     ):
         verify_internal_requirements([auth], {"common-utils": Version("0.2.0")})
+
+
+def test_a_wheel_that_imports_at_another_version_than_planned_is_refused(
+    tmp_path: Path, tiny_wheel: Callable[..., Path]
+) -> None:
+    wheel = tiny_wheel(tmp_path, "demo-pkg", "1.0.0", '__version__ = "1.0.0"\n')
+
+    verify_wheels([wheel], {"demo-pkg": ("demo_pkg", "1.0.0")})
+    with pytest.raises(
+        VerifyError,
+        match=r"demo-pkg: the wheel says demo_pkg\.__version__=1\.0\.0 and metadata 1\.0\.0, "
+        r"the plan says 1\.0\.1",
+    ):
+        verify_wheels([wheel], {"demo-pkg": ("demo_pkg", "1.0.1")})
+    with pytest.raises(VerifyError, match="do not import in a fresh venv: ModuleNotFoundError"):
+        verify_wheels([wheel], {"demo-pkg": ("demo_pkg_missing", "1.0.0")})
 
 
 def test_a_release_made_without_publishing_is_published_from_its_tag_later(

@@ -18,7 +18,7 @@ from pathlib import Path
 from packaging.utils import canonicalize_name
 
 from commons_tools import git as g
-from commons_tools.workspace import Package, load_workspace
+from commons_tools.workspace import Package, WorkspaceError, load_workspace
 
 
 class BuildError(Exception):
@@ -92,7 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         built = build_all(args.repo.resolve(), args.outdir.resolve(), args.packages)
-    except (BuildError, g.GitError) as exc:
+    except (BuildError, WorkspaceError, g.GitError) as exc:
         print(f"build: {exc}", file=sys.stderr)
         return 1
     for path in built:

@@ -7,7 +7,7 @@
      ├── PackageIndexError  the package index cannot be used
      │    ├── IndexUnavailable   not configured, or does not answer
      │    ├── CredentialError    the index refused the upload credentials
-     │    └── PublishConflict    a file of that name is on the index with other bytes
+     │    └── PublishConflict    a file or a planned version is on the index with other bytes
      └── PinError           a requirements.in cannot be moved or locked
 
 The foundation's own errors (``WorkspaceError``, ``FragmentError``, ``BuildError``, ``GitError``)
@@ -46,7 +46,8 @@ class CredentialError(PackageIndexError):
 
 
 class PublishConflict(PackageIndexError):
-    """A file of the same name is already on the index with different content."""
+    """A file of the same name, or any file of a version about to be released, is already on the
+    index with different content."""
 
 
 class PinError(ReleaseError):

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from commons_tools import git as g
 from commons_tools.fragments import Fragment, FragmentError, pending_fragments
-from commons_tools.workspace import Package, Workspace, load_workspace
+from commons_tools.workspace import Package, Workspace, WorkspaceError, load_workspace
 
 
 @dataclass
@@ -159,7 +159,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         report = check(load_workspace(args.repo.resolve()), base=args.base)
-    except g.GitError as exc:
+    except (WorkspaceError, g.GitError) as exc:
         print(f"changelog: {exc}", file=sys.stderr)
         return 2
     for line in report.checked:

@@ -32,7 +32,7 @@ from packaging.version import InvalidVersion, Version
 from commons_tools.errors import PinError, ReleaseError
 from commons_tools.publish import release_index
 from commons_tools.release import uv_command
-from commons_tools.simple_api import IndexTarget, project_files, project_versions
+from commons_tools.simple_api import IndexTarget, file_version, project_files, project_versions
 from commons_tools.workspace import WorkspaceError, load_workspace
 
 Say = Callable[[str], None]
@@ -196,22 +196,13 @@ def verify_lock_sources(target: IndexTarget, output: Path, names: Sequence[str])
         ours = {
             entry.sha256
             for filename, entry in project_files(target, name).items()
-            if entry.sha256 and _version_in(filename, version)
+            if entry.sha256 and file_version(filename) == version
         }
         if not hashes or not hashes <= ours:
             raise PinError(
                 f"{output}: {name}=={version} is locked with hashes the private index does not "
                 "have: it came from another index (dependency confusion); nothing was written"
             )
-
-
-def _version_in(filename: str, version: Version) -> bool:
-    stem = filename.removesuffix(".tar.gz").removesuffix(".whl")
-    parts = stem.split("-")
-    try:
-        return len(parts) > 1 and Version(parts[1]) == version
-    except InvalidVersion:
-        return False
 
 
 def run_pins(

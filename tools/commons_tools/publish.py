@@ -19,25 +19,30 @@ import os
 import subprocess
 import sys
 import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel_filename
+from packaging.version import Version
 
 from commons_tools.errors import (
     CredentialError,
+    IndexUnavailable,
     PackageIndexError,
     PublishConflict,
     ReleaseError,
 )
 from commons_tools.index import ensure_credentials, index_home, running_embedded_index, start_index
 from commons_tools.simple_api import (
+    URL_VARIABLE,
     IndexFile,
     IndexTarget,
     check_reachable,
     file_sha256,
+    file_version,
     index_request,
     project_files,
 )
@@ -87,7 +92,9 @@ def check_credentials(target: IndexTarget) -> None:
     """Ask the index whether it takes our upload credentials, without uploading anything.
 
     An upload request without a file is refused with 401/403 when the credentials are wrong and
-    with 400 (no file) when they are right; nothing is ever stored.
+    with 400 (no file) when they are right; nothing is ever stored. 404/405 say that nothing takes
+    uploads at that URL, 5xx that the index is failing: both are :class:`IndexUnavailable`, so a
+    wrong ``COMMONS_INDEX_URL`` stops a release before it writes anything.
     """
     request = index_request(target, target.upload_url, accept="*/*")
     request.data = (
@@ -102,9 +109,36 @@ def check_credentials(target: IndexTarget) -> None:
         exc.close()  # the error carries the open response
         if exc.code in (401, 403):
             raise _credential_error(target, exc.code) from None
+        if exc.code in (404, 405):
+            raise IndexUnavailable(
+                f"the index {target.display} takes no uploads at that URL (HTTP {exc.code}): "
+                f"{URL_VARIABLE} must be its upload URL"
+            ) from None
+        if exc.code >= 500:
+            raise IndexUnavailable(
+                f"the index {target.display} fails (HTTP {exc.code} to an upload check)"
+            ) from None
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
-        raise PackageIndexError(f"the index {target.display} does not answer ({reason})") from None
+        raise IndexUnavailable(f"the index {target.display} does not answer ({reason})") from None
+
+
+def require_unpublished(target: IndexTarget, versions: Sequence[tuple[str, Version]]) -> None:
+    """Refuse a planned ``(project, version)`` that the index already has files of.
+
+    Asked before a release writes anything: its build would be new bytes under a published
+    version, which is never replaced, so the run would end committed and tagged but unpublishable.
+    """
+    for project, version in versions:
+        there = sorted(
+            name for name in project_files(target, project) if file_version(name) == version
+        )
+        if there:
+            raise PublishConflict(
+                f"{project} {version} is already on {target.display} ({', '.join(there)}) but not "
+                "tagged here: a published version is never replaced; fetch the tags of the clone "
+                "that released it, or release a later version"
+            )
 
 
 def _credential_error(target: IndexTarget, status: int) -> CredentialError:
@@ -171,7 +205,7 @@ def _upload_missing(
     failure: PackageIndexError | None = None
     try:
         for paths in by_project.values():
-            _upload(target, paths)
+            upload_with_twine(target, paths)
     except PackageIndexError as exc:
         failure = exc
     try:
@@ -205,8 +239,9 @@ def _same_or_conflict(target: IndexTarget, path: Path, local: str, remote: str) 
         )
 
 
-def _upload(target: IndexTarget, paths: Sequence[Path]) -> None:
-    """``twine upload`` the files in order; the credentials travel in twine's environment only."""
+def upload_with_twine(target: IndexTarget, paths: Sequence[Path]) -> None:
+    """``twine upload`` the files in order, asking nothing first (:func:`publish_files` does);
+    the credentials travel in twine's environment only."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("TWINE_")}
     env["TWINE_NON_INTERACTIVE"] = "1"
     # No keyring look-ups: the credentials are the ones given, or none.

@@ -2,8 +2,8 @@
 
 1. Plan from the pending fragments, with the cascade (:mod:`commons_tools.plan`), and print it;
    ``--dry-run`` stops here and changes nothing.
-2. Refuse a dirty work tree or an existing tag; check that the index answers and takes our
-   credentials before anything is written.
+2. Refuse a dirty work tree or an existing tag; check that the index answers, takes our
+   credentials and has no file of a planned version, before anything is written.
 3. Write: ``__about__.py``, the rewritten ranges and an auto-written fragment in each cascaded
    dependent, towncrier per package, one entry in the root CHANGELOG.md.
 4. Build each released package reproducibly (SOURCE_DATE_EPOCH is the time the release commit will
@@ -45,7 +45,12 @@ from commons_tools.build import BuildError, build_package, twine_check
 from commons_tools.errors import ReleaseError, VerifyError, WorkTreeError
 from commons_tools.fragments import FragmentError
 from commons_tools.plan import Plan, PlannedRelease, make_plan, requirement_text
-from commons_tools.publish import check_credentials, publish_files, release_index
+from commons_tools.publish import (
+    check_credentials,
+    publish_files,
+    release_index,
+    require_unpublished,
+)
 from commons_tools.simple_api import IndexTarget, check_reachable
 from commons_tools.workspace import (
     Package,
@@ -462,6 +467,8 @@ def release(
         return plan
     require_new_tags(repo, plan)
     with _index_if(publish, repo, say) as target:
+        if target is not None:
+            require_unpublished(target, [(r.package.dist_name, r.next) for r in plan.releases])
         changes = WorkTreeChanges(repo)
         epoch = max(int(time.time()), g.commit_epoch(repo) + 1)
         try:

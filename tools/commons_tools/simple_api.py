@@ -203,15 +203,19 @@ def file_sha256(target: IndexTarget, entry: IndexFile) -> str:
     return digest.hexdigest()
 
 
+def file_version(filename: str) -> Version | None:
+    """The version a wheel or sdist file name carries; None for any other name."""
+    try:
+        if filename.endswith(".whl"):
+            return parse_wheel_filename(filename)[1]
+        if filename.endswith((".tar.gz", ".zip")):
+            return parse_sdist_filename(filename)[1]
+    except (InvalidWheelFilename, InvalidSdistFilename):
+        pass
+    return None
+
+
 def project_versions(target: IndexTarget, project: str) -> list[Version]:
     """The versions the index has files of for ``project``, oldest first."""
-    versions: set[Version] = set()
-    for name in project_files(target, project):
-        try:
-            if name.endswith(".whl"):
-                versions.add(parse_wheel_filename(name)[1])
-            elif name.endswith(".tar.gz"):
-                versions.add(parse_sdist_filename(name)[1])
-        except (InvalidWheelFilename, InvalidSdistFilename):
-            continue
-    return sorted(versions)
+    found = (file_version(name) for name in project_files(target, project))
+    return sorted({version for version in found if version is not None})

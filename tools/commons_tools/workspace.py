@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from packaging.requirements import Requirement
+from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
-from packaging.version import Version
+from packaging.version import InvalidVersion, Version
 
 _VERSION_LINE = re.compile(r'^__version__\s*=\s*"(?P<version>[^"]+)"\s*$', re.MULTILINE)
 
@@ -104,7 +104,10 @@ def read_version(about: Path) -> Version:
     match = _VERSION_LINE.search(about.read_text(encoding="utf-8"))
     if match is None:
         raise WorkspaceError(f'{about}: no line of the form __version__ = "X.Y.Z"')
-    return Version(match["version"])
+    try:
+        return Version(match["version"])
+    except InvalidVersion:
+        raise WorkspaceError(f"{about}: {match['version']!r} is not a PEP 440 version") from None
 
 
 def write_version(about: Path, version: Version) -> None:
@@ -122,16 +125,15 @@ def load_workspace(repo: Path) -> Workspace:
     for pyproject in sorted((repo / "packages").glob("*/pyproject.toml")):
         try:
             project = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]
+            name = project["name"]
+            requirements = tuple(Requirement(r) for r in project.get("dependencies", []))
         except (tomllib.TOMLDecodeError, KeyError) as exc:
-            raise WorkspaceError(f"{pyproject}: not a valid project file ({exc})") from exc
+            raise WorkspaceError(f"{pyproject}: not a valid project file ({exc})") from None
+        except InvalidRequirement as exc:
+            raise WorkspaceError(f"{pyproject}: a dependency does not parse ({exc})") from None
         root = pyproject.parent
         packages.append(
-            Package(
-                dist_name=project["name"],
-                module=root.name,
-                root=root,
-                requirements=tuple(Requirement(r) for r in project.get("dependencies", [])),
-            )
+            Package(dist_name=name, module=root.name, root=root, requirements=requirements)
         )
     workspace = Workspace(repo=repo, packages=tuple(packages))
     return Workspace(repo=repo, packages=tuple(_dependency_order(workspace)))

@@ -1,0 +1,79 @@
+"""The workspace model and the foundation's commands refuse a malformed repository in one line."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from commons_tools.workspace import WorkspaceError, load_workspace
+
+TOOLS = Path(__file__).resolve().parents[2] / "tools"
+
+
+def run_tool(module: str, repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m commons_tools.<module>`` in ``repo`` as the nox sessions do."""
+    return subprocess.run(
+        [sys.executable, "-m", f"commons_tools.{module}", *args],
+        cwd=repo,
+        env={**os.environ, "PYTHONPATH": str(TOOLS)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_packages_come_in_dependency_order(workspace_repo: Path) -> None:
+    workspace = load_workspace(workspace_repo)
+
+    assert [p.dist_name for p in workspace.packages] == [
+        "common-utils",
+        "common-auth",
+        "common-clients",
+    ]
+    assert [p.dist_name for p in workspace.dependents(workspace.get("common_utils"))] == [
+        "common-auth",
+        "common-clients",
+    ]
+
+
+def test_a_dependency_that_does_not_parse_names_the_project_file(workspace_repo: Path) -> None:
+    pyproject = workspace_repo / "packages/common_auth/pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('"common-utils>=', '"common-utils>>=', 1))
+
+    with pytest.raises(WorkspaceError, match=r"common_auth/pyproject\.toml: a dependency does not"):
+        load_workspace(workspace_repo)
+
+
+def test_a_version_that_is_not_pep_440_names_the_about_file(workspace_repo: Path) -> None:
+    about = workspace_repo / "packages/common_utils/src/common_utils/__about__.py"
+    about.write_text(about.read_text().replace('"0.1.0"', '"0.1.0-final-final"'))
+
+    with pytest.raises(WorkspaceError, match=r"__about__\.py: '0\.1\.0-final-final' is not a PEP"):
+        _ = load_workspace(workspace_repo).get("common-utils").version
+
+
+def test_build_of_an_unknown_package_is_one_line(workspace_repo: Path, tmp_path: Path) -> None:
+    result = run_tool("build", workspace_repo, "common-nope", "--outdir", str(tmp_path / "out"))
+
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "build: unknown package 'common-nope'; the packages are: common-utils, common-auth, "
+        "common-clients"
+    ]
+    assert not (tmp_path / "out").exists()
+
+
+def test_gate_over_a_broken_project_file_is_one_line(workspace_repo: Path) -> None:
+    pyproject = workspace_repo / "packages/common_clients/pyproject.toml"
+    pyproject.write_text("[project\n")
+
+    result = run_tool("gate", workspace_repo)
+
+    assert result.returncode == 2
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("changelog: ")
+    assert "packages/common_clients/pyproject.toml: not a valid project file" in line
