@@ -6,6 +6,7 @@ import asyncio
 import base64
 import logging
 import threading
+from collections.abc import Callable
 
 import httpx
 import pytest
@@ -323,3 +324,29 @@ def test_a_wrong_answer_is_a_typed_error(jwt_issuer, kind, status, match) -> Non
     with pytest.raises(TokenEndpointError, match=match) as caught:
         auth.get_token()
     assert caught.value.status == status
+
+
+def test_credentials_in_an_endpoint_url_are_refused_without_quoting_them() -> None:
+    # httpx logs request URLs in full, so a password in one would reach the logs: refused, and
+    # the error shows the URL without it.
+    from common_auth import IntrospectionVerifier, JWKSCache
+
+    url = "https://orders:hunter2-secret@auth.commons.test/token"
+    makers: list[Callable[[], object]] = [
+        lambda: ClientCredentials(token_url=url, client_id="a", client_secret="b"),
+        lambda: JWKSCache(url),
+        lambda: IntrospectionVerifier(introspection_url=url, client_id="a", client_secret="b"),
+        lambda: ClientCredentials.from_env(
+            "ORDERS",
+            environ={
+                "ORDERS_TOKEN_URL": url,
+                "ORDERS_CLIENT_ID": "orders",
+                "ORDERS_CLIENT_SECRET": "s",
+            },
+        ),
+    ]
+    for make in makers:
+        with pytest.raises(ConfigurationError, match="must not carry credentials") as caught:
+            make()
+        assert "hunter2" not in str(caught.value)
+        assert "https://auth.commons.test/token" in str(caught.value)

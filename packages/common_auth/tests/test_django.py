@@ -390,6 +390,11 @@ def key(name: str) -> str:
     [
         ({"JWKS_URL": "nope"}, f"{key('JWKS_URL')}: must be an absolute http(s) URL, got 'nope'"),
         ({"ISSUER": "auth-service"}, f"{key('ISSUER')} is not an http(s) URL, so"),
+        (
+            {"JWKS_URL": "https://u:hunter2@issuer.commons.test/jwks.json"},
+            f"{key('JWKS_URL')}: must not carry credentials (user:password@), got "
+            "'https://issuer.commons.test/jwks.json'",
+        ),
         ({"ALGORITHMS": ["RS256", "HS256"]}, f"{key('ALGORITHMS')}: must be asymmetric"),
         ({"AUDIENCE": ["", AUDIENCE]}, f"{key('AUDIENCE')}: an audience is an empty string"),
         (

@@ -29,7 +29,7 @@ from common_auth._errors import ConfigurationError, SigningKeyError
 from common_auth._introspection import IntrospectionVerifier
 from common_auth._issuing import SigningKeySet
 from common_auth._jwks import JWKSCache
-from common_auth._urls import endpoint_url
+from common_auth._urls import url_problem
 from common_auth._verifier import (
     DEFAULT_ALGORITHMS,
     DEFAULT_REQUIRED_CLAIMS,
@@ -178,10 +178,9 @@ def _key(name: str) -> str:
 
 
 def _check_url(value: str) -> None:
-    try:
-        endpoint_url(value, owner=SETTING, name="url")
-    except ConfigurationError:
-        raise ValueError(f"must be an absolute http(s) URL, got {value!r}") from None
+    problem = url_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
 
 
 def _raw() -> dict[str, Any]:
