@@ -2,26 +2,42 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from commons_tools.git import git as _git
+
 REPO = Path(__file__).resolve().parents[2]
-
-
-def _git(repo: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", *args], cwd=repo, check=True, capture_output=True, text=True
-    ).stdout.strip()
 
 
 @pytest.fixture
 def git() -> Callable[..., str]:
     """``git(repo, *args)``: run git in a repository and return its output."""
     return _git
+
+
+def _tool(module: str, repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", f"commons_tools.{module}", *args],
+        cwd=repo,
+        env={**os.environ, "PYTHONPATH": str(REPO / "tools")},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+@pytest.fixture
+def tool() -> Callable[..., subprocess.CompletedProcess[str]]:
+    """``tool("gate", repo, *args)``: run ``python -m commons_tools.gate`` in ``repo`` as the nox
+    sessions do."""
+    return _tool
 
 
 @pytest.fixture

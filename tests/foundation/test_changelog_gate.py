@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import os
+import functools
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,20 +12,13 @@ import pytest
 from commons_tools.gate import check
 from commons_tools.workspace import load_workspace
 
-TOOLS = Path(__file__).resolve().parents[2] / "tools"
+Gate = Callable[..., subprocess.CompletedProcess[str]]
 
 
-def run_gate(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run the gate as ``nox -s changelog`` does: ``python -m commons_tools.gate``."""
-    env = {**os.environ, "PYTHONPATH": str(TOOLS)}
-    return subprocess.run(
-        [sys.executable, "-m", "commons_tools.gate", *args],
-        cwd=repo,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+@pytest.fixture
+def run_gate(tool: Callable[..., subprocess.CompletedProcess[str]]) -> Gate:
+    """``run_gate(repo, *args)``: the gate as ``nox -s changelog`` runs it."""
+    return functools.partial(tool, "gate")
 
 
 def release_everything(repo: Path, git: Callable[..., str]) -> None:
@@ -44,13 +36,15 @@ def change_source(repo: Path, package: str = "common_auth") -> Path:
     return module
 
 
-def test_first_release_needs_nothing_more_than_the_announcement(workspace_repo: Path) -> None:
+def test_first_release_needs_nothing_more_than_the_announcement(
+    workspace_repo: Path, run_gate: Gate
+) -> None:
     result = run_gate(workspace_repo)
     assert result.returncode == 0, result.stderr
 
 
 def test_source_change_since_release_tag_without_fragment_fails_naming_package_and_file(
-    workspace_repo: Path, git: Callable[..., str]
+    workspace_repo: Path, git: Callable[..., str], run_gate: Gate
 ) -> None:
     release_everything(workspace_repo, git)
     change_source(workspace_repo)
@@ -67,7 +61,7 @@ def test_source_change_since_release_tag_without_fragment_fails_naming_package_a
 
 
 def test_adding_a_fragment_makes_the_gate_pass(
-    workspace_repo: Path, git: Callable[..., str]
+    workspace_repo: Path, git: Callable[..., str], run_gate: Gate
 ) -> None:
     release_everything(workspace_repo, git)
     change_source(workspace_repo)
@@ -82,7 +76,7 @@ def test_adding_a_fragment_makes_the_gate_pass(
 
 
 def test_uncommitted_and_untracked_source_changes_count(
-    workspace_repo: Path, git: Callable[..., str]
+    workspace_repo: Path, git: Callable[..., str], run_gate: Gate
 ) -> None:
     release_everything(workspace_repo, git)
     about = workspace_repo / "packages/common_utils/src/common_utils/__init__.py"
@@ -95,7 +89,7 @@ def test_uncommitted_and_untracked_source_changes_count(
 
 
 def test_base_mode_needs_a_fragment_added_since_base(
-    workspace_repo: Path, git: Callable[..., str]
+    workspace_repo: Path, git: Callable[..., str], run_gate: Gate
 ) -> None:
     git(workspace_repo, "branch", "base")
     change_source(workspace_repo, "common_clients")
@@ -118,7 +112,7 @@ def test_base_mode_needs_a_fragment_added_since_base(
     assert run_gate(workspace_repo, "--base", "base").returncode == 0
 
 
-def test_unknown_base_ref_is_a_clear_error(workspace_repo: Path) -> None:
+def test_unknown_base_ref_is_a_clear_error(workspace_repo: Path, run_gate: Gate) -> None:
     result = run_gate(workspace_repo, "--base", "no-such-ref")
     assert result.returncode == 2
     assert "'no-such-ref' is not a commit" in result.stderr
@@ -134,7 +128,7 @@ def test_unknown_base_ref_is_a_clear_error(workspace_repo: Path) -> None:
     ],
 )
 def test_malformed_fragments_are_named(
-    workspace_repo: Path, name: str, text: str, reason: str
+    workspace_repo: Path, name: str, text: str, reason: str, run_gate: Gate
 ) -> None:
     (workspace_repo / "packages/common_utils/changelog.d" / name).write_text(text, encoding="utf-8")
 
@@ -184,15 +178,21 @@ components:
 """
 
 
-def test_breaking_api_document_change_needs_a_breaking_fragment(
-    workspace_repo: Path, git: Callable[..., str]
-) -> None:
-    specs = workspace_repo / "packages/common_clients/specs"
+def commit_users_document_as_base(repo: Path, git: Callable[..., str]) -> Path:
+    """Commit ``SPEC_V1`` as common-clients' users document and branch ``base`` there."""
+    specs = repo / "packages/common_clients/specs"
     specs.mkdir()
     (specs / "users.yaml").write_text(SPEC_V1, encoding="utf-8")
-    git(workspace_repo, "add", "-A")
-    git(workspace_repo, "commit", "--quiet", "-m", "Add the users document")
-    git(workspace_repo, "branch", "base")
+    git(repo, "add", "-A")
+    git(repo, "commit", "--quiet", "-m", "Add the users document")
+    git(repo, "branch", "base")
+    return specs
+
+
+def test_breaking_api_document_change_needs_a_breaking_fragment(
+    workspace_repo: Path, git: Callable[..., str], run_gate: Gate
+) -> None:
+    specs = commit_users_document_as_base(workspace_repo, git)
 
     # The username field disappears from responses: old clients that read it break.
     (specs / "users.yaml").write_text(
@@ -217,14 +217,9 @@ def test_breaking_api_document_change_needs_a_breaking_fragment(
 
 
 def test_compatible_api_document_change_needs_no_breaking_fragment(
-    workspace_repo: Path, git: Callable[..., str]
+    workspace_repo: Path, git: Callable[..., str], run_gate: Gate
 ) -> None:
-    specs = workspace_repo / "packages/common_clients/specs"
-    specs.mkdir()
-    (specs / "users.yaml").write_text(SPEC_V1, encoding="utf-8")
-    git(workspace_repo, "add", "-A")
-    git(workspace_repo, "commit", "--quiet", "-m", "Add the users document")
-    git(workspace_repo, "branch", "base")
+    specs = commit_users_document_as_base(workspace_repo, git)
 
     (specs / "users.yaml").write_text(SPEC_V1 + "        email: {type: string}\n", encoding="utf-8")
 

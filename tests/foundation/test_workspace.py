@@ -2,28 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from commons_tools.workspace import WorkspaceError, load_workspace
 
-TOOLS = Path(__file__).resolve().parents[2] / "tools"
-
-
-def run_tool(module: str, repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m commons_tools.<module>`` in ``repo`` as the nox sessions do."""
-    return subprocess.run(
-        [sys.executable, "-m", f"commons_tools.{module}", *args],
-        cwd=repo,
-        env={**os.environ, "PYTHONPATH": str(TOOLS)},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+Tool = Callable[..., subprocess.CompletedProcess[str]]
 
 
 def test_packages_come_in_dependency_order(workspace_repo: Path) -> None:
@@ -56,8 +43,10 @@ def test_a_version_that_is_not_pep_440_names_the_about_file(workspace_repo: Path
         _ = load_workspace(workspace_repo).get("common-utils").version
 
 
-def test_build_of_an_unknown_package_is_one_line(workspace_repo: Path, tmp_path: Path) -> None:
-    result = run_tool("build", workspace_repo, "common-nope", "--outdir", str(tmp_path / "out"))
+def test_build_of_an_unknown_package_is_one_line(
+    workspace_repo: Path, tmp_path: Path, tool: Tool
+) -> None:
+    result = tool("build", workspace_repo, "common-nope", "--outdir", str(tmp_path / "out"))
 
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
@@ -67,11 +56,11 @@ def test_build_of_an_unknown_package_is_one_line(workspace_repo: Path, tmp_path:
     assert not (tmp_path / "out").exists()
 
 
-def test_gate_over_a_broken_project_file_is_one_line(workspace_repo: Path) -> None:
+def test_gate_over_a_broken_project_file_is_one_line(workspace_repo: Path, tool: Tool) -> None:
     pyproject = workspace_repo / "packages/common_clients/pyproject.toml"
     pyproject.write_text("[project\n")
 
-    result = run_tool("gate", workspace_repo)
+    result = tool("gate", workspace_repo)
 
     assert result.returncode == 2
     [line] = result.stderr.strip().splitlines()

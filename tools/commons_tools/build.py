@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import os
 import shutil
-import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,6 +16,7 @@ from pathlib import Path
 from packaging.utils import canonicalize_name
 
 from commons_tools import git as g
+from commons_tools.processes import run, tail
 from commons_tools.workspace import Package, WorkspaceError, load_workspace
 
 
@@ -46,14 +45,13 @@ def build_package(package: Package, outdir: Path, *, epoch: int) -> list[Path]:
     expected = artifacts_of(package, outdir)
     for path in expected:
         path.unlink(missing_ok=True)
-    env = {**os.environ, "SOURCE_DATE_EPOCH": str(epoch)}
     command = [sys.executable, "-m", "build", "--outdir", str(outdir), str(package.root)]
     if shutil.which("uv"):
         command[3:3] = ["--installer", "uv"]
-    result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    result = run(command, env={"SOURCE_DATE_EPOCH": str(epoch)})
     if result.returncode != 0:
-        tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-15:])
-        raise BuildError(f"{package.dist_name} did not build:\n{tail}")
+        said = tail(result, 15, sep="\n")
+        raise BuildError(f"{package.dist_name} did not build:\n{said}")
     missing = [path.name for path in expected if not path.is_file()]
     if missing:
         raise BuildError(f"{package.dist_name}: the build did not write {', '.join(missing)}")
@@ -62,12 +60,7 @@ def build_package(package: Package, outdir: Path, *, epoch: int) -> list[Path]:
 
 def twine_check(paths: Sequence[Path]) -> None:
     """``twine check --strict`` the built files; raise BuildError with its report if it objects."""
-    result = subprocess.run(
-        [sys.executable, "-m", "twine", "check", "--strict", *map(str, paths)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = run([sys.executable, "-m", "twine", "check", "--strict", *map(str, paths)])
     if result.returncode != 0:
         raise BuildError(f"twine check failed:\n{result.stdout}{result.stderr}")
 

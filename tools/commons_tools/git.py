@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-import subprocess
+from collections.abc import Mapping
 from pathlib import Path
+
+from commons_tools.processes import run
 
 
 class GitError(Exception):
     """A git command failed; the message carries the command and what git said."""
 
 
-def git(repo: Path, *args: str) -> str:
-    """Run ``git args`` in ``repo`` and return its standard output, stripped."""
-    result = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=False)
+def git(repo: Path, *args: str, env: Mapping[str, str] | None = None) -> str:
+    """Run ``git args`` in ``repo`` (``env`` added to the environment); its output, stripped."""
+    result = run(["git", *args], cwd=repo, env=env)
     if result.returncode != 0:
         detail = result.stderr.strip() or result.stdout.strip()
         raise GitError(f"git {' '.join(args)} failed: {detail}")
@@ -59,9 +61,7 @@ def added_files(repo: Path, since: str, path: Path) -> list[str]:
 
 def show(repo: Path, ref: str, path: str) -> str | None:
     """The text of ``path`` at commit ``ref``, or None when it did not exist there."""
-    result = subprocess.run(
-        ["git", "show", f"{ref}:{path}"], cwd=repo, capture_output=True, text=True, check=False
-    )
+    result = run(["git", "show", f"{ref}:{path}"], cwd=repo)
     return result.stdout if result.returncode == 0 else None
 
 

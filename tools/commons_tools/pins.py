@@ -16,10 +16,8 @@ lock is checked against the private index's own sha256 of that version.
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import shutil
-import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -30,6 +28,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from commons_tools.errors import PinError, ReleaseError
+from commons_tools.processes import run, tail
 from commons_tools.publish import release_index
 from commons_tools.release import uv_command
 from commons_tools.simple_api import IndexTarget, file_version, project_files, project_versions
@@ -126,7 +125,7 @@ def lock(target: IndexTarget, requirements_in: Path, output: Path) -> None:
     An existing ``output`` is read as uv's preferences, so third-party pins move only when they
     must.
     """
-    env = dict(os.environ)
+    env: dict[str, str] = {}
     if target.credentials is not None:
         env["UV_INDEX_COMMONS_USERNAME"] = target.credentials.username
         env["UV_INDEX_COMMONS_PASSWORD"] = target.credentials.password
@@ -147,15 +146,12 @@ def lock(target: IndexTarget, requirements_in: Path, output: Path) -> None:
         f"nox -s pins -- {requirements_in.name}",
     ]
     # Run beside the file, so that the lock's "via -r requirements.in" notes are relative.
-    result = subprocess.run(
-        command, cwd=requirements_in.parent, env=env, capture_output=True, text=True, check=False
-    )
+    result = run(command, cwd=requirements_in.parent, env=env)
     if result.returncode != 0:
-        said = result.stdout + result.stderr
+        said = tail(result, 4)
         if target.credentials is not None:
             said = said.replace(target.credentials.password, "***")
-        tail = " ".join(said.strip().splitlines()[-4:])
-        raise PinError(f"{requirements_in}: uv could not lock it: {tail}")
+        raise PinError(f"{requirements_in}: uv could not lock it: {said}")
 
 
 def move_and_lock(

@@ -22,10 +22,8 @@ import argparse
 import dataclasses
 import importlib.util
 import json
-import os
 import re
 import site
-import subprocess
 import sys
 import tempfile
 import time
@@ -45,6 +43,7 @@ from commons_tools.build import BuildError, build_package, twine_check
 from commons_tools.errors import ReleaseError, VerifyError, WorkTreeError
 from commons_tools.fragments import FragmentError
 from commons_tools.plan import Plan, PlannedRelease, make_plan, requirement_text
+from commons_tools.processes import run, tail
 from commons_tools.publish import (
     check_credentials,
     publish_files,
@@ -106,23 +105,8 @@ class WorkTreeChanges:
             g.git(self.repo, "rm", "--cached", "--quiet", "--ignore-unmatch", "--", *gone)
         env = {"GIT_AUTHOR_DATE": f"@{epoch} +0000", "GIT_COMMITTER_DATE": f"@{epoch} +0000"}
         # No hooks: the commit must hold exactly the files that were just built and verified.
-        _git_env(self.repo, env, "commit", "--quiet", "--no-verify", "-m", message)
+        g.git(self.repo, "commit", "--quiet", "--no-verify", "-m", message, env=env)
         return g.resolve(self.repo, "HEAD")
-
-
-def _git_env(repo: Path, env: dict[str, str], *args: str) -> str:
-    result = subprocess.run(
-        ["git", *args],
-        cwd=repo,
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0:
-        detail = result.stderr.strip() or result.stdout.strip()
-        raise g.GitError(f"git {' '.join(args)} failed: {detail}")
-    return result.stdout.strip()
 
 
 def require_clean(repo: Path) -> None:
@@ -197,7 +181,7 @@ def run_towncrier(repo: Path, release: PlannedRelease, day: str, changes: WorkTr
     for path in package.changelog_dir.iterdir():
         changes.record(path)
     rel = package.root.relative_to(repo).as_posix()
-    result = subprocess.run(
+    result = run(
         [
             sys.executable,
             "-m",
@@ -214,13 +198,9 @@ def run_towncrier(repo: Path, release: PlannedRelease, day: str, changes: WorkTr
             day,
         ],
         cwd=repo,
-        capture_output=True,
-        text=True,
-        check=False,
     )
     if result.returncode != 0:
-        tail = " ".join((result.stdout + result.stderr).strip().splitlines()[-3:])
-        raise ReleaseError(f"towncrier did not build {package.changelog}: {tail}")
+        raise ReleaseError(f"towncrier did not build {package.changelog}: {tail(result, 3)}")
 
 
 def write_root_changelog(repo: Path, plan: Plan, day: str, changes: WorkTreeChanges) -> None:
@@ -308,12 +288,7 @@ def verify_wheels(wheels: Sequence[Path], expected: dict[str, tuple[str, str]]) 
             "".join(f"{p}\n" for p in outer), encoding="utf-8"
         )
         modules = {dist: module for dist, (module, _) in expected.items()}
-        result = subprocess.run(
-            [str(python), "-I", "-c", _VERIFY_SCRIPT, json.dumps(modules)],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        result = run([str(python), "-I", "-c", _VERIFY_SCRIPT, json.dumps(modules)])
         if result.returncode != 0:
             last = result.stderr.strip().splitlines()[-1:] or ["(no output)"]
             raise VerifyError(f"the new wheels do not import in a fresh venv: {last[0]}")
@@ -367,10 +342,9 @@ def verify_internal_requirements(wheels: Sequence[Path], versions: dict[str, Ver
 
 
 def _run_checked(command: Sequence[str]) -> str:
-    result = subprocess.run(list(command), capture_output=True, text=True, check=False)
+    result = run(command)
     if result.returncode != 0:
-        tail = " ".join((result.stdout + result.stderr).strip().splitlines()[-3:])
-        raise VerifyError(f"{' '.join(command[:4])} ... failed: {tail}")
+        raise VerifyError(f"{' '.join(command[:4])} ... failed: {tail(result, 3)}")
     return result.stdout
 
 
