@@ -9,10 +9,12 @@ Redis: a private server shut down and restarted from its append-only file).
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
 import threading
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,6 +31,8 @@ COMMITTED = 1200
 ROLLED_BACK = 60
 BATCH = 200
 KILL_AFTER = 500  # published lines seen: inside the third batch (400..600)
+SQLITE_EVENTS = 300
+SQLITE_BATCH = 20
 
 
 class _Rollback(Exception):
@@ -38,7 +42,7 @@ class _Rollback(Exception):
 class RelayProcess:
     """``manage.py outbox_relay -v 2`` in a subprocess, its stdout collected line by line."""
 
-    def __init__(self, env: dict[str, str], *extra: str) -> None:
+    def __init__(self, env: dict[str, str], *extra: str, batch: int = BATCH) -> None:
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -50,7 +54,7 @@ class RelayProcess:
                 "--database",
                 "orders",
                 "--batch-size",
-                str(BATCH),
+                str(batch),
                 "--poll-interval",
                 "0.1",
                 *extra,
@@ -198,3 +202,136 @@ def test_concurrent_relays_claim_disjoint_batches(project_env: Any) -> None:
     # SELECT ... FOR UPDATE SKIP LOCKED: every event published by exactly one relay.
     assert sorted(published) == sorted(committed)
     assert sum(1 for relay in relays if relay.published()) >= 2
+
+
+_FILL_SQLITE = """
+import json, sys
+import django
+django.setup()
+from cu_testproject.cu_orders.models import Order
+from cu_testproject.events import OrderPlaced, new_order_event
+from common_utils.django import atomic_for, publish
+ids = []
+for i in range(int(sys.argv[1])):
+    with atomic_for(Order):
+        order = Order.objects.create(total=i)
+        event = new_order_event(OrderPlaced(order_id=order.pk, total=i))
+        publish(event)
+    ids.append(event.id)
+print(json.dumps(ids))
+"""
+
+
+MANAGE = (sys.executable, "-m", "django")
+
+
+def _run_json(env: dict[str, str], code: str, *args: str) -> Any:
+    """Run ``code`` in a subprocess of the test project and return the JSON it prints last."""
+    done = subprocess.run(
+        [sys.executable, "-c", code, *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def _sqlite_project_env(tmp_path: Path, broker: Any) -> dict[str, str]:
+    """The test project on its own SQLite files (whatever the run's databases are), migrated."""
+    from conftest import subprocess_env
+
+    from common_utils.django import database_from_url
+
+    databases = {
+        alias: database_from_url(f"sqlite:///{tmp_path / alias}.sqlite3", alias=alias)
+        for alias in ("default", "orders", "billing")
+    }
+    databases["orders_replica"] = database_from_url(
+        f"sqlite:///{tmp_path / 'orders'}.sqlite3", alias="orders_replica", replica_of="orders"
+    )
+    env = subprocess_env(broker)
+    env["CU_TEST_DATABASES"] = json.dumps(databases, default=str)
+    for alias in ("default", "orders", "billing"):
+        # --run-syncdb: the test project's apps have no migrations.
+        subprocess.run(
+            [*MANAGE, "migrate", "--run-syncdb", "--database", alias, "--no-input", "-v", "0"],
+            env=env,
+            check=True,
+            timeout=300,
+        )
+    return env
+
+
+@pytest.mark.slow
+def test_concurrent_relays_on_sqlite_publish_each_event_once(tmp_path: Path) -> None:
+    """SQLite has no SKIP LOCKED: relays take turns on the claim and lease what they took."""
+    from conftest import _filesystem_broker
+
+    env = _sqlite_project_env(tmp_path, _filesystem_broker("sqlite-relays"))
+    committed = _run_json(env, _FILL_SQLITE, str(SQLITE_EVENTS))
+    relays = [RelayProcess(env, "--until-empty", batch=SQLITE_BATCH) for _ in range(3)]
+    for relay in relays:
+        relay.process.wait(timeout=300)
+        relay.stop()
+        assert relay.process.returncode == 0, "\n".join(relay.lines[-20:])
+    published = [event_id for relay in relays for event_id in relay.published()]
+    assert len(published) == len(committed) == SQLITE_EVENTS
+    assert sorted(published) == sorted(committed)  # each event once, none lost
+    assert sum(1 for relay in relays if relay.published()) >= 2
+
+
+_SQLITE_LEASES = """
+import json, os, sys
+from datetime import timedelta
+import django
+django.setup()
+from common_utils.django._outbox import claim_batch
+from common_utils.django.models import OutboxMessage
+
+rows = OutboxMessage.objects.using("orders")
+if sys.argv[1] == "die":
+    with claim_batch("orders", limit=3) as batch:
+        print(json.dumps([m.event_id for m in batch.messages]), flush=True)
+        os._exit(9)  # the relay dies inside the block, before it records anything
+with claim_batch("orders") as batch:
+    others = [m.event_id for m in batch.messages]
+    batch.sent(batch.messages[0])  # the second is neither sent nor failed: it is given back
+with claim_batch("orders") as batch:
+    given_back = [m.event_id for m in batch.messages]
+    batch.sent(batch.messages[0])
+lease_end = max(rows.filter(sent_at__isnull=True).values_list("next_attempt_at", flat=True))
+with claim_batch("orders", now=lease_end - timedelta(seconds=1)) as batch:
+    during_lease = [m.event_id for m in batch.messages]
+with claim_batch("orders", now=lease_end) as batch:
+    after_lease = [m.event_id for m in batch.messages]
+print(json.dumps({
+    "others": others, "given_back": given_back,
+    "during_lease": during_lease, "after_lease": after_lease,
+}))
+"""
+
+
+def test_on_sqlite_a_dead_relays_rows_come_back_when_its_lease_ends(tmp_path: Path) -> None:
+    from conftest import _filesystem_broker
+
+    env = _sqlite_project_env(tmp_path, _filesystem_broker("sqlite-leases"))
+    committed = _run_json(env, _FILL_SQLITE, "5")
+    dead = subprocess.run(
+        [sys.executable, "-c", _SQLITE_LEASES, "die"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert dead.returncode == 9, dead.stderr[-3000:]
+    claimed_by_dead = json.loads(dead.stdout)
+    assert claimed_by_dead == committed[:3]
+    seen = _run_json(env, _SQLITE_LEASES, "after")
+    assert seen["others"] == committed[3:]  # the dead relay's rows are leased, not due
+    assert seen["given_back"] == committed[4:]
+    assert seen["during_lease"] == []
+    assert seen["after_lease"] == committed[:3]

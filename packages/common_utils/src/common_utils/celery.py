@@ -172,7 +172,7 @@ class OutboxRelay:
     """Publishes outbox rows to the broker, at least once, in the order they became due.
 
     One relay serves the outbox of each alias in ``aliases`` (default: every primary database).
-    Several relays may run at once; see ``claim_batch`` for SQLite's limits.
+    Several relays may run at once, each claiming different rows (see ``claim_batch``).
     """
 
     def __init__(

@@ -6,8 +6,9 @@ same connection, inside the same ``transaction.atomic()``. A relay (``OutboxRela
 later, at least once; consumers deduplicate by event id.
 
 This module holds the database side of the relay too: claiming a batch (``SELECT … FOR UPDATE
-SKIP LOCKED`` where the database has it, so several relays share the work), marking rows sent, and
-scheduling retries with exponential backoff until a row is parked.
+SKIP LOCKED`` where the database has it, a lease taken under SQLite's write lock where it does not,
+so several relays share the work), marking rows sent, and scheduling retries with exponential
+backoff until a row is parked.
 """
 
 from __future__ import annotations
@@ -88,6 +89,8 @@ class ClaimedMessage:
     event_type: str
     payload: str
     attempts: int
+    due_at: datetime | None = None
+    """When the row became due: a leased row not published gets it back."""
 
 
 @dataclass(slots=True)
@@ -122,7 +125,7 @@ class ClaimedBatch:
         """Record that publishing ``message`` failed with ``error``."""
         self._failed.append((message, error))
 
-    def _apply(self) -> BatchResult:
+    def _apply(self, *, lease_until: datetime | None = None) -> BatchResult:
         from common_utils.django.models import OutboxMessage
 
         conf = get_settings()
@@ -145,6 +148,15 @@ class ClaimedBatch:
                     last_error=error[:2000],
                     next_attempt_at=now + _backoff(attempts),
                 )
+        if lease_until is not None:
+            done = {*self._sent, *(message.pk for message, _ in self._failed)}
+            for message in self.messages:
+                if message.pk not in done:
+                    # Only while the lease is still ours: after it ran out another relay may
+                    # have claimed the row, and its lease must stand.
+                    rows.filter(pk=message.pk, next_attempt_at=lease_until).update(
+                        next_attempt_at=message.due_at or now
+                    )
         return result
 
 
@@ -159,37 +171,78 @@ def _backoff(attempts: int) -> timedelta:
 def claim_batch(
     alias: str = DEFAULT_DB_ALIAS, *, limit: int | None = None, now: datetime | None = None
 ) -> Iterator[ClaimedBatch]:
-    """Lock up to ``limit`` due, pending outbox rows of ``alias`` for the ``with`` block.
+    """Claim up to ``limit`` due, pending outbox rows of ``alias`` for the ``with`` block.
 
-    On databases with ``SKIP LOCKED`` (PostgreSQL, MySQL 8, Oracle) concurrent relays claim
-    disjoint batches. SQLite has no row locks: there, run one relay per database (two would
-    publish some events twice, which consumers tolerate but need not pay for). If the process
-    dies inside the block, the transaction rolls back and the rows are due again at once.
+    Several relays may run at once, and each row is claimed by one of them:
+
+    - On databases with ``SKIP LOCKED`` (PostgreSQL, MySQL 8, MariaDB 10.6, Oracle) the rows are
+      locked by a transaction around the block; concurrent relays skip them and claim disjoint
+      batches. If the process dies inside the block, the transaction rolls back and the rows are
+      due again at once.
+    - Elsewhere (SQLite) the claim is a short transaction that takes the database's write lock
+      first, so relays take turns, and leases the rows: their ``next_attempt_at`` moves
+      ``OUTBOX_CLAIM_TIMEOUT`` ahead. The block runs outside any transaction (the database is not
+      locked while the broker is called) and its outcome is written in a second short one; rows
+      neither sent nor failed get their due time back. If the process dies inside the block, its
+      rows are due again when the lease ends.
     """
+    size = limit or get_settings().OUTBOX_BATCH_SIZE
+    if connections[alias].features.has_select_for_update_skip_locked:
+        with transaction.atomic(using=alias):
+            batch = ClaimedBatch(alias, _due(alias, size, now, lock=True))
+            yield batch
+            batch.result = batch._apply()
+        return
+    batch, lease_until = _lease(alias, size, now)
+    try:
+        yield batch
+    finally:
+        with transaction.atomic(using=alias):
+            batch.result = batch._apply(lease_until=lease_until)
+
+
+def _due(alias: str, size: int, now: datetime | None, *, lock: bool) -> list[ClaimedMessage]:
     from common_utils.django.models import OutboxMessage
 
-    size = limit or get_settings().OUTBOX_BATCH_SIZE
-    with transaction.atomic(using=alias):
-        query = OutboxMessage.objects.using(alias).filter(
-            sent_at__isnull=True, parked_at__isnull=True, next_attempt_at__lte=now or timezone.now()
+    query = OutboxMessage.objects.using(alias).filter(
+        sent_at__isnull=True, parked_at__isnull=True, next_attempt_at__lte=now or timezone.now()
+    )
+    if lock:
+        query = query.select_for_update(skip_locked=True)
+    return [
+        ClaimedMessage(
+            pk=row["pk"],
+            event_id=row["event_id"],
+            event_type=row["event_type"],
+            payload=row["payload"],
+            attempts=row["attempts"],
+            due_at=row["next_attempt_at"],
         )
-        if connections[alias].features.has_select_for_update_skip_locked:
-            query = query.select_for_update(skip_locked=True)
-        messages = [
-            ClaimedMessage(
-                pk=row["pk"],
-                event_id=row["event_id"],
-                event_type=row["event_type"],
-                payload=row["payload"],
-                attempts=row["attempts"],
+        for row in query.order_by("next_attempt_at", "id").values(
+            "pk", "event_id", "event_type", "payload", "attempts", "next_attempt_at"
+        )[:size]
+    ]
+
+
+def _lease(alias: str, size: int, now: datetime | None) -> tuple[ClaimedBatch, datetime]:
+    """Claim a batch without row locks: one relay at a time, rows leased by their due time."""
+    from common_utils.django.models import OutboxMessage
+
+    connection = connections[alias]
+    lease_until = timezone.now() + timedelta(seconds=get_settings().OUTBOX_CLAIM_TIMEOUT)
+    with transaction.atomic(using=alias):
+        table = connection.ops.quote_name(OutboxMessage._meta.db_table)
+        with connection.cursor() as cursor:
+            # A write before the first read: SQLite takes its write lock now, so two relays never
+            # read the same due rows, and a deferred transaction never has to upgrade a read lock
+            # (which fails at once with "database is locked" instead of waiting its turn).
+            cursor.execute(f"UPDATE {table} SET id = id WHERE 1 = 0")  # noqa: S608 - quoted name
+        messages = _due(alias, size, now, lock=False)
+        if messages:
+            OutboxMessage.objects.using(alias).filter(pk__in=[m.pk for m in messages]).update(
+                next_attempt_at=lease_until
             )
-            for row in query.order_by("next_attempt_at", "id").values(
-                "pk", "event_id", "event_type", "payload", "attempts"
-            )[:size]
-        ]
-        batch = ClaimedBatch(alias, messages)
-        yield batch
-        batch.result = batch._apply()
+    return ClaimedBatch(alias, messages), lease_until
 
 
 def outbox_aliases() -> list[str]:

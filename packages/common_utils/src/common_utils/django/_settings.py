@@ -15,6 +15,9 @@ Keys (all optional)::
         "OUTBOX_MAX_ATTEMPTS": 10,        # failed publishes before a row is parked
         "OUTBOX_BACKOFF": 1.0,            # first retry delay in seconds, doubled per attempt
         "OUTBOX_MAX_BACKOFF": 300.0,
+        # seconds a relay holds the rows it claimed on a database without SKIP LOCKED (SQLite)
+        # before another relay may take them: longer than publishing one batch takes.
+        "OUTBOX_CLAIM_TIMEOUT": 60.0,
         "EVENT_EXCHANGE": "commons.events",
     }
 """
@@ -42,6 +45,7 @@ class CommonUtilsSettings(pydantic.BaseModel):
     OUTBOX_MAX_ATTEMPTS: int = pydantic.Field(default=10, ge=1)
     OUTBOX_BACKOFF: float = pydantic.Field(default=1.0, ge=0)
     OUTBOX_MAX_BACKOFF: float = pydantic.Field(default=300.0, ge=0)
+    OUTBOX_CLAIM_TIMEOUT: float = pydantic.Field(default=60.0, gt=0)
     EVENT_EXCHANGE: str = pydantic.Field(default="commons.events", min_length=1)
 
 
