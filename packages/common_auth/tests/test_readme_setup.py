@@ -90,6 +90,15 @@ def orders_service(settings, monkeypatch, users_service) -> Iterator[None]:
         "USERS_AUDIENCE": users_service.url,
     }.items():
         monkeypatch.setenv(name, value)
+    # APIView read DEFAULT_*_CLASSES when rest_framework.views was first imported, which in
+    # this process happened before these settings: give it what a fresh orders process has.
+    from rest_framework.settings import api_settings
+    from rest_framework.views import APIView
+
+    monkeypatch.setattr(
+        APIView, "authentication_classes", api_settings.DEFAULT_AUTHENTICATION_CLASSES
+    )
+    monkeypatch.setattr(APIView, "permission_classes", api_settings.DEFAULT_PERMISSION_CLASSES)
     views = install_module("orders.views", code["orders/views.py"])
     install_module("orders.urls", code["orders/urls.py"])
     settings.ROOT_URLCONF = "orders.urls"
