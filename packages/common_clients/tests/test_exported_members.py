@@ -32,6 +32,8 @@ def test_public_names_are_exactly_the_runtime_api() -> None:
         "RetryPolicy",
         "SyncClient",
         "SyncPage",
+        "UnknownInt",
+        "UnknownStr",
         "__version__",
     }
 

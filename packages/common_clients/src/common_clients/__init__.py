@@ -7,6 +7,7 @@ service (``common_clients.<service>``) and extend :class:`SyncClient` / :class:`
 
 from common_clients.__about__ import __version__
 from common_clients._base_client import DEFAULT_LIMITS, DEFAULT_TIMEOUT, AsyncClient, SyncClient
+from common_clients._enums import UnknownInt, UnknownStr
 from common_clients._pagination import (
     AsyncPage,
     AsyncPager,
@@ -35,5 +36,7 @@ __all__ = [
     "RetryPolicy",
     "SyncClient",
     "SyncPage",
+    "UnknownInt",
+    "UnknownStr",
     "__version__",
 ]

@@ -5,9 +5,12 @@ the old client, or an old client talking to the new service, can fail. Values fl
 the same schema change reads differently by direction:
 
 - a request value (parameter, body) may not *narrow*: a new required input, a type or enum that
-  accepts less, a field or parameter removed (the keyword argument disappears);
-- a response value may not *widen*: a field that can now be missing or null, a new enum value or
-  union member the old client cannot parse, a removed field (code reading it breaks);
+  accepts less (a removed enum value), a field or parameter removed (the keyword argument
+  disappears);
+- a response value may not *widen*: a field that can now be missing or null, a union member the
+  old client cannot parse, a removed field (code reading it breaks). A new enum value is not
+  breaking there when the old client's type admits unknown values (enums of two or more strings
+  or integers: ``UnknownStr``/``UnknownInt``); it is for a one-value enum, which stays strict;
 - removed or renamed operations and schemas, removed media types and changed status codes break
   either way;
 - bounds and patterns (``maxLength``, ``minimum``, ``pattern``...) are not enforced by generated
@@ -26,6 +29,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Literal
 
+from common_clients.codegen._models import enum_rejects_unknown
 from common_clients.codegen._spec import Operation, Spec, escape_pointer
 
 __all__ = ["ApiChange", "ChangeKind", "diff_specs"]
@@ -451,21 +455,29 @@ class _Differ:
         before, after = _enum(site.old), _enum(site.new)
         if before is None and after is None:
             return
+        # Whether an old client fails on a response value its enum does not list.
+        strict = before is not None and enum_rejects_unknown(before)
         if before is None or after is None:
             narrowed = before is None
             limit = "now limited to" if narrowed else "no longer limited to"
             message = f"{site.what}: {limit} {after if narrowed else before}"
-            site.directional(self, narrowed=narrowed, message=message)
+            if narrowed or strict:
+                site.directional(self, narrowed=narrowed, message=message)
+            else:  # any value of the base type already fits the old client's response type
+                self.add(ChangeKind.TYPE_WIDENED, False, site.pointer, message)
             return
         for value in before:
             if value not in after:
+                # The service refuses it in a request; a response that stops sending it breaks
+                # no client.
                 message = f"{site.what}: value {value!r} removed"
-                self.add(ChangeKind.ENUM_VALUE_REMOVED, True, site.pointer, message)
+                breaking = site.direction == "request"
+                self.add(ChangeKind.ENUM_VALUE_REMOVED, breaking, site.pointer, message)
         for value in after:
             if value not in before:
-                # An old client rejects a value it does not know: new values break responses.
+                # A request may simply not use it; a response breaks only a strict old enum.
                 message = f"{site.what}: value {value!r} added"
-                breaking = site.direction == "response"
+                breaking = site.direction == "response" and strict
                 self.add(ChangeKind.ENUM_VALUE_ADDED, breaking, site.pointer, message)
 
     def properties(self, site: _Site) -> None:

@@ -10,6 +10,11 @@ How schemas map (decisions a reader of generated code should know):
 - an object schema with properties is a class; ``allOf`` is flattened into one class; an object
   without properties is ``dict[str, T]``; arrays are ``list[T]``;
 - ``enum`` and ``const`` are ``Literal[...]`` (a named one is ``Name: TypeAlias = Literal[...]``);
+  where a response reads an enum of two or more string or integer values, its type also admits an
+  unknown value (``Status | UnknownStr``, ``UnknownInt``): a value the service added after the
+  client was generated is kept, typed as unknown, instead of failing the response. Request-only
+  models and parameters keep the strict ``Literal``; so does a model that only requests reach
+  (drf-spectacular's ``UserRequest``). One-value enums and ``const`` stay strict (they are tags);
 - ``oneOf``/``anyOf`` are unions; when the spec gives a ``discriminator``, or every member is an
   object with a property holding one distinct constant (an implied discriminator), the union is
   tagged on that property and gets a name of its own; a schema with a ``discriminator`` that
@@ -47,7 +52,7 @@ from typing import Any, Literal
 from common_clients.codegen._names import NameAllocator, pascal_case
 from common_clients.codegen._spec import Spec, escape_pointer
 
-__all__ = ["Direction", "ModelEmitter", "format_python"]
+__all__ = ["Direction", "ModelEmitter", "enum_rejects_unknown", "format_python"]
 
 Direction = Literal["request", "response"]
 _Variant = Literal["request", "response", "shared"]
@@ -69,6 +74,8 @@ _MODULE_IMPORTS = {
     "_uuid": "import uuid as _uuid",
 }
 _TYPING_NAMES = ("Annotated", "Any", "Literal", "TypeAlias")
+# The runtime's types for enum values a client does not know (see common_clients._enums).
+_RUNTIME_NAMES = ("UnknownInt", "UnknownStr")
 _PYDANTIC_NAMES = ("BaseModel", "ConfigDict", "Discriminator", "Field", "Tag")
 _STRING_LITERAL = re.compile(r""""(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'""")
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -96,6 +103,51 @@ _CONFUSABLES = str.maketrans(
 def _literal_source(value: object) -> str:
     """``repr`` with non-ASCII characters escaped: the value exact, the source unambiguous."""
     return repr(value).encode("ascii", "backslashreplace").decode("ascii")
+
+
+def _literal_values(values: object) -> list[Any] | None:
+    """The values a ``Literal`` of an ``enum`` holds (``null`` left to ``| None``), or ``None``.
+
+    ``None`` when a value cannot be a ``Literal`` (floats, objects): the base type is used then.
+    """
+    if not isinstance(values, list):
+        return None
+    kept: list[Any] = []
+    for value in values:
+        if value is None:
+            continue
+        if not isinstance(value, bool | int | str):
+            return None
+        if value not in kept:
+            kept.append(value)
+    return kept
+
+
+def _unknown_member(values: list[Any]) -> str | None:
+    """The runtime type(s) an unknown value of an enum of ``values`` gets in a response, if any.
+
+    Only enums with a choice to grow: two or more string or integer values. A one-value enum is a
+    tag that picks a union member, and booleans have no third value.
+    """
+    if len(values) < 2 or any(isinstance(value, bool) for value in values):
+        return None
+    members = []
+    if any(isinstance(value, str) for value in values):
+        members.append("UnknownStr")
+    if any(isinstance(value, int) for value in values):
+        members.append("UnknownInt")
+    return " | ".join(members)
+
+
+def enum_rejects_unknown(values: object) -> bool:
+    """Whether a generated response type of an ``enum`` with ``values`` fails on a value it lacks.
+
+    False for an enum whose response type admits unknown values (``UnknownStr``/``UnknownInt``),
+    and for one that is typed by its base type (floats, objects): a new value reaches those clients
+    as data. ``diff`` uses this to class a value added to a response enum.
+    """
+    kept = _literal_values(values)
+    return kept is not None and _unknown_member(kept) is None
 
 
 def format_python(source: str, *, line_length: int = 100) -> str:
@@ -218,6 +270,7 @@ class ModelEmitter:
         self._scan_memo: dict[int, tuple[bool, frozenset[str]]] = {}
         self._split_memo: dict[int, bool] = {}
         self._objectish_active: set[int] = set()
+        self._shared_uses: dict[int, set[Direction]] = {}
         self.component_names: dict[str, str] = {}
         """Schema name in ``components.schemas`` -> name of its (response) model or alias."""
         self._all_names: set[str] = set()
@@ -269,6 +322,7 @@ class ModelEmitter:
         """Import lines a module needs to use ``annotations`` (from :meth:`type_for`), sorted."""
         modules: set[str] = set()
         typing_names: set[str] = set()
+        runtime_names: set[str] = set()
         models: set[str] = set()
         for annotation in annotations:
             for name in _IDENTIFIER.findall(_STRING_LITERAL.sub("", annotation)):
@@ -276,11 +330,15 @@ class ModelEmitter:
                     modules.add(_MODULE_IMPORTS[name])
                 elif name in _TYPING_NAMES:
                     typing_names.add(name)
+                elif name in _RUNTIME_NAMES:
+                    runtime_names.add(name)
                 elif name in self._all_names:
                     models.add(name)
         lines = sorted(modules, key=_import_order)
         if typing_names:
             lines.append(f"from typing import {', '.join(sorted(typing_names))}")
+        if runtime_names:
+            lines.append(f"from common_clients import {', '.join(sorted(runtime_names))}")
         if models:
             lines.append(f"from {models_module} import {', '.join(sorted(models))}")
         return lines
@@ -320,6 +378,9 @@ class ModelEmitter:
         lines.append(f"from pydantic import {', '.join(pydantic_names)}")
         if "TypeAliasType" in used:
             lines.append("from typing_extensions import TypeAliasType")
+        runtime_names = [name for name in _RUNTIME_NAMES if name in used]
+        if runtime_names:
+            lines += ["", f"from common_clients import {', '.join(runtime_names)}"]
         exported = _isort_order(self._defs)
         lines += ["", f"__all__ = {exported!r}", "", ""]
         return format_python("\n".join(lines) + "\n" + body)
@@ -366,6 +427,7 @@ class ModelEmitter:
     def _name_for(self, schema: Any, pointer: str, hint: str, direction: Direction) -> str:
         """The model or alias name of a schema that needs one, allocating and queueing it."""
         variant = self._variant(schema, direction)
+        self._shared_uses.setdefault(id(schema), set()).add(direction)
         known = self._names_of.get((id(schema), variant))
         if known is not None:
             return known
@@ -398,6 +460,46 @@ class ModelEmitter:
                 self._progress(done, len(self._queue))
         if self._progress:
             self._progress(done, len(self._queue))
+
+    # -- which shared schemas only requests use -------------------------------------------------
+
+    def _only_requests(self, name: str, schema: Any) -> bool:
+        """Whether a shared (unsplit) schema is never read from a response, so typed strictly.
+
+        A component: when operations reach it through parameters and request bodies only. An
+        inline schema: when every use so far (its parent's) is a request's.
+        """
+        component = self._component_ids.get(id(schema))
+        if component is not None:
+            return component in self._request_only_components
+        return self._shared_uses.get(id(schema)) == {"request"}
+
+    @functools.cached_property
+    def _request_only_components(self) -> frozenset[str]:
+        requests: list[Any] = []
+        responses: list[Any] = []
+        for operation in self._spec.operations():
+            for parameter in operation.parameters:
+                requests += [parameter.schema, *(media.schema for media in parameter.content)]
+            if operation.request_body is not None:
+                requests += [media.schema for media in operation.request_body.content]
+            for response in operation.responses:
+                responses += [media.schema for media in response.content]
+        return frozenset(self._reached(requests) - self._reached(responses))
+
+    def _reached(self, roots: Iterable[Any]) -> set[str]:
+        """Components that ``roots`` reference, directly or through other components."""
+        frontier = [key for root in roots for key in self._scan(root)[1]]
+        reached: set[str] = set()
+        while frontier:
+            key = frontier.pop()
+            if key in reached or key not in self._spec.schemas:
+                continue
+            reached.add(key)
+            frontier += self._scan(self._spec.schemas[key])[1]
+            # A polymorphic base read from a response is read as one of its extensions.
+            frontier += self._polymorphic.get(key, [])
+        return reached
 
     # -- readOnly / writeOnly splitting ----------------------------------------------------------
 
@@ -584,7 +686,8 @@ class ModelEmitter:
         name = self._name_for(schema, pointer, key, direction)
         # An alias carries its own ``| None``; a class cannot, so a nullable one needs it here.
         nullable = isinstance(schema, Mapping) and self._is_model(schema) and self._nullable(schema)
-        return name, nullable
+        unknown = self._unknown_in(schema, direction)
+        return (f"{name} | {unknown}" if unknown else name), nullable
 
     def _nullable(self, schema: Mapping[str, Any]) -> bool:
         if schema.get("nullable") is True:
@@ -658,7 +761,9 @@ class ModelEmitter:
             return expression, nullable or inner
         literal = self._literal(schema) if "enum" in schema or "const" in schema else None
         if literal is not None:
-            return literal, nullable
+            # A named enum is defined strict; where a response reads it, its use admits more.
+            unknown = None if top else self._unknown_in(schema, direction)
+            return (f"{literal} | {unknown}" if unknown else literal), nullable
         for keyword in ("oneOf", "anyOf"):
             options = schema.get(keyword)
             if isinstance(options, list) and options:
@@ -727,20 +832,19 @@ class ModelEmitter:
         return _PRIMITIVES.get(kind, "None")
 
     def _literal(self, schema: Mapping[str, Any]) -> str | None:
-        values = schema["enum"] if "enum" in schema else [schema["const"]]
-        if not isinstance(values, list):
-            return None
-        kept: list[Any] = []
-        for value in values:
-            if value is None:
-                continue
-            if isinstance(value, bool | int | str) and value not in kept:
-                kept.append(value)
-            elif not isinstance(value, bool | int | str):
-                return None  # floats, objects: Literal cannot hold them; the base type is used
+        kept = _literal_values(schema["enum"] if "enum" in schema else [schema["const"]])
+        if kept is None:
+            return None  # floats, objects: Literal cannot hold them; the base type is used
         if not kept:
             return "None"
         return f"Literal[{', '.join(_literal_source(value) for value in kept)}]"
+
+    def _unknown_in(self, schema: Any, direction: Direction) -> str | None:
+        """What an enum ``schema`` read in ``direction`` admits beside its values, if anything."""
+        if direction != "response" or not isinstance(schema, Mapping):
+            return None
+        kept = _literal_values(schema.get("enum"))
+        return None if kept is None else _unknown_member(kept)
 
     def _union(
         self,
@@ -890,6 +994,8 @@ class ModelEmitter:
         self, name: str, schema: Any, pointer: str, variant: _Variant
     ) -> _ClassDef | _AliasDef:
         direction: Direction = "request" if variant == "request" else "response"
+        if variant == "shared" and self._only_requests(name, schema):
+            direction = "request"
         if isinstance(schema, Mapping) and self._is_model(schema):
             return self._define_class(name, schema, pointer, variant, direction)
         expression, nullable = self._typed(

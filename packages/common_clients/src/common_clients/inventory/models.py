@@ -10,6 +10,8 @@ from typing import Literal, TypeAlias
 
 from pydantic import BaseModel, ConfigDict
 
+from common_clients import UnknownStr
+
 __all__ = [
     "CategoryEnum",
     "PaginatedProductList",
@@ -57,7 +59,7 @@ class Product(_Model):
     sku: str
     """Stock keeping unit, unique."""
     name: str
-    category: CategoryEnum
+    category: CategoryEnum | UnknownStr
     price: _decimal.Decimal
     quantity: int | None = None
     notes: str | None = None
