@@ -16,7 +16,11 @@ Rounds alternate between the two sides; each figure is the median over rounds of
 one call. Goal: generated / hand-written <= 1.10. Import time: a fresh interpreter importing the
 generated client, against one importing httpx and pydantic only (the floor any client pays).
 
-Run: ``python benchmarks/bench_clients.py [--rounds 7] [--calls 2000]``. About a minute.
+Then, in the same run, generation time and peak memory on the largest document against
+openapi-python-client (``bench_codegen.compare``; ``--codegen-rounds 0`` leaves it out).
+
+Run: ``python benchmarks/bench_clients.py [--rounds 7] [--calls 2000] [--codegen-rounds 3]``.
+About three minutes.
 """
 
 from __future__ import annotations
@@ -188,6 +192,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--calls", type=int, default=2000)
+    parser.add_argument("--codegen-rounds", type=int, default=3)
+    parser.add_argument("--document", default="github-ghec")
     arguments = parser.parse_args()
 
     rows = _compare(
@@ -225,6 +231,13 @@ def main() -> None:
     print(f"{'import httpx, pydantic (floor)':<40} {floor * 1000:>8.1f}")
     print(f"{'import common_clients.inventory':<40} {client * 1000:>8.1f}")
     print(f"{'  beyond the floor':<40} {(client - floor) * 1000:>8.1f}")
+
+    if arguments.codegen_rounds > 0:
+        # This script's folder is on sys.path when it runs: the generator's benchmark is beside it.
+        import bench_codegen
+
+        print()
+        bench_codegen.compare(arguments.document, arguments.codegen_rounds)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ Both sides do the same job: the document loaded and validated, a whole client wr
 (models, one method per operation, sync and async), formatted by ruff.
 
 Run: ``python benchmarks/bench_codegen.py [--rounds 3] [--document github-ghec]``. About 2 min.
+``nox -s bench -- clients`` runs it too (:func:`compare`), after the per-call and import figures.
 """
 
 from __future__ import annotations
@@ -109,8 +110,12 @@ def main() -> None:
     if args.generate:
         generate_ours(Path(args.generate[0]), Path(args.generate[1]))
         return
+    compare(args.document, args.rounds)
 
-    (document,) = [d for d in DOCUMENTS if d.name == args.document]
+
+def compare(document_name: str, rounds: int) -> None:
+    """Generate ``document_name`` with both tools ``rounds`` times each and print the table."""
+    (document,) = [d for d in DOCUMENTS if d.name == document_name]
     try:
         path = fetch(document, CACHE)
     except CorpusUnavailable as exc:
@@ -122,7 +127,7 @@ def main() -> None:
     ours: list[dict[str, Any]] = []
     theirs: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as scratch:
-        for round_ in range(args.rounds):
+        for round_ in range(rounds):
             out = Path(scratch) / f"ours-{round_}"
             ours.append(_measure([sys.executable, __file__, "--generate", str(path), str(out)]))
             out = Path(scratch) / f"theirs-{round_}"
@@ -141,7 +146,7 @@ def main() -> None:
                 )
             )
             print(
-                f"round {round_ + 1}/{args.rounds}: ours {ours[-1]['seconds']:.1f} s,"
+                f"round {round_ + 1}/{rounds}: ours {ours[-1]['seconds']:.1f} s,"
                 f" openapi-python-client {theirs[-1]['seconds']:.1f} s",
                 file=sys.stderr,
             )
@@ -154,7 +159,7 @@ def main() -> None:
     print()
     print(
         f"Generation of {document.package}@{document.version} {document.member}"
-        f" ({operations} operations, {len(spec.schemas)} schemas), median of {args.rounds},"
+        f" ({operations} operations, {len(spec.schemas)} schemas), median of {rounds},"
         f" {os.cpu_count()} cores"
     )
     print()

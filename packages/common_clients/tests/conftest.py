@@ -48,6 +48,7 @@ class Received:
     query: str
     headers: dict[str, str]
     body: bytes
+    peer: int = 0  # the client's port: the same one for calls over one kept-alive connection
 
 
 Script = Reply | list[Reply] | Callable[[Received], Reply]
@@ -77,6 +78,7 @@ class LoopbackServer:
                     query=parts.query,
                     headers={key.lower(): value for key, value in self.headers.items()},
                     body=self.rfile.read(length) if length else b"",
+                    peer=self.client_address[1],
                 )
                 reply = server.answer(received)
                 if reply.delay and server.stopping.wait(reply.delay):

@@ -7,13 +7,19 @@ parse, each step one of the small policies in ``_policies``, ``_retry`` and ``_r
 
 Generated code calls :meth:`SyncClient.request` / :meth:`SyncClient.request_page` (and the async
 twins); applications construct a generated client (``UsersClient(base_url=..., auth=...)``) and use
-it as a context manager or call :meth:`SyncClient.close` when done.
+it as a context manager or call :meth:`SyncClient.close` when done. ``client.with_options(...)``
+derives a client with other defaults (timeout, retries, headers, auth) over the same connection
+pool, as the Stripe and OpenAI SDKs do.
 """
 
 from __future__ import annotations
 
 import asyncio
+import copy
+import dataclasses
 import enum
+import functools
+import inspect
 import logging
 import re
 import time
@@ -98,6 +104,13 @@ def _timeout(value: TimeoutTypes | None, where: str) -> httpx.Timeout:
     return timeout
 
 
+def _retry_policy(policy: RetryPolicy, max_retries: int | NotGiven) -> RetryPolicy:
+    """``policy`` with ``max_retries`` as its budget when that is given."""
+    if isinstance(max_retries, NotGiven) or max_retries == policy.max_retries:
+        return policy
+    return dataclasses.replace(policy, max_retries=max_retries)
+
+
 def _body_arguments(body: Any, kind: BodyKind) -> dict[str, Any]:
     """httpx keyword arguments that send ``body`` (a model, or plain data) as ``kind``."""
     if body is None:
@@ -172,7 +185,7 @@ class BaseClient:
         *,
         base_url: str | httpx.URL,
         timeout: TimeoutTypes = DEFAULT_TIMEOUT,
-        max_retries: int = 2,
+        max_retries: int | NotGiven = NOT_GIVEN,
         retry_policy: RetryPolicy | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> None:
@@ -183,9 +196,14 @@ class BaseClient:
             )
         self.base_url = url
         self.timeout = _timeout(timeout, f"{type(self).__name__}(timeout=...)")
-        self.retry_policy = retry_policy or RetryPolicy(max_retries=max_retries)
+        self.retry_policy = _retry_policy(retry_policy or RetryPolicy(), max_retries)
         self.max_retries = self.retry_policy.max_retries
         self.headers = dict(headers or {})
+        # Headers a derived client (with_options) adds to what its connection sends by default.
+        self._extra_headers: dict[str, str] = {}
+        # Keywords for httpx's ``send``: a derived client's own ``auth``.
+        self._send_options: dict[str, Any] = {}
+        self._owns_pool = True
         # Headers every call sends go to the connection once; per-call steps run on each call.
         self._default_headers = dict(self.headers)
         UserAgentPolicy(self.service_name).apply(self._default_headers)
@@ -217,7 +235,7 @@ class BaseClient:
                     (key, _query_value(value)) for key, value in source.items() if value is not None
                 )
         arguments = {} if body is None else _body_arguments(body, body_kind)
-        outgoing: dict[str, str] = arguments.pop("headers", {})
+        outgoing: dict[str, str] = {**self._extra_headers, **arguments.pop("headers", {})}
         if headers:
             outgoing.update((k, _form_value(v)) for k, v in headers.items() if v is not None)
         if cookies:
@@ -234,7 +252,7 @@ class BaseClient:
             url=path,
             params=query or None,
             headers=outgoing,
-            timeout=httpx.USE_CLIENT_DEFAULT
+            timeout=self.timeout
             if isinstance(timeout, NotGiven)
             else _timeout(timeout, f"{operation or path}: timeout"),
         )
@@ -277,6 +295,43 @@ class BaseClient:
         )
         return delay
 
+    def with_options(
+        self,
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        retry_policy: RetryPolicy | NotGiven = NOT_GIVEN,
+        headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
+        auth: httpx.Auth | NotGiven | None = NOT_GIVEN,
+    ) -> Self:
+        """A client like this one with other defaults, over the same connection pool.
+
+        ``client.with_options(timeout=2.0, max_retries=0).users.retrieve(id=1)``, or keep the
+        derived client for a part of the code that needs other settings. Each option left out
+        keeps this client's; ``headers`` are added to this client's (a name given again wins);
+        ``max_retries`` replaces the retry policy's budget; ``auth`` replaces the credentials
+        (``None`` sends none). Per-call options still win over the derived client's. The pool
+        stays this client's: closing a derived client leaves it open, closing this one closes it.
+        """
+        derived = copy.copy(self)
+        owner = type(self)
+        # Resources and raw views are cached per client and bound to the one that made them.
+        for name in list(vars(derived)):
+            if isinstance(inspect.getattr_static(owner, name, None), functools.cached_property):
+                del vars(derived)[name]
+        where = f"{owner.__name__}.with_options"
+        if not isinstance(timeout, NotGiven):
+            derived.timeout = _timeout(timeout, f"{where}(timeout=...)")
+        derived.retry_policy = _retry_policy(given(retry_policy, self.retry_policy), max_retries)
+        derived.max_retries = derived.retry_policy.max_retries
+        added = given(headers, {})
+        derived.headers = {**self.headers, **added}
+        derived._extra_headers = {**self._extra_headers, **added}
+        if not isinstance(auth, NotGiven):
+            derived._send_options = {**self._send_options, "auth": auth}
+        derived._owns_pool = False
+        return derived
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} base_url={str(self.base_url)!r}>"
 
@@ -294,7 +349,7 @@ class SyncClient(BaseClient):
         base_url: str | httpx.URL,
         auth: httpx.Auth | None = None,
         timeout: TimeoutTypes = DEFAULT_TIMEOUT,
-        max_retries: int = 2,
+        max_retries: int | NotGiven = NOT_GIVEN,
         retry_policy: RetryPolicy | None = None,
         headers: Mapping[str, str] | None = None,
         limits: httpx.Limits = DEFAULT_LIMITS,
@@ -385,7 +440,7 @@ class SyncClient(BaseClient):
             request: httpx.Request | None = None
             try:
                 request = self._http.build_request(**arguments)
-                response = self._http.send(request)
+                response = self._http.send(request, **self._send_options)
             except (*_HTTPX_ERRORS, ClientError) as exc:
                 delay = (
                     None
@@ -408,8 +463,9 @@ class SyncClient(BaseClient):
             attempt += 1
 
     def close(self) -> None:
-        """Close the connection pool."""
-        self._http.close()
+        """Close the connection pool (a client from :meth:`with_options` leaves it open)."""
+        if self._owns_pool:
+            self._http.close()
 
     def __enter__(self) -> Self:
         return self
@@ -431,7 +487,7 @@ class AsyncClient(BaseClient):
         base_url: str | httpx.URL,
         auth: httpx.Auth | None = None,
         timeout: TimeoutTypes = DEFAULT_TIMEOUT,
-        max_retries: int = 2,
+        max_retries: int | NotGiven = NOT_GIVEN,
         retry_policy: RetryPolicy | None = None,
         headers: Mapping[str, str] | None = None,
         limits: httpx.Limits = DEFAULT_LIMITS,
@@ -522,7 +578,7 @@ class AsyncClient(BaseClient):
             request: httpx.Request | None = None
             try:
                 request = self._http.build_request(**arguments)
-                response = await self._http.send(request)
+                response = await self._http.send(request, **self._send_options)
             except (*_HTTPX_ERRORS, ClientError) as exc:
                 delay = (
                     None
@@ -545,8 +601,9 @@ class AsyncClient(BaseClient):
             attempt += 1
 
     async def aclose(self) -> None:
-        """Close the connection pool."""
-        await self._http.aclose()
+        """Close the connection pool (a client from :meth:`with_options` leaves it open)."""
+        if self._owns_pool:
+            await self._http.aclose()
 
     async def __aenter__(self) -> Self:
         return self
