@@ -18,16 +18,12 @@ from pathlib import Path
 import pytest
 
 from commons_tools import rehearsal
+from commons_tools.git import git
 from commons_tools.index import RunningIndex, start_index
+from commons_tools.simple_api import IndexTarget
 
 REPO = Path(__file__).resolve().parents[2]
 TOOLS = REPO / "tools"
-
-
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", *args], cwd=repo, check=True, capture_output=True, text=True
-    ).stdout.strip()
 
 
 def _snapshot(repo: Path) -> dict[str, bytes]:
@@ -37,6 +33,16 @@ def _snapshot(repo: Path) -> dict[str, bytes]:
         for path in sorted(repo.rglob("*"))
         if path.is_file() and ".git" not in path.relative_to(repo).parts
     }
+
+
+def _state(repo: Path) -> tuple[str, str, str, dict[str, bytes]]:
+    """HEAD, the tags, ``git status`` and every work-tree file: what a stopped release leaves."""
+    return (
+        git(repo, "rev-parse", "HEAD"),
+        git(repo, "tag"),
+        git(repo, "status", "--porcelain", "--ignored"),
+        _snapshot(repo),
+    )
 
 
 @pytest.fixture(scope="session")
@@ -101,6 +107,12 @@ def index(tmp_path: Path) -> Iterator[RunningIndex]:
         yield running
 
 
+@pytest.fixture
+def index_target(index: RunningIndex) -> IndexTarget:
+    """The ``index`` fixture as the tools address it, with its upload credentials."""
+    return IndexTarget(index.url, index.simple_url, index.credentials)
+
+
 def index_env(running: RunningIndex | None, url: str | None = None) -> dict[str, str]:
     """The environment that points the tools at ``running`` (or at ``url``) with credentials."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TWINE_", "COMMONS_INDEX"))}
@@ -160,14 +172,12 @@ class ReleaseKit:
     tool: Callable[..., ToolResult]
     git: Callable[..., str]
     index_env: Callable[..., dict[str, str]]
-    snapshot: Callable[[Path], dict[str, bytes]]
+    state: Callable[[Path], tuple[str, str, str, dict[str, bytes]]]
 
 
 @pytest.fixture
 def kit(make_repo: Callable[..., Path], tool: Callable[..., ToolResult]) -> ReleaseKit:
-    return ReleaseKit(
-        make_repo=make_repo, tool=tool, git=git, index_env=index_env, snapshot=_snapshot
-    )
+    return ReleaseKit(make_repo=make_repo, tool=tool, git=git, index_env=index_env, state=_state)
 
 
 class _Forwarder(BaseHTTPRequestHandler):

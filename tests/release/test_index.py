@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import http.client
 import json
@@ -37,15 +38,11 @@ from commons_tools.simple_api import IndexTarget, file_sha256, project_files, pr
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _target(index: RunningIndex, credentials: Credentials | None = None) -> IndexTarget:
-    return IndexTarget(index.url, index.simple_url, credentials or index.credentials)
-
-
 def test_identical_files_are_skipped_and_different_bytes_refused(
-    index: RunningIndex, tmp_path: Path, tiny_wheel: Callable[..., Path]
+    index: RunningIndex, tmp_path: Path, tiny_wheel: Callable[..., Path], index_target: IndexTarget
 ) -> None:
     wheel = tiny_wheel(tmp_path / "a", "demo-pkg", "1.0.0", "A = 1\n")
-    target = _target(index)
+    target = index_target
 
     first = publish_files(target, [wheel], say=lambda _: None)
     second = publish_files(target, [wheel], say=lambda _: None)
@@ -61,40 +58,40 @@ def test_identical_files_are_skipped_and_different_bytes_refused(
 
 
 def test_the_index_itself_never_overwrites_a_file(
-    index: RunningIndex, tmp_path: Path, tiny_wheel: Callable[..., Path]
+    index: RunningIndex, tmp_path: Path, tiny_wheel: Callable[..., Path], index_target: IndexTarget
 ) -> None:
     wheel = tiny_wheel(tmp_path / "a", "demo-pkg", "1.0.0", "A = 1\n")
     other = tiny_wheel(tmp_path / "b", "demo-pkg", "1.0.0", "A = 2\n")
-    publish_files(_target(index), [wheel], say=lambda _: None)
+    publish_files(index_target, [wheel], say=lambda _: None)
 
     # Straight to twine, past the sha comparison: pypiserver runs without overwrite (-o).
     with pytest.raises(PackageIndexError, match=r"uploading demo_pkg-1\.0\.0-py3-none-any\.whl"):
-        upload_with_twine(_target(index), [other])
+        upload_with_twine(index_target, [other])
 
     assert (index.storage / wheel.name).read_bytes() == wheel.read_bytes()
     assert index.credentials.password not in (index.home / "server.log").read_text()
 
 
 def test_a_planned_version_the_index_has_is_refused_whatever_its_files(
-    index: RunningIndex, tmp_path: Path, tiny_wheel: Callable[..., Path]
+    index: RunningIndex, tmp_path: Path, tiny_wheel: Callable[..., Path], index_target: IndexTarget
 ) -> None:
     wheel = tiny_wheel(tmp_path, "demo-pkg", "1.0.0", "A = 1\n")
-    publish_files(_target(index), [wheel], say=lambda _: None)
+    publish_files(index_target, [wheel], say=lambda _: None)
 
-    require_unpublished(_target(index), [("demo-pkg", Version("1.0.1")), ("other", Version("1"))])
+    require_unpublished(index_target, [("demo-pkg", Version("1.0.1")), ("other", Version("1"))])
     with pytest.raises(
         PublishConflict, match=r"^demo-pkg 1\.0\.0 is already on .* \(demo_pkg-1\.0\.0-py3-none"
     ):
-        require_unpublished(_target(index), [("demo-pkg", Version("1.0.0"))])
+        require_unpublished(index_target, [("demo-pkg", Version("1.0.0"))])
 
 
 def test_simple_page_links_carry_the_sha256(
-    index: RunningIndex, tmp_path: Path, tiny_wheel: Callable[..., Path]
+    index: RunningIndex, tmp_path: Path, tiny_wheel: Callable[..., Path], index_target: IndexTarget
 ) -> None:
     wheel = tiny_wheel(tmp_path, "demo-pkg", "2.0.0", "B = 1\n")
-    publish_files(_target(index), [wheel], say=lambda _: None)
+    publish_files(index_target, [wheel], say=lambda _: None)
 
-    listed = project_files(_target(index), "Demo_Pkg")
+    listed = project_files(index_target, "Demo_Pkg")
 
     assert listed[wheel.name].sha256 is not None
     assert len(listed[wheel.name].sha256 or "") == 64
@@ -111,12 +108,12 @@ def test_a_name_the_index_lacks_is_not_redirected_to_pypi(index: RunningIndex) -
     assert response.getheader("Location") is None
 
 
-def test_uploads_need_the_right_credentials(index: RunningIndex) -> None:
-    check_credentials(_target(index))  # the right ones pass, and store nothing
+def test_uploads_need_the_right_credentials(index: RunningIndex, index_target: IndexTarget) -> None:
+    check_credentials(index_target)  # the right ones pass, and store nothing
     wrong = Credentials(index.credentials.username, "wrong")
 
     with pytest.raises(CredentialError, match=r"refused the upload credentials of user 'commons'"):
-        check_credentials(_target(index, wrong))
+        check_credentials(dataclasses.replace(index_target, credentials=wrong))
     with pytest.raises(CredentialError, match="wants credentials"):
         check_credentials(IndexTarget(index.url, index.simple_url, None))
     with pytest.raises(IndexUnavailable, match=r"nowhere/ takes no uploads at that URL"):
@@ -124,13 +121,13 @@ def test_uploads_need_the_right_credentials(index: RunningIndex) -> None:
     assert list(index.storage.iterdir()) == []
 
 
-def test_credentials_stay_private(index: RunningIndex) -> None:
+def test_credentials_stay_private(index: RunningIndex, index_target: IndexTarget) -> None:
     stored = index.home / "credentials.json"
 
     assert stored.stat().st_mode & 0o777 == 0o600
     assert (index.home / "htpasswd").stat().st_mode & 0o777 == 0o600
     assert index.credentials.password not in repr(index)
-    assert index.credentials.password not in repr(_target(index))
+    assert index.credentials.password not in repr(index_target)
     assert index.credentials.password not in (index.home / "htpasswd").read_text()
 
 

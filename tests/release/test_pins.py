@@ -28,11 +28,33 @@ common-clients
 """
 
 
-def _service(tmp_path: Path) -> Path:
+def _service(tmp_path: Path, requirements_in: str = SERVICE_IN) -> Path:
+    """A service folder holding ``requirements.in`` and nothing else."""
     service = tmp_path / "orders"
     service.mkdir()
-    (service / "requirements.in").write_text(SERVICE_IN)
+    (service / "requirements.in").write_text(requirements_in)
     return service
+
+
+@pytest.fixture
+def private_index(index: RunningIndex, kit: Any, monkeypatch: pytest.MonkeyPatch) -> RunningIndex:
+    """The ``index``, with this process's environment pointing the tools (``run_pins``) at it."""
+    for variable, value in kit.index_env(index).items():
+        monkeypatch.setenv(variable, value)
+    return index
+
+
+@pytest.fixture
+def publish_tiny(
+    tmp_path: Path, tiny_wheel: Callable[..., Path], index_target: IndexTarget
+) -> Callable[..., None]:
+    """``publish_tiny(name, payload)``: a tiny wheel of ``name`` 0.3.0 uploaded to ``index``."""
+
+    def publish(name: str, payload: str = "X = 1\n") -> None:
+        wheel = tiny_wheel(tmp_path / "wheels", name, "0.3.0", payload)
+        publish_files(index_target, [wheel], say=lambda _: None)
+
+    return publish
 
 
 @pytest.mark.slow
@@ -116,12 +138,10 @@ def test_pinned_lock_installs_with_require_hashes_in_a_fresh_venv(
 
 
 def test_a_package_missing_from_the_private_index_is_an_error_not_a_public_fallback(
-    kit: Any, index: RunningIndex, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    kit: Any, private_index: RunningIndex, tmp_path: Path
 ) -> None:
     repo = kit.make_repo()
     service = _service(tmp_path)
-    for name, value in kit.index_env(index).items():
-        monkeypatch.setenv(name, value)
 
     with pytest.raises(PinError, match=r"requirements\.in:3: common-utils has no release"):
         run_pins(repo, [service / "requirements.in"], check=False, say=lambda _: None)
@@ -131,34 +151,23 @@ def test_a_package_missing_from_the_private_index_is_an_error_not_a_public_fallb
 
 
 def test_a_lock_with_foreign_hashes_for_our_name_is_refused(
-    index: RunningIndex, tmp_path: Path
+    tmp_path: Path, index_target: IndexTarget
 ) -> None:
     lock = tmp_path / "requirements.txt"
     lock.write_text(
         "common-utils==2.0.1.dev1 \\\n    --hash=sha256:" + "ab" * 32 + "\n    # via -r x.in\n"
     )
-    target = IndexTarget(index.url, index.simple_url, index.credentials)
-
     with pytest.raises(PinError, match="dependency confusion"):
-        verify_lock_sources(target, lock, ["common-utils"])
+        verify_lock_sources(index_target, lock, ["common-utils"])
 
 
 def test_a_lock_that_fails_leaves_requirements_in_as_it_was(
-    index: RunningIndex,
-    tmp_path: Path,
-    tiny_wheel: Callable[..., Path],
-    kit: Any,
-    monkeypatch: pytest.MonkeyPatch,
+    private_index: RunningIndex, tmp_path: Path, publish_tiny: Callable[..., None], kit: Any
 ) -> None:
     for name in ("common-utils", "common-auth", "common-clients"):
-        wheel = tiny_wheel(tmp_path / "wheels", name, "0.3.0", "X = 1\n")
-        publish_files(IndexTarget(index.url, index.simple_url, index.credentials), [wheel])
-    service = tmp_path / "orders"
-    service.mkdir()
+        publish_tiny(name)
     original = "common-utils>=0.1.0,<0.2\nno-such-distribution-commons-test==1.0\n"
-    (service / "requirements.in").write_text(original)
-    for variable, value in kit.index_env(index).items():
-        monkeypatch.setenv(variable, value)
+    service = _service(tmp_path, original)
 
     with pytest.raises(PinError, match=r"requirements\.in: uv could not lock it"):
         run_pins(kit.make_repo(), [service / "requirements.in"], check=False, say=lambda _: None)
@@ -168,20 +177,11 @@ def test_a_lock_that_fails_leaves_requirements_in_as_it_was(
 
 
 def test_the_public_common_utils_never_wins_over_ours(
-    index: RunningIndex,
-    tmp_path: Path,
-    tiny_wheel: Callable[..., Path],
-    kit: Any,
-    monkeypatch: pytest.MonkeyPatch,
+    private_index: RunningIndex, tmp_path: Path, publish_tiny: Callable[..., None], kit: Any
 ) -> None:
     # PyPI has an unrelated common-utils 2.0.1.dev1: above ours, and taken with pre-releases on.
-    ours = tiny_wheel(tmp_path / "wheels", "common-utils", "0.3.0", "OURS = True\n")
-    publish_files(IndexTarget(index.url, index.simple_url, index.credentials), [ours])
-    service = tmp_path / "orders"
-    service.mkdir()
-    (service / "requirements.in").write_text("common-utils\n")
-    for variable, value in kit.index_env(index).items():
-        monkeypatch.setenv(variable, value)
+    publish_tiny("common-utils", "OURS = True\n")
+    service = _service(tmp_path, "common-utils\n")
 
     run_pins(kit.make_repo(), [service / "requirements.in"], check=False, pre=True, say=print)
 
@@ -192,7 +192,7 @@ def test_the_public_common_utils_never_wins_over_ours(
     best_match = subprocess.run(
         [
             sys.executable, "-m", "uv", "pip", "compile", "-", "--quiet", "--no-header",
-            "--prerelease", "allow", "--index", index.simple_url,
+            "--prerelease", "allow", "--index", private_index.simple_url,
             "--index-strategy", "unsafe-best-match",
         ],
         input="common-utils\n",

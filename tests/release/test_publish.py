@@ -4,6 +4,7 @@ input stops a release with one line and the work tree as it was."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -59,40 +60,45 @@ def test_publish_interrupted_after_first_package_completes_on_rerun_without_doub
         assert len(list(restarted.storage.iterdir())) == 6
 
 
+def _second_clone_after_first_published(kit: Any, index: RunningIndex) -> Path:
+    """Two clones plan common-utils 0.1.1 with different changelogs (different sdist bytes); the
+    first has released and published it. The second, not yet released, is returned."""
+    first = kit.make_repo("first", fragments={"common-utils": {"+x.fix.md": "Fixed `x`.\n"}})
+    second: Path = kit.make_repo(
+        "second", fragments={"common-utils": {"+y.fix.md": "Fixed `y`.\n"}}
+    )
+    assert kit.tool("release", repo=first, env=kit.index_env(index)).returncode == 0
+    return second
+
+
+def _stored(index: RunningIndex) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in index.storage.iterdir()}
+
+
 def test_a_version_already_on_the_index_is_refused_before_anything_is_written(
     kit: Any, index: RunningIndex
 ) -> None:
-    # Two clones release common-utils 0.1.1 with different changelogs: different sdist bytes.
-    first = kit.make_repo("first", fragments={"common-utils": {"+x.fix.md": "Fixed `x`.\n"}})
-    second = kit.make_repo("second", fragments={"common-utils": {"+y.fix.md": "Fixed `y`.\n"}})
-    env = kit.index_env(index)
-    assert kit.tool("release", repo=first, env=env).returncode == 0
-    published = {p.name: p.read_bytes() for p in index.storage.iterdir()}
-    head = kit.git(second, "rev-parse", "HEAD")
-    tags = kit.git(second, "tag")
-    before = kit.snapshot(second)
+    second = _second_clone_after_first_published(kit, index)
+    published = _stored(index)
+    before = kit.state(second)
 
-    clash = kit.tool("release", repo=second, env=env)
+    clash = kit.tool("release", repo=second, env=kit.index_env(index))
 
     assert clash.returncode == 1
     line = _one_line(clash.stderr)
     assert line.startswith(f"release: common-utils 0.1.1 is already on {index.url} (")
     assert "common_utils-0.1.1-py3-none-any.whl, common_utils-0.1.1.tar.gz" in line
     assert "never replaced" in line
-    assert kit.snapshot(second) == before
-    assert kit.git(second, "rev-parse", "HEAD") == head
-    assert kit.git(second, "tag") == tags
-    assert {p.name: p.read_bytes() for p in index.storage.iterdir()} == published
+    assert kit.state(second) == before
+    assert _stored(index) == published
 
 
 def test_different_bytes_under_a_published_file_are_refused_at_publish(
     kit: Any, index: RunningIndex
 ) -> None:
-    first = kit.make_repo("first", fragments={"common-utils": {"+x.fix.md": "Fixed `x`.\n"}})
-    second = kit.make_repo("second", fragments={"common-utils": {"+y.fix.md": "Fixed `y`.\n"}})
+    second = _second_clone_after_first_published(kit, index)
+    published = _stored(index)
     env = kit.index_env(index)
-    assert kit.tool("release", repo=first, env=env).returncode == 0
-    published = {p.name: p.read_bytes() for p in index.storage.iterdir()}
     # Released without an index to ask, then published: the bytes meet the index's only now.
     assert kit.tool("release", "--no-publish", repo=second, env=env).returncode == 0
 
@@ -103,7 +109,7 @@ def test_different_bytes_under_a_published_file_are_refused_at_publish(
     assert "common_utils-0.1.1-py3-none-any.whl is already on" in line
     assert "with other content" in line
     assert "never replaced" in line
-    assert {p.name: p.read_bytes() for p in index.storage.iterdir()} == published
+    assert _stored(index) == published
 
 
 def test_a_failed_build_rolls_the_work_tree_back(kit: Any, index: RunningIndex) -> None:
@@ -113,18 +119,14 @@ def test_a_failed_build_rolls_the_work_tree_back(kit: Any, index: RunningIndex) 
     pyproject = repo / "packages/common_clients/pyproject.toml"
     pyproject.write_text(pyproject.read_text().replace('readme = "README.md"', 'readme = "NO.md"'))
     git(repo, "commit", "--quiet", "-am", "Break the clients' readme")
-    head = git(repo, "rev-parse", "HEAD")
-    tags = git(repo, "tag")
-    before = kit.snapshot(repo)
+    before = kit.state(repo)
 
     failed = tool("release", "--outdir", str(repo.parent / "out"), repo=repo, env=index_env(index))
 
     assert failed.returncode == 1
     assert "common-clients did not build" in failed.stderr
     assert git(repo, "status", "--porcelain") == ""
-    assert kit.snapshot(repo) == before
-    assert git(repo, "rev-parse", "HEAD") == head
-    assert git(repo, "tag") == tags
+    assert kit.state(repo) == before
     assert list(index.storage.iterdir()) == []
 
 
@@ -168,9 +170,7 @@ def test_bad_input_is_one_line_naming_the_thing_and_changes_nothing(
         (repo / "packages/common_utils/README.md").write_text("edited\n")
     elif case == "existing tag":
         git(repo, "tag", "common-utils-v0.2.0")
-    head = git(repo, "rev-parse", "HEAD")
-    status = git(repo, "status", "--porcelain")
-    before = kit.snapshot(repo)
+    before = kit.state(repo)
 
     result = tool("release", *args, repo=repo, env=env)
 
@@ -180,7 +180,5 @@ def test_bad_input_is_one_line_naming_the_thing_and_changes_nothing(
     assert expected in line
     assert "not-the-password" not in result.stdout + result.stderr
     assert index.credentials.password not in result.stdout + result.stderr
-    assert git(repo, "rev-parse", "HEAD") == head
-    assert git(repo, "status", "--porcelain") == status
-    assert kit.snapshot(repo) == before
+    assert kit.state(repo) == before
     assert list(index.storage.iterdir()) == []

@@ -17,17 +17,8 @@ from commons_tools.simple_api import IndexTarget, project_files
 
 pytestmark = pytest.mark.slow
 
-Tool = Callable[..., Any]
-Git = Callable[..., str]
-Env = Callable[..., dict[str, str]]
 
-
-def _target(index: RunningIndex) -> IndexTarget:
-    return IndexTarget(index.url, index.simple_url, index.credentials)
-
-
-def _index_shas(index: RunningIndex) -> dict[str, str | None]:
-    target = _target(index)
+def _index_shas(target: IndexTarget) -> dict[str, str | None]:
     return {
         name: entry.sha256
         for project in ("common-utils", "common-auth", "common-clients")
@@ -35,9 +26,21 @@ def _index_shas(index: RunningIndex) -> dict[str, str | None]:
     }
 
 
-def test_two_packages_with_fragments_release_with_cascade_changelogs_tags_and_uploads(
-    make_repo: Callable[..., Path], index: RunningIndex, tool: Tool, git: Git, index_env: Env
+def _assert_rebuild_gives_the_index_bytes(
+    kit: Any, repo: Path, on_index: dict[str, str | None], *packages: str
 ) -> None:
+    """``nox -s build`` of the checked-out commit gives, file for file, the sha256 on the index."""
+    outdir = repo.parent / "rebuilt"
+    rebuilt = kit.tool("build", *packages, "--outdir", str(outdir), repo=repo)
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    for path in outdir.iterdir():
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == on_index[path.name], path.name
+
+
+def test_two_packages_with_fragments_release_with_cascade_changelogs_tags_and_uploads(
+    kit: Any, index: RunningIndex, index_target: IndexTarget
+) -> None:
+    make_repo, tool, git, index_env = kit.make_repo, kit.tool, kit.git, kit.index_env
     repo = make_repo(
         fragments={
             "common-utils": {"+drop-old-router.breaking.md": "Removed `OldRouter`.\n"},
@@ -85,7 +88,7 @@ def test_two_packages_with_fragments_release_with_cascade_changelogs_tags_and_up
     pending = [p.name for p in (repo / "packages").glob("*/changelog.d/*") if p.name != ".gitkeep"]
     assert pending == []
 
-    on_index = _index_shas(index)
+    on_index = _index_shas(index_target)
     assert sorted(on_index) == [
         "common_auth-0.2.0-py3-none-any.whl",
         "common_auth-0.2.0.tar.gz",
@@ -95,22 +98,19 @@ def test_two_packages_with_fragments_release_with_cascade_changelogs_tags_and_up
         "common_utils-0.2.0.tar.gz",
     ]
     # Reproducible: a build of the release commit gives the bytes the index has.
-    rebuilt = tool("build", "--outdir", str(repo.parent / "rebuilt"), repo=repo)
-    assert rebuilt.returncode == 0, rebuilt.stderr
-    for path in (repo.parent / "rebuilt").iterdir():
-        assert hashlib.sha256(path.read_bytes()).hexdigest() == on_index[path.name], path.name
+    _assert_rebuild_gives_the_index_bytes(kit, repo, on_index)
 
     again = tool("release", repo=repo, env=index_env(index))
     assert again.returncode == 0, again.stderr
     assert "0 uploaded, 6 already there." in again.stdout
 
 
-def test_dry_run_leaves_git_status_and_the_index_untouched(kit: Any, index: RunningIndex) -> None:
+def test_dry_run_leaves_git_status_and_the_index_untouched(
+    kit: Any, index: RunningIndex, index_target: IndexTarget
+) -> None:
     make_repo, tool, git, index_env = kit.make_repo, kit.tool, kit.git, kit.index_env
     repo = make_repo(fragments={"common-utils": {"+x.breaking.md": "Removed `x`.\n"}})
-    head = git(repo, "rev-parse", "HEAD")
-    tags = git(repo, "tag")
-    before = kit.snapshot(repo)
+    before = kit.state(repo)
 
     result = tool("release", "--dry-run", repo=repo, env=index_env(index))
 
@@ -118,16 +118,15 @@ def test_dry_run_leaves_git_status_and_the_index_untouched(kit: Any, index: Runn
     assert "common-utils      0.1.0 -> 0.2.0" in result.stdout
     assert "cascade: common-utils 0.2.0 outside common-utils>=0.1.0,<0.2" in result.stdout
     assert git(repo, "status", "--porcelain", "--ignored") == ""
-    assert git(repo, "rev-parse", "HEAD") == head
-    assert git(repo, "tag") == tags
-    assert kit.snapshot(repo) == before
-    assert _index_shas(index) == {}
+    assert kit.state(repo) == before
+    assert _index_shas(index_target) == {}
     assert sorted(index.storage.iterdir()) == []
 
 
 def test_pre_release_run_tags_rc_versions(
-    make_repo: Callable[..., Path], index: RunningIndex, tool: Tool, git: Git, index_env: Env
+    kit: Any, index: RunningIndex, index_target: IndexTarget
 ) -> None:
+    make_repo, tool, git, index_env = kit.make_repo, kit.tool, kit.git, kit.index_env
     repo = make_repo(fragments={"common-utils": {"+fix.fix.md": "Fixed `x`.\n"}})
 
     first = tool("release", "--pre", "rc", repo=repo, env=index_env(index))
@@ -142,14 +141,14 @@ def test_pre_release_run_tags_rc_versions(
         "common-utils-v0.1.1rc1",
         "common-utils-v0.1.1rc2",
     ]
-    assert sorted(_index_shas(index)) == [
+    assert sorted(_index_shas(index_target)) == [
         "common_utils-0.1.1rc1-py3-none-any.whl",
         "common_utils-0.1.1rc1.tar.gz",
     ]
 
 
 def test_a_release_commit_left_untagged_is_tagged_and_published_on_rerun(
-    kit: Any, index: RunningIndex
+    kit: Any, index: RunningIndex, index_target: IndexTarget
 ) -> None:
     repo = kit.make_repo(fragments={"common-utils": {"+x.fix.md": "Fixed `x`.\n"}})
     committed = kit.tool("release", "--no-publish", repo=repo, env=kit.index_env(index))
@@ -163,7 +162,7 @@ def test_a_release_commit_left_untagged_is_tagged_and_published_on_rerun(
         rerun.stdout
     )
     assert kit.git(repo, "cat-file", "-t", "common-utils-v0.1.1") == "tag"
-    assert sorted(_index_shas(index)) == [
+    assert sorted(_index_shas(index_target)) == [
         "common_auth-0.1.0-py3-none-any.whl",  # the other packages' tagged current releases
         "common_auth-0.1.0.tar.gz",
         "common_clients-0.1.0-py3-none-any.whl",
@@ -206,7 +205,7 @@ def test_a_wheel_that_imports_at_another_version_than_planned_is_refused(
 
 
 def test_a_release_made_without_publishing_is_published_from_its_tag_later(
-    kit: Any, index: RunningIndex
+    kit: Any, index: RunningIndex, index_target: IndexTarget
 ) -> None:
     repo = kit.make_repo(fragments={"common-auth": {"+x.fix.md": "Fixed `x`.\n"}})
     made = kit.tool("release", "--no-publish", repo=repo, env=kit.index_env(index))
@@ -219,7 +218,7 @@ def test_a_release_made_without_publishing_is_published_from_its_tag_later(
 
     assert later.returncode == 0, later.stderr
     assert f"common-auth 0.1.1 ({tagged[:12]})" in later.stdout
-    on_index = _index_shas(index)
+    on_index = _index_shas(index_target)
     assert sorted(on_index) == [
         "common_auth-0.1.1-py3-none-any.whl",
         "common_auth-0.1.1.tar.gz",
@@ -231,7 +230,4 @@ def test_a_release_made_without_publishing_is_published_from_its_tag_later(
     ]
     # Built from the tag, not from the later README: a rebuild of the tag gives the same bytes.
     kit.git(repo, "checkout", "--quiet", "common-auth-v0.1.1")
-    rebuilt = kit.tool("build", "common-auth", "--outdir", str(repo.parent / "again"), repo=repo)
-    assert rebuilt.returncode == 0, rebuilt.stderr
-    for path in (repo.parent / "again").iterdir():
-        assert hashlib.sha256(path.read_bytes()).hexdigest() == on_index[path.name], path.name
+    _assert_rebuild_gives_the_index_bytes(kit, repo, on_index, "common-auth")

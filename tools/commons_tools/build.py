@@ -69,7 +69,11 @@ def build_all(repo: Path, outdir: Path, names: Sequence[str] = ()) -> list[Path]
     """Build the named packages (all by default) reproducibly and check them with twine."""
     workspace = load_workspace(repo)
     packages = [workspace.get(n) for n in names] if names else list(workspace.packages)
-    epoch = g.commit_epoch(repo)
+    return build_and_check(packages, outdir, g.commit_epoch(repo))
+
+
+def build_and_check(packages: Sequence[Package], outdir: Path, epoch: int) -> list[Path]:
+    """Build each package's wheel and sdist with SOURCE_DATE_EPOCH ``epoch``; twine check."""
     built: list[Path] = []
     for package in packages:
         built.extend(build_package(package, outdir, epoch=epoch))

@@ -44,6 +44,7 @@ from commons_tools.simple_api import (
     file_sha256,
     file_version,
     index_request,
+    no_answer,
     project_files,
 )
 
@@ -119,8 +120,7 @@ def check_credentials(target: IndexTarget) -> None:
                 f"the index {target.display} fails (HTTP {exc.code} to an upload check)"
             ) from None
     except (urllib.error.URLError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise IndexUnavailable(f"the index {target.display} does not answer ({reason})") from None
+        raise no_answer(target.upload_url, exc) from None
 
 
 def require_unpublished(target: IndexTarget, versions: Sequence[tuple[str, Version]]) -> None:

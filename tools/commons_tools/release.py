@@ -39,7 +39,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from commons_tools import git as g
-from commons_tools.build import BuildError, build_package, twine_check
+from commons_tools.build import BuildError, build_and_check, build_package, twine_check
 from commons_tools.errors import ReleaseError, VerifyError, WorkTreeError
 from commons_tools.fragments import FragmentError
 from commons_tools.plan import Plan, PlannedRelease, make_plan, requirement_text
@@ -235,15 +235,6 @@ def write_release(repo: Path, plan: Plan, epoch: int, changes: WorkTreeChanges) 
 def uv_command() -> list[str]:
     """uv from the tools' requirements when installed there, else from PATH."""
     return [sys.executable, "-m", "uv"] if importlib.util.find_spec("uv") else ["uv"]
-
-
-def build_released(packages: Sequence[Package], outdir: Path, epoch: int) -> list[Path]:
-    """Build every package's wheel and sdist with SOURCE_DATE_EPOCH ``epoch``; twine check."""
-    built: list[Path] = []
-    for package in packages:
-        built.extend(build_package(package, outdir, epoch=epoch))
-    twine_check(built)
-    return built
 
 
 _VERIFY_SCRIPT = """
@@ -450,14 +441,14 @@ def release(
             fresh = load_workspace(repo)
             packages = [fresh.get(r.package.dist_name) for r in plan.releases]
             say(f"Building {len(packages)} package(s) into {outdir} ...")
-            built = build_released(packages, outdir, epoch)
+            built = build_and_check(packages, outdir, epoch)
             expected = {p.dist_name: (p.module, str(p.version)) for p in packages}
             wheels = [p for p in built if p.suffix == ".whl"]
             with tempfile.TemporaryDirectory(prefix="commons-deps-") as scratch:
                 # Workspace packages the released ones need but that stay at their version:
                 # built too (not published), so the venv holds the workspace as released.
                 others = unreleased_dependencies(fresh, packages)
-                extra = build_released(others, Path(scratch), epoch) if others else []
+                extra = build_and_check(others, Path(scratch), epoch) if others else []
                 verify_wheels(wheels + [p for p in extra if p.suffix == ".whl"], expected)
             verify_internal_requirements(
                 wheels, {canonicalize_name(p.dist_name): p.version for p in fresh.packages}

@@ -102,6 +102,12 @@ def index_request(target: IndexTarget, url: str, *, accept: str = ACCEPT) -> url
     return request
 
 
+def no_answer(url: str, exc: OSError) -> IndexUnavailable:
+    """The error of an index that did not answer at ``url`` (shown without credentials)."""
+    reason = getattr(exc, "reason", exc)
+    return IndexUnavailable(f"the index {redact(url)} does not answer ({reason})")
+
+
 def check_reachable(target: IndexTarget) -> None:
     """Raise :class:`IndexUnavailable` naming the index unless its simple API answers."""
     try:
@@ -113,10 +119,7 @@ def check_reachable(target: IndexTarget) -> None:
             f"the index {redact(target.simple_url)} answered HTTP {exc.code}"
         ) from None
     except (urllib.error.URLError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise IndexUnavailable(
-            f"the index {redact(target.simple_url)} does not answer ({reason})"
-        ) from None
+        raise no_answer(target.simple_url, exc) from None
 
 
 class _Links(HTMLParser):
@@ -166,8 +169,7 @@ def project_files(target: IndexTarget, project: str) -> dict[str, IndexFile]:
             return {}
         raise IndexUnavailable(f"the index page {redact(page)} answered HTTP {exc.code}") from None
     except (urllib.error.URLError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise IndexUnavailable(f"the index {redact(page)} does not answer ({reason})") from None
+        raise no_answer(page, exc) from None
     files: dict[str, IndexFile] = {}
     if "json" in content_type:
         for entry in json.loads(body)["files"]:
