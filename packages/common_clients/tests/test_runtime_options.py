@@ -151,9 +151,11 @@ def test_bad_options_are_refused_naming_the_option():
         client.with_options(timeout=None)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="read timeout is unbounded"):
         client.with_options(timeout=httpx.Timeout(1.0, read=None))
-    with pytest.raises(ValueError, match="max_retries must be >= 0"):
+    with pytest.raises(ValueError, match=r"with_options\(max_retries=...\): max_retries must"):
         client.with_options(max_retries=-1)
     client.close()
+    with pytest.raises(ValueError, match=r"PetsClient\(max_retries=...\): max_retries must be"):
+        PetsClient(base_url="http://127.0.0.1:1", max_retries=-1)
 
 
 def test_the_async_client_derives_the_same_way(loopback):

@@ -104,10 +104,12 @@ def _timeout(value: TimeoutTypes | None, where: str) -> httpx.Timeout:
     return timeout
 
 
-def _retry_policy(policy: RetryPolicy, max_retries: int | NotGiven) -> RetryPolicy:
+def _retry_policy(policy: RetryPolicy, max_retries: int | NotGiven, where: str) -> RetryPolicy:
     """``policy`` with ``max_retries`` as its budget when that is given."""
     if isinstance(max_retries, NotGiven) or max_retries == policy.max_retries:
         return policy
+    if max_retries < 0:
+        raise ValueError(f"{where}: max_retries must be >= 0, got {max_retries}")
     return dataclasses.replace(policy, max_retries=max_retries)
 
 
@@ -196,7 +198,9 @@ class BaseClient:
             )
         self.base_url = url
         self.timeout = _timeout(timeout, f"{type(self).__name__}(timeout=...)")
-        self.retry_policy = _retry_policy(retry_policy or RetryPolicy(), max_retries)
+        self.retry_policy = _retry_policy(
+            retry_policy or RetryPolicy(), max_retries, f"{type(self).__name__}(max_retries=...)"
+        )
         self.max_retries = self.retry_policy.max_retries
         self.headers = dict(headers or {})
         # Headers a derived client (with_options) adds to what its connection sends by default.
@@ -322,7 +326,9 @@ class BaseClient:
         where = f"{owner.__name__}.with_options"
         if not isinstance(timeout, NotGiven):
             derived.timeout = _timeout(timeout, f"{where}(timeout=...)")
-        derived.retry_policy = _retry_policy(given(retry_policy, self.retry_policy), max_retries)
+        derived.retry_policy = _retry_policy(
+            given(retry_policy, self.retry_policy), max_retries, f"{where}(max_retries=...)"
+        )
         derived.max_retries = derived.retry_policy.max_retries
         added = given(headers, {})
         derived.headers = {**self.headers, **added}
