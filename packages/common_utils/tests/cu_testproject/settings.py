@@ -49,6 +49,9 @@ def build_settings(databases: dict[str, Any]) -> dict[str, Any]:
             "OUTBOX_BACKOFF": 0.2,
             "OUTBOX_MAX_BACKOFF": 1.0,
             "OUTBOX_MAX_ATTEMPTS": 1000,
+            # On SQLite a killed relay's rows wait for its lease: short, so the tests wait little,
+            # and still far above the time one test batch takes to publish.
+            "OUTBOX_CLAIM_TIMEOUT": 10.0,
         },
     }
 
