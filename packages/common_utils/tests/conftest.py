@@ -60,6 +60,20 @@ def _databases() -> dict[str, Any]:
     return databases
 
 
+def sqlite_databases(folder: Path) -> dict[str, Any]:
+    """``DATABASES`` of the test project on SQLite files in ``folder``, whatever this run uses."""
+    from common_utils.django import database_from_url
+
+    databases = {
+        alias: database_from_url(f"sqlite:///{folder / alias}.sqlite3", alias=alias)
+        for alias in ("default", "orders", "billing")
+    }
+    databases["orders_replica"] = database_from_url(
+        f"sqlite:///{folder / 'orders'}.sqlite3", alias="orders_replica", replica_of="orders"
+    )
+    return databases
+
+
 def pytest_configure(config: pytest.Config) -> None:
     from django.conf import settings
 

@@ -241,19 +241,10 @@ def _run_json(env: dict[str, str], code: str, *args: str) -> Any:
 
 def _sqlite_project_env(tmp_path: Path, broker: Any) -> dict[str, str]:
     """The test project on its own SQLite files (whatever the run's databases are), migrated."""
-    from conftest import subprocess_env
+    from conftest import sqlite_databases, subprocess_env
 
-    from common_utils.django import database_from_url
-
-    databases = {
-        alias: database_from_url(f"sqlite:///{tmp_path / alias}.sqlite3", alias=alias)
-        for alias in ("default", "orders", "billing")
-    }
-    databases["orders_replica"] = database_from_url(
-        f"sqlite:///{tmp_path / 'orders'}.sqlite3", alias="orders_replica", replica_of="orders"
-    )
     env = subprocess_env(broker)
-    env["CU_TEST_DATABASES"] = json.dumps(databases, default=str)
+    env["CU_TEST_DATABASES"] = json.dumps(sqlite_databases(tmp_path), default=str)
     for alias in ("default", "orders", "billing"):
         # --run-syncdb: the test project's apps have no migrations.
         subprocess.run(

@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import re
+import sqlite3
+import subprocess
+import sys
+from contextlib import closing
+from pathlib import Path
+
 import pytest
 from cu_testproject.cu_billing.models import Invoice
 from cu_testproject.cu_orders.models import Customer, Order
@@ -147,3 +155,32 @@ def test_an_invalid_setting_is_a_typed_error() -> None:
         pytest.raises(DatabaseConfigError, match="COMMON_UTILS\\['DATABASE_APPS'\\]"),
     ):
         database_for("cu_orders")
+
+
+def test_migrate_all_migrates_every_primary_and_skips_replicas(tmp_path: Path) -> None:
+    """``migrate`` touches one database per run; ``manage.py migrate_all`` covers them all."""
+    from conftest import _filesystem_broker, sqlite_databases, subprocess_env
+
+    env = subprocess_env(_filesystem_broker("migrate-all"))
+    env["CU_TEST_DATABASES"] = json.dumps(sqlite_databases(tmp_path), default=str)
+    done = subprocess.run(
+        [sys.executable, "-m", "django", "migrate_all", "--no-input"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    migrated = re.findall(r"Migrating database '(\w+)'", done.stdout)
+    assert migrated == ["default", "orders", "billing"]  # orders_replica follows orders
+
+    def tables(alias: str) -> set[str]:
+        with closing(sqlite3.connect(tmp_path / f"{alias}.sqlite3")) as db:
+            return {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
+
+    for alias in ("default", "orders", "billing"):
+        assert "common_utils_outbox" in tables(alias), alias
+        assert "common_utils_processed_event" in tables(alias), alias
+    assert {"auth_user", "django_content_type"} <= tables("default")
+    assert not {"auth_user", "django_content_type"} & (tables("orders") | tables("billing"))
