@@ -191,9 +191,19 @@ def main() -> None:  # noqa: PLR0915 - one linear script reads best top to botto
             plain_runs.append(run_plain(payloads))
             outbox_runs.append(run_outbox(len(payloads)))
     plain_seconds, outbox_seconds = min(plain_runs), min(outbox_runs)
+    # Each round's events went through both paths: every event id must be in two rows, no more.
+    with connections["billing"].cursor() as cursor:
+        cursor.execute("SELECT COUNT(*), COUNT(DISTINCT ref) FROM bench_row")
+        rows, distinct = cursor.fetchone()
+    if (rows, distinct) != (4 * args.events, 2 * args.events):
+        raise SystemExit(
+            f"expected each of {2 * args.events} events handled once per path, "
+            f"found {rows} rows for {distinct} events"
+        )
 
     n, t = args.events, args.transactions
-    print(f"\nevents: {n}, broker: {broker['url']}, databases: SQLite files\n")
+    print(f"\nevents: {n}, broker: {broker['url']}, databases: SQLite files")
+    print(f"checked: {distinct} events, each handled once by each path\n")
     print(f"{'path':<44}{'events/s':>12}{'ratio':>10}")
     print(f"{'send_task -> worker (baseline)':<44}{n / plain_seconds:>12.0f}{1.0:>10.2f}")
     print(
