@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -67,3 +69,59 @@ def test_readiness_times_out_a_broker_that_never_answers(
     broker = body["checks"]["broker"]
     assert broker["ok"] is False
     assert broker["ms"] < 3000
+
+
+@contextmanager
+def _database_moved(alias: str, **changes: Any) -> Iterator[None]:
+    """Point ``alias`` somewhere else for connections opened from now on (each check's own)."""
+    from django.db import connections
+
+    settings_dict = connections.settings[alias]
+    before = {key: settings_dict.get(key) for key in changes}
+    settings_dict.update(changes)
+    try:
+        yield
+    finally:
+        settings_dict.update(before)
+
+
+def _unreachable(tmp_path: Path) -> dict[str, Any]:
+    from django.db import connections
+
+    if connections["billing"].vendor == "sqlite":
+        return {"NAME": str(tmp_path / "no-such-folder" / "billing.sqlite3")}
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed_port = sock.getsockname()[1]
+    return {"HOST": "127.0.0.1", "PORT": closed_port}
+
+
+@pytest.mark.django_db(databases=ALL, transaction=True)
+def test_readiness_names_a_database_that_cannot_be_reached(tmp_path: Path) -> None:
+    with _database_moved("billing", **_unreachable(tmp_path)):
+        response = Client().get("/healthz/ready/")
+    body = response.json()
+    assert response.status_code == 503, body
+    assert body["status"] == "fail"
+    assert body["checks"]["database:billing"]["ok"] is False
+    assert "OperationalError" in body["checks"]["database:billing"]["error"]
+    others = {name: check["ok"] for name, check in body["checks"].items()}
+    del others["database:billing"]
+    assert all(others.values()), body
+
+
+@pytest.mark.django_db(databases=ALL, transaction=True)
+def test_readiness_times_out_a_database_that_never_answers(silent_port: int) -> None:
+    from django.db import connections
+
+    if connections["billing"].vendor != "postgresql":
+        pytest.skip("COMMONS_TEST_POSTGRES_URL is not set (a SQLite file cannot hang)")
+    with (
+        override_settings(COMMON_UTILS={**settings.COMMON_UTILS, "HEALTH_TIMEOUT": 0.5}),
+        _database_moved("billing", HOST="127.0.0.1", PORT=silent_port),
+    ):
+        body = Client().get("/healthz/ready/").json()
+    billing = body["checks"]["database:billing"]
+    assert billing == {"ok": False, "error": "timed out after 0.5s", "ms": billing["ms"]}
+    assert billing["ms"] < 3000
+    assert body["checks"]["database:orders"]["ok"] is True
