@@ -229,7 +229,8 @@ def _lease(alias: str, size: int, now: datetime | None) -> tuple[ClaimedBatch, d
     from common_utils.django.models import OutboxMessage
 
     connection = connections[alias]
-    lease_until = timezone.now() + timedelta(seconds=get_settings().OUTBOX_CLAIM_TIMEOUT)
+    now = now or timezone.now()
+    lease_until = now + timedelta(seconds=get_settings().OUTBOX_CLAIM_TIMEOUT)
     with transaction.atomic(using=alias):
         table = connection.ops.quote_name(OutboxMessage._meta.db_table)
         with connection.cursor() as cursor:
