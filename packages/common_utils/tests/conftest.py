@@ -367,6 +367,16 @@ def subprocess_env(broker: Broker) -> dict[str, str]:
     return env
 
 
+def run_python(env: dict[str, str], *args: str, returncode: int = 0) -> str:
+    """Run ``python *args`` with ``env``; return its stdout, failing with its stderr unless it
+    exits with ``returncode``."""
+    done = subprocess.run(
+        [sys.executable, *args], env=env, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert done.returncode == returncode, done.stderr[-3000:]
+    return done.stdout
+
+
 @pytest.fixture
 def project_env() -> Any:
     """``project_env(broker)``: the environment for a subprocess of the test project."""

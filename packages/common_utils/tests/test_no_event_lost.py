@@ -222,36 +222,23 @@ print(json.dumps(ids))
 """
 
 
-MANAGE = (sys.executable, "-m", "django")
-
-
 def _run_json(env: dict[str, str], code: str, *args: str) -> Any:
     """Run ``code`` in a subprocess of the test project and return the JSON it prints last."""
-    done = subprocess.run(
-        [sys.executable, "-c", code, *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout.splitlines()[-1])
+    from conftest import run_python
+
+    return json.loads(run_python(env, "-c", code, *args).splitlines()[-1])
 
 
 def _sqlite_project_env(tmp_path: Path, broker: Any) -> dict[str, str]:
     """The test project on its own SQLite files (whatever the run's databases are), migrated."""
-    from conftest import sqlite_databases, subprocess_env
+    from conftest import run_python, sqlite_databases, subprocess_env
 
     env = subprocess_env(broker)
     env["CU_TEST_DATABASES"] = json.dumps(sqlite_databases(tmp_path), default=str)
     for alias in ("default", "orders", "billing"):
         # --run-syncdb: the test project's apps have no migrations.
-        subprocess.run(
-            [*MANAGE, "migrate", "--run-syncdb", "--database", alias, "--no-input", "-v", "0"],
-            env=env,
-            check=True,
-            timeout=300,
+        run_python(
+            env, "-m", "django", "migrate", "--run-syncdb", "--database", alias, "--no-input"
         )
     return env
 
@@ -306,20 +293,11 @@ print(json.dumps({
 
 
 def test_on_sqlite_a_dead_relays_rows_come_back_when_its_lease_ends(tmp_path: Path) -> None:
-    from conftest import _filesystem_broker
+    from conftest import _filesystem_broker, run_python
 
     env = _sqlite_project_env(tmp_path, _filesystem_broker("sqlite-leases"))
     committed = _run_json(env, _FILL_SQLITE, "5")
-    dead = subprocess.run(
-        [sys.executable, "-c", _SQLITE_LEASES, "die"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert dead.returncode == 9, dead.stderr[-3000:]
-    claimed_by_dead = json.loads(dead.stdout)
+    claimed_by_dead = json.loads(run_python(env, "-c", _SQLITE_LEASES, "die", returncode=9))
     assert claimed_by_dead == committed[:3]
     seen = _run_json(env, _SQLITE_LEASES, "after")
     assert seen["others"] == committed[3:]  # the dead relay's rows are leased, not due

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-import subprocess
-import sys
 from contextlib import closing
 from pathlib import Path
 
@@ -159,20 +157,12 @@ def test_an_invalid_setting_is_a_typed_error() -> None:
 
 def test_migrate_all_migrates_every_primary_and_skips_replicas(tmp_path: Path) -> None:
     """``migrate`` touches one database per run; ``manage.py migrate_all`` covers them all."""
-    from conftest import _filesystem_broker, sqlite_databases, subprocess_env
+    from conftest import _filesystem_broker, run_python, sqlite_databases, subprocess_env
 
     env = subprocess_env(_filesystem_broker("migrate-all"))
     env["CU_TEST_DATABASES"] = json.dumps(sqlite_databases(tmp_path), default=str)
-    done = subprocess.run(
-        [sys.executable, "-m", "django", "migrate_all", "--no-input"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    migrated = re.findall(r"Migrating database '(\w+)'", done.stdout)
+    out = run_python(env, "-m", "django", "migrate_all", "--no-input")
+    migrated = re.findall(r"Migrating database '(\w+)'", out)
     assert migrated == ["default", "orders", "billing"]  # orders_replica follows orders
 
     def tables(alias: str) -> set[str]:
