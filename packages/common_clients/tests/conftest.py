@@ -49,6 +49,7 @@ class Received:
     headers: dict[str, str]
     body: bytes
     peer: int = 0  # the client's port: the same one for calls over one kept-alive connection
+    header_list: list[tuple[str, str]] = field(default_factory=list)  # as sent, repeats kept
 
 
 Script = Reply | list[Reply] | Callable[[Received], Reply]
@@ -79,6 +80,7 @@ class LoopbackServer:
                     headers={key.lower(): value for key, value in self.headers.items()},
                     body=self.rfile.read(length) if length else b"",
                     peer=self.client_address[1],
+                    header_list=[(key.lower(), value) for key, value in self.headers.items()],
                 )
                 reply = server.answer(received)
                 if reply.delay and server.stopping.wait(reply.delay):

@@ -97,15 +97,43 @@ def test_a_derived_client_shares_the_pool_and_changes_only_what_it_is_given(loop
     assert second.headers["user-agent"].endswith(" pets")
 
 
+def test_a_header_given_again_in_another_case_replaces_it_and_is_sent_once(loopback):
+    loopback.route("POST", "/pets/", loopback.reply(201, PET))
+    with PetsClient(base_url=loopback.url) as parent:
+        client = parent.with_options(headers={"X-Team": "derived"})
+        client.request(
+            "POST",
+            "/pets/",
+            cast_to=Pet,
+            body={"name": "a"},
+            headers={"x-team": "parameter"},
+            idempotency_key="generated-key",
+            extra_headers={
+                "x-request-id": "mine",
+                "idempotency-key": "my-key",
+                "content-type": "application/json; charset=utf-8",
+            },
+        )
+    (sent,) = loopback.requests
+    names = [name for name, _ in sent.header_list]
+    assert len(names) == len(set(names)), sent.header_list
+    assert sent.headers["x-team"] == "parameter"
+    assert sent.headers["x-request-id"] == "mine"
+    assert sent.headers["idempotency-key"] == "my-key"
+    assert sent.headers["content-type"] == "application/json; charset=utf-8"
+
+
 def test_a_derived_timeout_and_retry_budget_apply_to_its_calls_only(loopback):
-    loopback.route("GET", "/pets/1/", loopback.reply(200, PET, delay=0.5))
+    # A call timed out must never be answered: its reply waits until the server stops.
+    loopback.route("GET", "/pets/2/", loopback.reply(200, PET, delay=60))
+    loopback.route("GET", "/pets/1/", loopback.reply(200, PET, delay=0.3))
     with PetsClient(base_url=loopback.url, retry_policy=NO_WAIT) as client:
         quick = client.with_options(timeout=0.1, max_retries=0)
         assert quick.retry_policy == RetryPolicy(max_retries=0, initial_backoff=0.0)
         with pytest.raises(APITimeoutError):
-            quick.retrieve()
+            quick.request("GET", "/pets/2/", cast_to=Pet)
         assert len(loopback.requests) == 1  # not retried
-        assert client.retrieve().id == 1  # the parent's 30 s and budget are untouched
+        assert client.retrieve().id == 1  # 0.3 s: the parent's 30 s are untouched
         # A per-call timeout still beats the derived client's.
         assert quick.retrieve(timeout=5.0).id == 1
 
@@ -160,7 +188,7 @@ def test_bad_options_are_refused_naming_the_option():
 
 def test_the_async_client_derives_the_same_way(loopback):
     loopback.route("GET", "/pets/1/", loopback.reply(200, PET))
-    loopback.route("GET", "/pets/2/", loopback.reply(200, PET, delay=0.5))
+    loopback.route("GET", "/pets/2/", loopback.reply(200, PET, delay=60))  # never answered
 
     async def scenario() -> None:
         async with AsyncPetsClient(base_url=loopback.url, headers={"X-Team": "orders"}) as client:

@@ -104,6 +104,15 @@ def _timeout(value: TimeoutTypes | None, where: str) -> httpx.Timeout:
     return timeout
 
 
+def _set_headers(target: dict[str, str], source: Mapping[str, str]) -> None:
+    """Set ``source``'s headers in ``target``, each replacing one of its name in another case."""
+    for name, value in source.items():
+        lowered = name.lower()
+        for existing in [key for key in target if key.lower() == lowered and key != name]:
+            del target[existing]
+        target[name] = value
+
+
 def _retry_policy(policy: RetryPolicy, max_retries: int | NotGiven, where: str) -> RetryPolicy:
     """``policy`` with ``max_retries`` as its budget when that is given."""
     if isinstance(max_retries, NotGiven) or max_retries == policy.max_retries:
@@ -239,17 +248,18 @@ class BaseClient:
                     (key, _query_value(value)) for key, value in source.items() if value is not None
                 )
         arguments = {} if body is None else _body_arguments(body, body_kind)
-        outgoing: dict[str, str] = {**self._extra_headers, **arguments.pop("headers", {})}
+        # The policies' headers first: each later source replaces a header of the same name in
+        # any case (httpx would send both), so what the caller sets explicitly wins.
+        outgoing = apply_header_policies(self._header_policies, {}, call)
+        _set_headers(outgoing, arguments.pop("headers", {}))
+        _set_headers(outgoing, self._extra_headers)
         if headers:
-            outgoing.update((k, _form_value(v)) for k, v in headers.items() if v is not None)
+            _set_headers(outgoing, {k: _form_value(v) for k, v in headers.items() if v is not None})
         if cookies:
             jar = "; ".join(f"{k}={_form_value(v)}" for k, v in cookies.items() if v is not None)
             if jar:
-                outgoing["Cookie"] = jar
-        extra_headers = options.get("extra_headers")
-        if extra_headers:
-            outgoing.update(extra_headers)
-        apply_header_policies(self._header_policies, outgoing, call)
+                _set_headers(outgoing, {"Cookie": jar})
+        _set_headers(outgoing, options.get("extra_headers") or {})
         timeout = options.get("timeout", NOT_GIVEN)
         arguments.update(
             method=method,
