@@ -97,6 +97,16 @@ def test_a_derived_client_shares_the_pool_and_changes_only_what_it_is_given(loop
     assert second.headers["user-agent"].endswith(" pets")
 
 
+def test_a_derived_client_with_auth_none_sends_no_credentials(loopback):
+    loopback.route("GET", "/pets/1/", loopback.reply(200, PET))
+    with PetsClient(base_url=loopback.url, auth=Bearer("parent")) as client:
+        client.with_options(auth=None).retrieve()
+        client.retrieve()
+    anonymous, authenticated = loopback.requests
+    assert "authorization" not in anonymous.headers
+    assert authenticated.headers["authorization"] == "Bearer parent"
+
+
 def test_a_header_given_again_in_another_case_replaces_it_and_is_sent_once(loopback):
     loopback.route("POST", "/pets/", loopback.reply(201, PET))
     with PetsClient(base_url=loopback.url) as parent:
