@@ -3,8 +3,9 @@
 The relay runs as a real subprocess (``manage.py outbox_relay -v 2`` prints each confirmed event)
 and is killed with SIGKILL in the middle of a batch: events it published but had not marked sent
 are published again by the next relay, so the consumer sees them twice and must apply them once.
-Then the broker is interrupted under a second relay (RabbitMQ: this run's connections closed;
-Redis: a private server shut down and restarted from its append-only file).
+Then, with the consumer stopped and events still queued, the broker is interrupted under a second
+relay (RabbitMQ: this run's connections closed; Redis: a private server shut down and restarted
+from its append-only file), and a new consumer drains the queue once it is back.
 """
 
 from __future__ import annotations
@@ -125,8 +126,9 @@ def test_no_committed_event_is_lost_and_none_is_applied_twice(
     assert len(rolled_back) == ROLLED_BACK
     env = project_env(broker)
 
-    with consumer_worker(broker) as deliveries:
-        # 1. A relay killed in the middle of a batch.
+    deliveries: list[str] = []
+    with consumer_worker(broker) as first_deliveries:
+        # 1. A relay killed in the middle of a batch, its consumer running.
         first = RelayProcess(env)
         wait(lambda: len(first.published()) >= KILL_AFTER, timeout=120, what="the first relay")
         first.kill()
@@ -141,22 +143,27 @@ def test_no_committed_event_is_lost_and_none_is_applied_twice(
         assert marked_sent < published_before_kill
         assert len(marked_sent) % BATCH == 0
         assert unmarked
+    # The consumer is stopped (a deploy, a crash) with events still queued; what it had taken
+    # but not acknowledged goes back to the queue.
+    deliveries += first_deliveries
 
-        # 2. A second relay, started while the broker is cut off, which must wait for it.
-        if broker.kind != "filesystem":
-            broker.stop()
-        second = RelayProcess(env, "--until-empty")
-        if broker.kind != "filesystem":
-            wait(lambda: len(second.failures()) >= 2, timeout=120, what="failed publishes")
-            assert not second.published()
-            broker.start()
-        second.process.wait(timeout=300)
-        second.stop()
-        assert second.process.returncode == 0, "\n".join(second.lines[-20:])
-        if broker.kind != "filesystem":
-            assert second.failures(), "the relay never noticed the broker going away"
-        assert pending_count(["orders"]) == 0
+    # 2. A second relay, started while the broker is cut off, which must wait for it.
+    if broker.kind != "filesystem":
+        broker.stop()
+    second = RelayProcess(env, "--until-empty")
+    if broker.kind != "filesystem":
+        wait(lambda: len(second.failures()) >= 2, timeout=120, what="failed publishes")
+        assert not second.published()
+        broker.start()
+    second.process.wait(timeout=300)
+    second.stop()
+    assert second.process.returncode == 0, "\n".join(second.lines[-20:])
+    if broker.kind != "filesystem":
+        assert second.failures(), "the relay never noticed the broker going away"
+    assert pending_count(["orders"]) == 0
 
+    # 3. A consumer started after the broker came back drains the queue.
+    with consumer_worker(broker) as later_deliveries:
         # Every committed event applied, each once; the unmarked ones were delivered twice.
         wait(
             lambda: ProcessedEvent.objects.using("billing").count() >= COMMITTED,
@@ -164,10 +171,11 @@ def test_no_committed_event_is_lost_and_none_is_applied_twice(
             what=f"{COMMITTED} handled events",
         )
         wait(
-            lambda: len(deliveries) >= COMMITTED + len(unmarked),
+            lambda: len(deliveries) + len(later_deliveries) >= COMMITTED + len(unmarked),
             timeout=120,
             what="the redelivered duplicates",
         )
+    deliveries += later_deliveries
 
     invoices = list(Invoice.objects.using("billing").values_list("event_id", flat=True))
     assert len(invoices) == COMMITTED
