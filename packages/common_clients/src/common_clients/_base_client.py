@@ -41,6 +41,7 @@ from common_clients._policies import (
     apply_header_policies,
     new_call,
 )
+from common_clients._redact import redact_url
 from common_clients._response import Expect, capture_response, parse_response
 from common_clients._retry import RetryPolicy
 from common_clients._types import (
@@ -200,10 +201,16 @@ class BaseClient:
         retry_policy: RetryPolicy | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> None:
-        url = httpx.URL(base_url)
+        where = type(self).__name__
+        try:
+            url = httpx.URL(base_url)
+        except httpx.InvalidURL as exc:
+            raise ValueError(f"{where}: base_url is not a valid URL: {exc}") from None
         if url.scheme not in ("http", "https") or not url.host:
+            # Not echoed whole: a base URL may carry a password.
             raise ValueError(
-                f"{type(self).__name__}: base_url must be an absolute http(s) URL, got {base_url!r}"
+                f"{where}: base_url must be an absolute http(s) URL,"
+                f" got scheme {url.scheme!r} and host {url.host!r}"
             )
         self.base_url = url
         self.timeout = _timeout(timeout, f"{type(self).__name__}(timeout=...)")
@@ -297,7 +304,7 @@ class BaseClient:
         _logger.info(
             "retrying %s %s (%s) in %.2f s, attempt %d of %d, after %s",
             request.method,
-            request.url.path,
+            redact_url(request.url),
             call.operation or "-",
             delay,
             attempt + 2,
@@ -349,7 +356,7 @@ class BaseClient:
         return derived
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} base_url={str(self.base_url)!r}>"
+        return f"<{type(self).__name__} base_url={redact_url(self.base_url)!r}>"
 
 
 class SyncClient(BaseClient):

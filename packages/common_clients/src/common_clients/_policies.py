@@ -16,6 +16,7 @@ from typing import Any, NamedTuple, Protocol
 import httpx
 
 from common_clients.__about__ import __version__
+from common_clients._redact import redact_url, redact_urls_in
 from common_clients._retry import IDEMPOTENCY_KEY_HEADER
 from common_clients.errors import (
     APIConnectionError,
@@ -143,13 +144,18 @@ class ErrorMappingPolicy:
     def transport_error(
         self, exc: Exception, request: httpx.Request | None, call: Call
     ) -> ClientError:
-        """The error for an exception raised while sending (httpx's, or a hook's own)."""
+        """The error for an exception raised while sending (httpx's, or a hook's own).
+
+        The message shows the URL redacted, and so does every URL inside httpx's own message (a
+        hook's ``raise_for_status`` names the full URL); ``request`` keeps the real one.
+        """
         if isinstance(exc, ClientError):
             return exc
         kind = APITimeoutError if isinstance(exc, httpx.TimeoutException) else APIConnectionError
-        where = f" calling {call.method} {request.url}" if request is not None else ""
+        where = f" calling {call.method} {redact_url(request.url)}" if request is not None else ""
+        detail = redact_urls_in(str(exc))
         return kind(
-            f"{type(exc).__name__}{where}: {exc}" if str(exc) else f"{type(exc).__name__}{where}",
+            f"{type(exc).__name__}{where}: {detail}" if detail else f"{type(exc).__name__}{where}",
             request=request,
             operation=call.operation,
             request_id=call.request_id,
@@ -162,7 +168,7 @@ class ErrorMappingPolicy:
         body = error_body(response)
         reason = response.reason_phrase or "error"
         detail = body.get("detail") if isinstance(body, dict) else None
-        message = f"{status} {reason} from {call.method} {response.request.url.path}"
+        message = f"{status} {reason} from {call.method} {redact_url(response.request.url)}"
         if isinstance(detail, str):
             message += f": {detail}"
         return kind(

@@ -23,6 +23,7 @@ import httpx
 import pydantic
 
 from common_clients._policies import REQUEST_ID_HEADER, Call
+from common_clients._redact import redact_url
 from common_clients.errors import ResponseDecodeError, ResponseValidationError
 
 __all__ = [
@@ -44,12 +45,22 @@ Expect: TypeAlias = Literal["json", "bytes", "text", "none"]
 """What a successful body is: JSON validated against a type, a download, plain text, or nothing."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class RawResponse(Generic[_T]):
     """A call's parsed result beside the :class:`httpx.Response` it came from."""
 
     parsed: _T
     http_response: httpx.Response
+
+    def __repr__(self) -> str:
+        # The URL redacted (the response's request keeps it whole); a response built by hand
+        # may have no request at all.
+        response = self.http_response
+        try:
+            request = f", request='{response.request.method} {redact_url(response.request.url)}'"
+        except RuntimeError:
+            request = ""
+        return f"RawResponse(status_code={response.status_code}{request}, parsed={self.parsed!r})"
 
     @property
     def status_code(self) -> int:
@@ -194,7 +205,7 @@ def parse_response(response: httpx.Response, cast_to: Any, call: Call, expect: E
     if "json" not in content_type:
         request_id = response.headers.get(REQUEST_ID_HEADER) or call.request_id
         raise ResponseDecodeError(
-            f"expected a JSON body from {call.method} {response.request.url.path},"
+            f"expected a JSON body from {call.method} {redact_url(response.request.url)},"
             f" got {content_type or 'no content type'}",
             response=response,
             operation=call.operation,
@@ -209,7 +220,8 @@ def parse_response(response: httpx.Response, cast_to: Any, call: Call, expect: E
         errors = _validation_errors(exc)
         if any(item["type"] == "json_invalid" for item in exc.errors(include_url=False)):
             raise ResponseDecodeError(
-                f"malformed JSON from {call.method} {response.request.url.path}: {errors[0][1]}",
+                f"malformed JSON from {call.method} {redact_url(response.request.url)}:"
+                f" {errors[0][1]}",
                 response=response,
                 errors=errors,
                 operation=call.operation,
@@ -218,7 +230,7 @@ def parse_response(response: httpx.Response, cast_to: Any, call: Call, expect: E
         path, message = errors[0]
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         raise ResponseValidationError(
-            f"response of {call.method} {response.request.url.path} does not match its model"
+            f"response of {call.method} {redact_url(response.request.url)} does not match its model"
             f" at {path or '<body>'!r}: {message}{more}",
             response=response,
             errors=errors,

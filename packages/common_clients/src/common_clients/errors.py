@@ -21,7 +21,9 @@ Every error carries the ``operation`` (the operationId, e.g. ``"users_retrieve"`
 ``request_id`` the call travelled with; status errors also carry the ``status_code``, the parsed
 error ``body`` (JSON when the server sent JSON, else text) and the :class:`httpx.Response`.
 httpx's own exceptions never escape a client: they are mapped to this tree, with the original as
-``__cause__``. Messages never include request headers or bodies (which may hold credentials).
+``__cause__``. Messages never include request headers or bodies (which may hold credentials), and
+show URLs without userinfo and with every query value as ``***`` (``?page=***&access_token=***``);
+``request`` / ``response`` keep the real URL.
 """
 
 from __future__ import annotations
