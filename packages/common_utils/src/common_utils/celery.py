@@ -205,8 +205,9 @@ class OutboxRelay:
                 connect_timeout=self.connect_timeout,
             )
             self._producer = self.app.amqp.Producer(self._connection, auto_declare=False)
-            self.exchange.maybe_bind(self._producer.channel)
-            self.exchange.declare()
+            # A copy bound to this connection's channel: ``self.exchange`` stays unbound, so the
+            # connection made after a failure declares on its own channel, not the closed one.
+            self.exchange.bind(self._producer.channel).declare()
         return self._producer
 
     def _drop_connection(self) -> None:
@@ -246,14 +247,15 @@ class OutboxRelay:
                 try:
                     self._publish(message.event_id, message.event_type, message.payload)
                 except Exception as exc:
+                    error = _describe_publish_error(exc)
                     logger.warning(
                         "publishing event %s (%s) from %r failed: %s",
                         message.event_id,
                         message.event_type,
                         alias,
-                        exc,
+                        error,
                     )
-                    batch.failed(message, f"{type(exc).__name__}: {exc}")
+                    batch.failed(message, error)
                     self._drop_connection()
                     break
                 batch.sent(message)
@@ -318,6 +320,25 @@ class OutboxRelay:
         finally:
             self.close()
         return self.stats
+
+
+def _describe_publish_error(exc: BaseException) -> str:
+    """Say why a publish failed, for the row's ``last_error`` and the log.
+
+    Celery re-raises a broker's ``basic.nack`` as an ``OperationalError`` with an empty message:
+    the cause chain says what happened.
+    """
+    from amqp.exceptions import MessageNacked
+
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, MessageNacked):
+            return (
+                "MessageNacked: the broker refused the message (basic.nack), for example because "
+                "a queue it is routed to is full and rejects publishes"
+            )
+        cause = cause.__cause__
+    return f"{type(exc).__name__}: {exc}" if str(exc) else repr(exc)
 
 
 def register_relay_task(app: Celery, *, name: str = RELAY_TASK) -> Task[[], int]:
