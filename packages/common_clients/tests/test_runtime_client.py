@@ -231,7 +231,9 @@ def test_each_retry_is_logged_with_operation_reason_and_request_id(loopback, cap
     ):
         client.retrieve(id=1)
     (record,) = caplog.records
-    assert record.getMessage().startswith("retrying GET /pets/1/ (pets_retrieve) in 0.00 s")
+    assert record.getMessage().startswith(
+        f"retrying GET {loopback.url}/pets/1/ (pets_retrieve) in 0.00 s"
+    )
     assert record.getMessage().endswith("attempt 2 of 2, after 503")
     assert record.request_id == loopback.requests[0].headers["x-request-id"]
 
