@@ -148,6 +148,19 @@ def test_a_derived_timeout_and_retry_budget_apply_to_its_calls_only(loopback):
         assert quick.retrieve(timeout=5.0).id == 1
 
 
+def test_a_timeout_set_on_the_client_after_construction_applies(loopback):
+    # Calls hand httpx the pool's own timeout while the client keeps it: a timeout set later
+    # (or derived) must still reach the wire.
+    loopback.route("GET", "/pets/1/", loopback.reply(200, PET, delay=0.3))
+    with PetsClient(base_url=loopback.url, retry_policy=NO_WAIT) as client:
+        assert client.retrieve().id == 1
+        client.timeout = httpx.Timeout(0.1)
+        with pytest.raises(APITimeoutError):
+            client.retrieve(max_retries=0)
+        client.timeout = httpx.Timeout(5.0)
+        assert client.retrieve().id == 1
+
+
 def test_a_derived_retry_policy_and_per_call_budget(loopback):
     loopback.route("GET", "/pets/1/", [loopback.reply(503), loopback.reply(503)])
     with PetsClient(base_url=loopback.url, max_retries=0) as client:

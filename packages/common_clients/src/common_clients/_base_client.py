@@ -233,6 +233,15 @@ class BaseClient:
         )
         self._errors = ErrorMappingPolicy()
 
+    _pool_timeout: httpx.Timeout
+
+    def _call_timeout(self) -> Any:
+        """This client's timeout as a call hands it to httpx: ``USE_CLIENT_DEFAULT`` while it is
+        the pool's own ``Timeout`` object, so httpx builds no ``Timeout`` per call; the object
+        itself once it differs (:meth:`with_options`, or ``client.timeout`` set later)."""
+        timeout = self.timeout
+        return httpx.USE_CLIENT_DEFAULT if timeout is self._pool_timeout else timeout
+
     def _prepare(
         self,
         method: str,
@@ -258,22 +267,27 @@ class BaseClient:
         # The policies' headers first: each later source replaces a header of the same name in
         # any case (httpx would send both), so what the caller sets explicitly wins.
         outgoing = apply_header_policies(self._header_policies, {}, call)
-        _set_headers(outgoing, arguments.pop("headers", {}))
-        _set_headers(outgoing, self._extra_headers)
+        body_headers = arguments.pop("headers", None)
+        if body_headers:
+            _set_headers(outgoing, body_headers)
+        if self._extra_headers:
+            _set_headers(outgoing, self._extra_headers)
         if headers:
             _set_headers(outgoing, {k: _form_value(v) for k, v in headers.items() if v is not None})
         if cookies:
             jar = "; ".join(f"{k}={_form_value(v)}" for k, v in cookies.items() if v is not None)
             if jar:
                 _set_headers(outgoing, {"Cookie": jar})
-        _set_headers(outgoing, options.get("extra_headers") or {})
+        extra_headers = options.get("extra_headers")
+        if extra_headers:
+            _set_headers(outgoing, extra_headers)
         timeout = options.get("timeout", NOT_GIVEN)
         arguments.update(
             method=method,
             url=path,
             params=query or None,
             headers=outgoing,
-            timeout=self.timeout
+            timeout=self._call_timeout()
             if isinstance(timeout, NotGiven)
             else _timeout(timeout, f"{operation or path}: timeout"),
         )
@@ -395,6 +409,7 @@ class SyncClient(BaseClient):
             transport=transport,
             headers=self._default_headers,
         )
+        self.timeout = self._pool_timeout = self._http.timeout  # one object: see _call_timeout
 
     def request(
         self,
@@ -533,6 +548,7 @@ class AsyncClient(BaseClient):
             transport=transport,
             headers=self._default_headers,
         )
+        self.timeout = self._pool_timeout = self._http.timeout  # one object: see _call_timeout
 
     async def request(
         self,
