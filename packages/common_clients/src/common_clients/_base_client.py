@@ -114,6 +114,13 @@ def _set_headers(target: dict[str, str], source: Mapping[str, str]) -> None:
         target[name] = value
 
 
+def _url_prefix(base_url: httpx.URL) -> str:
+    """``base_url`` as text ending in "/", so that ``prefix + path[1:]`` is the URL httpx would
+    build by merging ``path`` into it (``base.raw_path + path.lstrip("/")``)."""
+    prefix = str(base_url)
+    return prefix if prefix.endswith("/") else prefix + "/"
+
+
 def _retry_policy(policy: RetryPolicy, max_retries: int | NotGiven, where: str) -> RetryPolicy:
     """``policy`` with ``max_retries`` as its budget when that is given."""
     if isinstance(max_retries, NotGiven) or max_retries == policy.max_retries:
@@ -234,6 +241,9 @@ class BaseClient:
         self._errors = ErrorMappingPolicy()
 
     _pool_timeout: httpx.Timeout
+    # The pool's base URL as text, ending in "/": an operation's path joined to it is parsed
+    # once by httpx, where a relative path costs a parse of its own and one more to merge.
+    _url_prefix: str
 
     def _call_timeout(self) -> Any:
         """This client's timeout as a call hands it to httpx: ``USE_CLIENT_DEFAULT`` while it is
@@ -284,7 +294,7 @@ class BaseClient:
         timeout = options.get("timeout", NOT_GIVEN)
         arguments.update(
             method=method,
-            url=path,
+            url=self._url_prefix + path[1:] if path.startswith("/") else path,
             params=query or None,
             headers=outgoing,
             timeout=self._call_timeout()
@@ -410,6 +420,7 @@ class SyncClient(BaseClient):
             headers=self._default_headers,
         )
         self.timeout = self._pool_timeout = self._http.timeout  # one object: see _call_timeout
+        self._url_prefix = _url_prefix(self._http.base_url)
 
     def request(
         self,
@@ -549,6 +560,7 @@ class AsyncClient(BaseClient):
             headers=self._default_headers,
         )
         self.timeout = self._pool_timeout = self._http.timeout  # one object: see _call_timeout
+        self._url_prefix = _url_prefix(self._http.base_url)
 
     async def request(
         self,
