@@ -220,9 +220,9 @@ class BaseClient:
                 f" got scheme {url.scheme!r} and host {url.host!r}"
             )
         self.base_url = url
-        self.timeout = _timeout(timeout, f"{type(self).__name__}(timeout=...)")
+        self.timeout = _timeout(timeout, f"{where}(timeout=...)")
         self.retry_policy = _retry_policy(
-            retry_policy or RetryPolicy(), max_retries, f"{type(self).__name__}(max_retries=...)"
+            retry_policy or RetryPolicy(), max_retries, f"{where}(max_retries=...)"
         )
         self.max_retries = self.retry_policy.max_retries
         self.headers = dict(headers or {})
@@ -244,6 +244,12 @@ class BaseClient:
     # The pool's base URL as text, ending in "/": an operation's path joined to it is parsed
     # once by httpx, where a relative path costs a parse of its own and one more to merge.
     _url_prefix: str
+
+    def _adopt_pool(self, pool: httpx.Client | httpx.AsyncClient) -> None:
+        """Take from the new connection pool what every call reuses: its ``Timeout`` object
+        (the same one as ``self.timeout``, see :meth:`_call_timeout`) and its base URL."""
+        self.timeout = self._pool_timeout = pool.timeout
+        self._url_prefix = _url_prefix(pool.base_url)
 
     def _call_timeout(self) -> Any:
         """This client's timeout as a call hands it to httpx: ``USE_CLIENT_DEFAULT`` while it is
@@ -419,8 +425,7 @@ class SyncClient(BaseClient):
             transport=transport,
             headers=self._default_headers,
         )
-        self.timeout = self._pool_timeout = self._http.timeout  # one object: see _call_timeout
-        self._url_prefix = _url_prefix(self._http.base_url)
+        self._adopt_pool(self._http)
 
     def request(
         self,
@@ -559,8 +564,7 @@ class AsyncClient(BaseClient):
             transport=transport,
             headers=self._default_headers,
         )
-        self.timeout = self._pool_timeout = self._http.timeout  # one object: see _call_timeout
-        self._url_prefix = _url_prefix(self._http.base_url)
+        self._adopt_pool(self._http)
 
     async def request(
         self,
