@@ -252,15 +252,22 @@ def _sqlite_project_env(tmp_path: Path, broker: Any) -> dict[str, str]:
 
 
 @pytest.mark.slow
-def test_concurrent_relays_on_sqlite_publish_each_event_once(tmp_path: Path) -> None:
+def test_concurrent_relays_on_sqlite_publish_each_event_once(tmp_path: Path, wait: Any) -> None:
     """SQLite has no SKIP LOCKED: relays take turns on the claim and lease what they took."""
     from conftest import _filesystem_broker
 
     env = _sqlite_project_env(tmp_path, _filesystem_broker("sqlite-relays"))
+    # The relays start first and poll while the events are committed one by one, so all three
+    # compete for them however fast one of them starts (a relay started on a full outbox
+    # could drain it alone before the others are up).
+    relays = [RelayProcess(env, batch=SQLITE_BATCH) for _ in range(3)]
     committed = _run_json(env, _FILL_SQLITE, str(SQLITE_EVENTS))
-    relays = [RelayProcess(env, "--until-empty", batch=SQLITE_BATCH) for _ in range(3)]
+    wait(
+        lambda: sum(len(relay.published()) for relay in relays) >= SQLITE_EVENTS,
+        timeout=300,
+        what=f"{SQLITE_EVENTS} published events",
+    )
     for relay in relays:
-        relay.process.wait(timeout=300)
         relay.stop()
         assert relay.process.returncode == 0, "\n".join(relay.lines[-20:])
     published = [event_id for relay in relays for event_id in relay.published()]
