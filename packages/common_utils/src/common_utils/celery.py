@@ -9,6 +9,8 @@ Needs the ``celery`` extra (``pip install common-utils[celery]``).
   the event type) with publisher confirms, marks them sent, retries with backoff, parks after N
   failures. ``manage.py outbox_relay`` runs it in a loop; ``register_relay_task()`` adds a task
   for Celery beat.
+- ``embedded_broker_options()`` configures the embedded broker (``FILESYSTEM_TRANSPORT``) in a
+  directory that every process of every service on the machine can share.
 - ``EventConsumer`` turns handlers into a Celery task bound to the consumer's own queue; each
   handler runs in a transaction on the consumer's database that also records the event id, so a
   redelivered event has its effect once.
@@ -18,10 +20,12 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pydantic
@@ -47,10 +51,46 @@ DELIVER_EVENT_TASK = "common_utils.deliver_event"
 RELAY_TASK = "common_utils.relay_outbox"
 FILESYSTEM_TRANSPORT = "common_utils._filesystem_transport:Transport"
 """``broker_transport`` of the embedded broker: kombu's filesystem transport, atomic writes."""
+EMBEDDED_BROKER_URL = "filesystem://"
+"""``broker_url`` of the embedded broker (with ``broker_transport=FILESYSTEM_TRANSPORT``)."""
 REQUEST_ID_TASK_HEADER = "x_request_id"
 TRACEPARENT_TASK_HEADER = "traceparent"
 
 DataT = TypeVar("DataT", bound=pydantic.BaseModel)
+
+# --- the embedded broker ------------------------------------------------------------------------
+
+
+def embedded_broker_options(directory: str | os.PathLike[str]) -> dict[str, Any]:
+    """Return the ``broker_transport_options`` of the embedded broker kept in ``directory``.
+
+    Every process that shares ``directory`` (a service's relay, another service's worker) shares
+    the broker: messages live in ``directory/messages``, the exchange bindings in
+    ``directory/control``. The folders are created if missing. Use it with
+    ``broker_url=EMBEDDED_BROKER_URL`` and ``broker_transport=FILESYSTEM_TRANSPORT``; in Django
+    settings read by ``config_from_object(..., namespace="CELERY")``::
+
+        CELERY_BROKER_URL = EMBEDDED_BROKER_URL
+        CELERY_BROKER_TRANSPORT = FILESYSTEM_TRANSPORT
+        CELERY_BROKER_TRANSPORT_OPTIONS = embedded_broker_options(os.environ["COMMONS_BROKER_DIR"])
+    """
+    root = Path(directory).expanduser().resolve()
+    messages, control = root / "messages", root / "control"
+    try:
+        messages.mkdir(parents=True, exist_ok=True)
+        control.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CommonUtilsError(
+            f"cannot create the embedded broker in {str(root)!r}: {exc}"
+        ) from exc
+    return {
+        # In and out are one folder: what a publisher writes, a consumer reads.
+        "data_folder_in": str(messages),
+        "data_folder_out": str(messages),
+        "control_folder": str(control),
+        "store_processed": False,
+    }
+
 
 # --- request context in tasks -------------------------------------------------------------------
 
