@@ -38,17 +38,23 @@ def _test_group(package: str) -> list[str]:
     return list(nox.project.dependency_groups(pyproject, "test"))
 
 
+def _editable_packages() -> list[str]:
+    """``-e packages/<name>[every extra]`` for each workspace package."""
+    args: list[str] = []
+    for package in PACKAGES:
+        extras = _package_extras(package)
+        suffix = f"[{','.join(extras)}]" if extras else ""
+        args += ["-e", f"packages/{package}{suffix}"]
+    return args
+
+
 def _install_packages(session: nox.Session, *, with_tests: bool = True) -> None:
     """Install every workspace package editable, with all its extras (and test dependencies).
 
     They go in one install command, so that the resolver takes ``common-*`` from this workspace
     and never from a public index that has a package of the same name.
     """
-    args: list[str] = []
-    for package in PACKAGES:
-        extras = _package_extras(package)
-        suffix = f"[{','.join(extras)}]" if extras else ""
-        args += ["-e", f"packages/{package}{suffix}"]
+    args = _editable_packages()
     if with_tests:
         for package in PACKAGES:
             args += _test_group(package)
@@ -193,6 +199,45 @@ def pins(session: nox.Session) -> None:
     session.run("python", "-m", "commons_tools.pins", *session.posargs)
 
 
+SERVICES = ("users", "orders", "notifications")
+
+
+def _install_services(session: nox.Session) -> None:
+    """The workspace packages (editable) with what the example services need besides them.
+
+    One install command: the services' ``common-*`` pins are met by this work tree, never by a
+    public index.
+    """
+    args = _editable_packages()
+    for service in SERVICES:
+        args += ["-r", f"services/{service}/requirements.in"]
+    session.install(*args)
+
+
+@nox.session(python="3.11")
+def specs(session: nox.Session) -> None:
+    """Fail when a service's OpenAPI document in common-clients' specs/ is stale.
+
+    ``-- --write`` updates them (then ``nox -s clients`` regenerates the clients).
+    """
+    _install_services(session)
+    _install_tools(session)
+    session.run("python", "-m", "commons_tools.specs", *session.posargs)
+
+
+@nox.session(python="3.11")
+def demo(session: nox.Session) -> None:
+    """The example services installed from the local index, a scenario, an upgrade (README).
+
+    ``-- --real`` runs on PostgreSQL and RabbitMQ (``COMMONS_DEMO_POSTGRES_URL``,
+    ``COMMONS_DEMO_AMQP_URL``); ``--keep`` leaves the services up until Ctrl-C;
+    ``--no-upgrade`` skips the second scenario.
+    """
+    _install_packages(session)
+    _install_tools(session)
+    session.run("python", "-m", "commons_tools.demo", *session.posargs)
+
+
 @nox.session(python="3.11")
 def bench(session: nox.Session) -> None:
     """Benchmarks: ``nox -s bench -- TOPIC ...`` runs benchmarks/bench_TOPIC.py (all by default)."""
@@ -217,6 +262,7 @@ CI_SESSIONS = [
     "typecheck",
     "changelog",
     "clients-check",
+    "specs",
     *(f"tests({package}-django{django})" for package in PACKAGES for django in DJANGO_VERSIONS),
     "tests-repo",
     "build",

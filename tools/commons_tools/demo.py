@@ -1,0 +1,438 @@
+"""``nox -s demo``: the example services, installed from the index, doing their job.
+
+1. The committed HEAD is cloned into ``.demo/checkout`` (the work tree is never touched), and its
+   packages are released (or, when already tagged, published) to a fresh local index of its own.
+2. Each service's ``requirements.txt`` is checked against that index; a lock whose hashes the
+   index does not hold is re-locked with ``nox -s pins`` first, as a service team would.
+3. One venv per service from its lock, each service's own database migrated, and the three
+   services, the outbox relay and the Celery worker started on 127.0.0.1: on the embedded
+   defaults (SQLite files, the filesystem broker) or, with ``--real``, on PostgreSQL (a database
+   per service) and RabbitMQ from the environment.
+4. The scenario: a user signs in, places an order; orders looks the user up in users with its own
+   service token; the event reaches notifications through the outbox; one request id threads
+   through all three services' logs.
+5. The upgrade (unless ``--no-upgrade``): common-utils gets a fix fragment and is released, the
+   services' pins are moved with ``nox -s pins``, the venvs re-synced, the services restarted on
+   the new version and the scenario played again.
+
+Everything started is stopped at the end, on an error and on Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import httpx
+
+from commons_tools import git as g
+from commons_tools.build import build_and_check
+from commons_tools.errors import PinError, ReleaseError
+from commons_tools.index import RunningIndex, start_index
+from commons_tools.pins import run_pins, verify_lock_sources
+from commons_tools.publish import publish_files
+from commons_tools.release import release
+from commons_tools.simple_api import IndexTarget, project_versions
+from commons_tools.stack import (
+    SERVICES,
+    RealBackends,
+    Stack,
+    StackError,
+    free_port,
+    running,
+    start_all,
+)
+from commons_tools.workspace import WorkspaceError, load_workspace
+
+Say = Callable[[str], None]
+DEMO_USER = {"username": "alice", "email": "alice@example.org", "display_name": "Alice Liddell"}
+USER_SCOPES = "orders:read orders:write notifications:read"
+USER_AUDIENCES = "orders notifications"
+NOTIFICATION_TIMEOUT = 60.0
+IDENTITY = {"user.name": "Commons Demo", "user.email": "demo@example.invalid"}
+
+
+class DemoError(ReleaseError):
+    """A step of the demo did not do what it should; the message names the step."""
+
+
+@dataclass
+class ScenarioResult:
+    """What one play of the scenario saw, step by step (the tests assert on it)."""
+
+    request_id: str
+    token_claims: dict[str, Any]
+    order: dict[str, Any]
+    orders_listed: list[dict[str, Any]]
+    notification: dict[str, Any]
+    notification_seconds: float
+    log_lines: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    service_token_issued: bool = False
+
+
+@dataclass
+class DemoResult:
+    versions_before: dict[str, dict[str, str]]
+    first: ScenarioResult
+    versions_after: dict[str, dict[str, str]] | None = None
+    second: ScenarioResult | None = None
+
+
+# -- the packages on the index -------------------------------------------------------------------
+
+
+def clone_head(repo: Path, target: Path) -> Path:
+    """A fresh clone of ``repo``'s HEAD (with its tags) at ``target``."""
+    shutil.rmtree(target, ignore_errors=True)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    g.git(repo.parent, "clone", "--quiet", "--no-hardlinks", str(repo), str(target))
+    for key, value in IDENTITY.items():
+        g.git(target, "config", key, value)
+    return target
+
+
+@contextmanager
+def own_index(checkout: Path) -> Iterator[RunningIndex]:
+    """The checkout's embedded index, running for the block and found by the release tools.
+
+    ``COMMONS_INDEX_URL`` is set aside meanwhile: the demo never publishes to a real index.
+    """
+    saved = {k: os.environ.pop(k) for k in list(os.environ) if k.startswith("COMMONS_INDEX")}
+    home = checkout / ".index"
+    shutil.rmtree(home, ignore_errors=True)
+    index = start_index(home)
+    state = home / "server.json"
+    try:
+        state.write_text(json.dumps({"url": index.url, "pid": index.process.pid}), encoding="utf-8")
+        yield index
+    finally:
+        index.stop()
+        state.unlink(missing_ok=True)
+        os.environ.update(saved)
+
+
+def target_of(index: RunningIndex) -> IndexTarget:
+    return IndexTarget(index.url, index.simple_url, index.credentials)
+
+
+def publish_current(checkout: Path, index: RunningIndex, say: Say) -> dict[str, str]:
+    """Release what the fragments ask for, publish the tagged releases, then make sure each
+    package's current version is on the index (a build of HEAD where it carries no tag)."""
+    release(checkout, outdir=checkout / "dist", say=lambda line: say(f"    {line}"))
+    target = target_of(index)
+    workspace = load_workspace(checkout)
+    missing = [
+        p for p in workspace.packages if p.version not in project_versions(target, p.dist_name)
+    ]
+    if missing:
+        names = ", ".join(f"{p.dist_name} {p.version}" for p in missing)
+        say(f"    not tagged in this clone: {names}; publishing a build of HEAD")
+        built = build_and_check(missing, checkout / "dist", g.commit_epoch(checkout))
+        publish_files(target, built, say=lambda line: say(f"    {line}"))
+    return {p.dist_name: str(p.version) for p in workspace.packages}
+
+
+def ensure_locks(checkout: Path, index: RunningIndex, say: Say) -> None:
+    """Keep each committed lock whose ``common-*`` files the index holds; re-lock the others."""
+    target = target_of(index)
+    names = [p.dist_name for p in load_workspace(checkout).packages]
+    stale: list[Path] = []
+    for service in SERVICES:
+        lock = checkout / "services" / service / "requirements.txt"
+        try:
+            if not lock.is_file():
+                raise PinError(f"{lock}: no lock yet")
+            verify_lock_sources(target, lock, names)
+        except PinError as exc:
+            say(f"    services/{service}/requirements.txt does not match this index: {exc}")
+            stale.append(lock.with_suffix(".in"))
+            continue
+        say(f"    services/{service}/requirements.txt: its common-* files are on the index")
+    if stale:
+        say("    re-locking with `nox -s pins` against this index:")
+        run_pins(checkout, stale, check=False, say=lambda line: say(f"      {line}"))
+
+
+# -- the scenario --------------------------------------------------------------------------------
+
+
+def _json(response: httpx.Response, step: str, expected: int) -> Any:
+    if response.status_code != expected:
+        raise DemoError(
+            f"{step}: expected HTTP {expected}, got {response.status_code}: {response.text[:300]}"
+        )
+    return response.json()
+
+
+def _claims(token: str) -> dict[str, Any]:
+    """The token's payload, for display only (the services verify it; the demo just reads it)."""
+    import base64
+
+    payload = token.split(".")[1]
+    decoded: dict[str, Any] = json.loads(
+        base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+    )
+    return decoded
+
+
+def create_demo_user(stack: Stack) -> None:
+    stack.manage(
+        "users",
+        "create_user",
+        DEMO_USER["username"],
+        "--email",
+        DEMO_USER["email"],
+        "--display-name",
+        DEMO_USER["display_name"],
+        env={"USERS_NEW_PASSWORD": stack.demo_password},
+    )
+
+
+def play(stack: Stack, say: Say, *, product: str = "widget", quantity: int = 2) -> ScenarioResult:
+    """Sign in, place an order, see it reach notifications; the evidence, step by step."""
+    request_id = f"demo-{uuid.uuid4().hex[:16]}"
+    with httpx.Client(timeout=10) as http:
+        token_response = http.post(
+            f"{stack.url('users')}/o/token/",
+            data={
+                "grant_type": "password",
+                "username": DEMO_USER["username"],
+                "password": stack.demo_password,
+                "scope": USER_SCOPES,
+                "audience": USER_AUDIENCES,
+            },
+        )
+        token = _json(token_response, "sign in (users /o/token/, password grant)", 200)
+        access = token["access_token"]
+        claims = _claims(access)
+        audiences = claims.get("aud")
+        say(
+            f"  1. {DEMO_USER['username']} signs in at users: an access token for "
+            f"{audiences}, scopes {claims.get('scope')!r}, {token.get('expires_in')} s"
+        )
+        headers = {"Authorization": f"Bearer {access}", "X-Request-ID": request_id}
+        placed = http.post(
+            f"{stack.url('orders')}/api/orders/",
+            json={"product": product, "quantity": quantity},
+            headers=headers,
+        )
+        order = _json(placed, "place an order (orders POST /api/orders/)", 201)
+        say(
+            f"  2. places order #{order['id']} ({quantity} x {product}) at orders "
+            f"[X-Request-ID {request_id}]"
+        )
+        listed = _json(
+            http.get(f"{stack.url('orders')}/api/orders/", headers=headers),
+            "list the orders (orders GET /api/orders/)",
+            200,
+        )
+        results: list[dict[str, Any]] = listed["results"] if isinstance(listed, dict) else listed
+        started = time.monotonic()
+        notification: dict[str, Any] | None = None
+        while notification is None:
+            page = _json(
+                http.get(f"{stack.url('notifications')}/api/notifications/", headers=headers),
+                "read the notifications (notifications GET /api/notifications/)",
+                200,
+            )
+            items = page["results"] if isinstance(page, dict) else page
+            notification = next((n for n in items if n.get("order_id") == order["id"]), None)
+            if notification is None:
+                if time.monotonic() - started > NOTIFICATION_TIMEOUT:
+                    raise DemoError(
+                        f"the event of order #{order['id']} did not reach notifications within "
+                        f"{NOTIFICATION_TIMEOUT:.0f}s (relay and worker logs in "
+                        f"{stack.workdir / 'logs'})"
+                    )
+                time.sleep(0.1)
+        took = time.monotonic() - started
+    owner = order.get("owner_name") or order.get("owner_email")
+    say(f"  3. orders looked {owner!r} up at users with its own service token")
+    say(
+        f"  4. orders.order_placed went through the outbox and the broker to notifications: "
+        f"{notification.get('message')!r} ({took:.2f} s after the order)"
+    )
+    result = ScenarioResult(
+        request_id=request_id,
+        token_claims=claims,
+        order=order,
+        orders_listed=results,
+        notification=notification,
+        notification_seconds=took,
+    )
+    time.sleep(0.3)  # the worker's last log line is written just after the row is committed
+    for service in SERVICES:
+        result.log_lines[service] = [
+            r for r in stack.logs(service) if r.get("request_id") == request_id
+        ]
+    result.service_token_issued = any(
+        "orders" in json.dumps(r) and "token" in str(r.get("message", "")).lower()
+        for r in stack.logs("users")
+    )
+    say(f"  5. request id {request_id} in the logs of all three services:")
+    for service in SERVICES:
+        lines = result.log_lines[service]
+        if not lines:
+            raise DemoError(f"no log line of {service} carries the request id {request_id}")
+        for record in lines[:4]:
+            say(f"       {service:<14} {record.get('process', '')!s:<22} {record.get('message')}")
+    return result
+
+
+# -- the upgrade ---------------------------------------------------------------------------------
+
+
+def upgrade_common_utils(checkout: Path, say: Say) -> str:
+    """A fix fragment for common-utils, released to the index; the services' pins moved."""
+    fragment = checkout / "packages" / "common_utils" / "changelog.d" / "+demo-upgrade.fix.md"
+    fragment.write_text("Relay log lines name the broker they published to.\n", encoding="utf-8")
+    g.git(checkout, "add", "--", str(fragment.relative_to(checkout)))
+    g.git(checkout, "commit", "--quiet", "-m", "common-utils: a fix, to be released")
+    plan = release(checkout, outdir=checkout / "dist", say=lambda line: say(f"    {line}"))
+    new = next(str(r.next) for r in plan.releases if r.package.dist_name == "common-utils")
+    requirements = [checkout / "services" / s / "requirements.in" for s in SERVICES]
+    run_pins(checkout, requirements, check=False, say=lambda line: say(f"    {line}"))
+    return new
+
+
+# -- the whole run ---------------------------------------------------------------------------------
+
+
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def run_demo(
+    repo: Path,
+    workdir: Path,
+    *,
+    real: RealBackends | None = None,
+    upgrade: bool = True,
+    ports: Mapping[str, int] | None = None,
+    say: Say = print,
+    keep_running: Callable[[Stack], None] | None = None,
+) -> DemoResult:
+    """The whole demo (the module docstring); the evidence of each step, or a DemoError."""
+    checkout = clone_head(repo, workdir / "checkout")
+    head = g.resolve(checkout, "HEAD")[:12]
+    say(f"Commons demo: HEAD {head}, {'PostgreSQL + RabbitMQ' if real else 'embedded defaults'}")
+    for folder in ("logs", "data", "broker"):
+        shutil.rmtree(workdir / folder, ignore_errors=True)
+    with own_index(checkout) as index:
+        say(f"\n[1] The packages, released to the local index at {index.url}")
+        versions = publish_current(checkout, index, say)
+        say("    on the index: " + ", ".join(f"{k} {v}" for k, v in versions.items()))
+        say("\n[2] The services' locks")
+        ensure_locks(checkout, index, say)
+        stack = Stack(
+            checkout=checkout,
+            workdir=workdir,
+            index_simple_url=index.simple_url,
+            real=real,
+            ports=dict(ports) if ports else {s: free_port() for s in SERVICES},
+            say=say,
+        )
+        say("\n[3] Installed from the index and started")
+        with running(stack, say=say):
+            create_demo_user(stack)
+            before = {s: stack.installed_versions(s) for s in SERVICES}
+            for service, installed in before.items():
+                say(f"  {service:<14} runs " + ", ".join(f"{k} {v}" for k, v in installed.items()))
+            say("\n[4] The scenario")
+            first = play(stack, say)
+            result = DemoResult(versions_before=before, first=first)
+            if upgrade:
+                say("\n[5] An upgrade: a common-utils fix released and rolled out")
+                new = upgrade_common_utils(checkout, say)
+                stack.stop()
+                for service in SERVICES:
+                    stack.install(service)
+                start_all(stack, say=say)
+                after = {s: stack.installed_versions(s) for s in SERVICES}
+                for service, installed in after.items():
+                    old = before[service].get("common-utils")
+                    say(f"  {service:<14} common-utils {old} -> {installed.get('common-utils')}")
+                    if installed.get("common-utils") != new:
+                        raise DemoError(f"{service} still runs common-utils {old}, not {new}")
+                result.versions_after = after
+                say("  the scenario again, on the new version:")
+                result.second = play(stack, say, product="gadget", quantity=1)
+            if keep_running is not None:
+                keep_running(stack)
+    say("\nDone: every process stopped.")
+    return result
+
+
+def _wait_for_ctrl_c(stack: Stack) -> None:
+    print("\nThe services keep running (Ctrl-C stops them):")
+    for service in SERVICES:
+        print(f"  {service:<14} {stack.url(service)}/api/schema/   logs: {stack.workdir / 'logs'}")
+    while all(p.alive() for p in stack.processes):
+        time.sleep(0.5)
+    gone = [p.label for p in stack.processes if not p.alive()]
+    raise DemoError(f"stopped by itself: {', '.join(gone)}")
+
+
+def real_backends_from_env(env: Mapping[str, str]) -> RealBackends:
+    postgres = env.get("COMMONS_DEMO_POSTGRES_URL") or env.get("COMMONS_TEST_POSTGRES_URL")
+    amqp = env.get("COMMONS_DEMO_AMQP_URL") or env.get("COMMONS_TEST_AMQP_URL")
+    if not postgres or not amqp:
+        missing = [
+            name
+            for name, value in (
+                ("COMMONS_DEMO_POSTGRES_URL", postgres),
+                ("COMMONS_DEMO_AMQP_URL", amqp),
+            )
+            if not value
+        ]
+        raise DemoError(f"--real needs {' and '.join(missing)} (or the COMMONS_TEST_ ones)")
+    return RealBackends(postgres_url=postgres, amqp_url=amqp)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="nox -s demo --", description=__doc__)
+    parser.add_argument("--real", action="store_true", help="PostgreSQL and RabbitMQ from the env")
+    parser.add_argument("--no-upgrade", action="store_true", help="skip the upgrade scenario")
+    parser.add_argument("--keep", action="store_true", help="keep the services up until Ctrl-C")
+    parser.add_argument(
+        "--fixed-ports", action="store_true", help="8101-8103 instead of free ports"
+    )
+    parser.add_argument("--repo", type=Path, default=Path.cwd(), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    repo = args.repo.resolve()
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        real = real_backends_from_env(os.environ) if args.real else None
+        run_demo(
+            repo,
+            repo / ".demo",
+            real=real,
+            upgrade=not args.no_upgrade,
+            ports={"users": 8101, "orders": 8102, "notifications": 8103}
+            if args.fixed_ports
+            else None,
+            keep_running=_wait_for_ctrl_c if args.keep else None,
+        )
+    except KeyboardInterrupt:
+        print("\nInterrupted: every process the demo started was stopped.", file=sys.stderr)
+        return 130
+    except (ReleaseError, WorkspaceError, g.GitError, StackError) as exc:
+        print(f"\ndemo: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
