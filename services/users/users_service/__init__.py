@@ -1,0 +1,1 @@
+"""The users service's Django project: settings, URLs and the WSGI entry point."""

@@ -1,0 +1,133 @@
+"""Settings of the users service (the auth service): everything comes from the environment.
+
+The variables are listed, with their defaults, in the "Environment" table of the README.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from common_utils.django import database_from_url
+
+from users_service import environment as env
+
+SECRET_KEY = env.required("DJANGO_SECRET_KEY")
+DEBUG = env.flag("DJANGO_DEBUG")
+ALLOWED_HOSTS = env.words("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost")
+
+INSTALLED_APPS = [
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "rest_framework",
+    "drf_spectacular",
+    "common_utils.django",
+    "common_auth.django",
+    "users",
+]
+
+MIDDLEWARE = [
+    "common_utils.django.RequestContextMiddleware",  # first: every log line has the request id
+    "common_auth.django.TokenAuthenticationMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.common.CommonMiddleware",
+]
+
+ROOT_URLCONF = "users_service.urls"
+WSGI_APPLICATION = "users_service.wsgi.application"
+TEMPLATES: list[dict[str, Any]] = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "APP_DIRS": True,
+        "OPTIONS": {},
+    }
+]
+
+# One database per service: this one holds Django's users and the profiles.
+DATABASES = {"default": database_from_url(env.required("DATABASE_URL"))}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"].setdefault("OPTIONS", {})["transaction_mode"] = "IMMEDIATE"
+DATABASE_ROUTERS = ["common_utils.django.AppDatabaseRouter"]
+COMMON_UTILS = {
+    "DATABASE_APPS": {
+        "auth": "default",
+        "contenttypes": "default",
+        "common_utils": "default",
+        "users": "default",
+    },
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+USE_TZ = True
+TIME_ZONE = "UTC"
+LANGUAGE_CODE = "en-us"
+USE_I18N = False
+
+# --- tokens ---------------------------------------------------------------------------------
+AUTH_ISSUER = env.required("AUTH_ISSUER").rstrip("/")
+AUTH_AUDIENCE = env.optional("AUTH_AUDIENCE", "users")
+# What a user may get through the password grant: scopes, and the audiences of the services
+# the token is for (all of them when the request names none).
+USERS_USER_SCOPES = env.words(
+    "USERS_USER_SCOPES",
+    "orders:read orders:write notifications:read users:read",
+    allowed=env.KNOWN_SCOPES,
+)
+USERS_USER_AUDIENCES = env.words("USERS_USER_AUDIENCES", "orders notifications users")
+
+COMMON_AUTH: dict[str, Any] = {
+    "ISSUER": AUTH_ISSUER,
+    "AUDIENCE": AUTH_AUDIENCE,
+    "SIGNING_KEYS": [env.pem("USERS_SIGNING_KEY")],
+    "CLIENTS": env.service_accounts(
+        "USERS_SERVICE_ACCOUNTS",
+        audiences=frozenset(USERS_USER_AUDIENCES) | {AUTH_AUDIENCE},
+    ),
+    "TOKEN_LIFETIME": env.number("USERS_TOKEN_LIFETIME", 300, low=30, high=3600),
+}
+# The service verifies its own tokens with its own keys; AUTH_JWKS_URL makes it fetch them
+# over HTTP instead, like every other service does.
+if env.optional("AUTH_JWKS_URL", ""):
+    COMMON_AUTH["JWKS_URL"] = env.required("AUTH_JWKS_URL")
+
+# --- the API --------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_AUTHENTICATION_CLASSES": ["common_auth.drf.BearerTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Users",
+    "DESCRIPTION": "The users of the Commons services, and the tokens they and the services use.",
+    "VERSION": "1.0.0",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_AUTHENTICATION": [],
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+}
+
+# --- logs: one JSON object per line on stderr, with the request id --------------------------
+LOG_LEVEL = env.optional("LOG_LEVEL", "INFO").upper()
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request_context": {"()": "common_utils.RequestContextLogFilter"}},
+    "formatters": {"json": {"()": "common_utils.JsonLogFormatter"}},
+    "handlers": {
+        "stderr": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stderr",
+            "filters": ["request_context"],
+            "formatter": "json",
+        }
+    },
+    "root": {"handlers": ["stderr"], "level": LOG_LEVEL},
+    "loggers": {
+        # Django's own request log repeats what the views log; keep its warnings and errors.
+        "django.request": {"level": "WARNING"},
+        "django.server": {"level": "WARNING"},
+    },
+}
