@@ -1,0 +1,1 @@
+"""The Django project of the orders service (settings, URLs, WSGI and Celery apps)."""
