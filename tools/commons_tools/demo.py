@@ -163,6 +163,9 @@ def ensure_locks(checkout: Path, index: RunningIndex, say: Say) -> None:
     if stale:
         say("    re-locking with `nox -s pins` against this index:")
         run_pins(checkout, stale, check=False, say=lambda line: say(f"      {line}"))
+        # Committed in the clone, as a service team would, so that later releases start clean.
+        g.git(checkout, "add", "--", "services")
+        g.git(checkout, "commit", "--quiet", "-m", "services: locks against this index")
 
 
 # -- the scenario --------------------------------------------------------------------------------
@@ -314,17 +317,17 @@ def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
-def run_demo(
+@contextmanager
+def installed_stack(
     repo: Path,
     workdir: Path,
     *,
     real: RealBackends | None = None,
-    upgrade: bool = True,
     ports: Mapping[str, int] | None = None,
     say: Say = print,
-    keep_running: Callable[[Stack], None] | None = None,
-) -> DemoResult:
-    """The whole demo (the module docstring); the evidence of each step, or a DemoError."""
+) -> Iterator[Stack]:
+    """Steps 1 to 3: HEAD's packages on a local index, the services installed from it and
+    running with the demo user made; everything stopped when the block ends."""
     checkout = clone_head(repo, workdir / "checkout")
     head = g.resolve(checkout, "HEAD")[:12]
     say(f"Commons demo: HEAD {head}, {'PostgreSQL + RabbitMQ' if real else 'embedded defaults'}")
@@ -347,30 +350,44 @@ def run_demo(
         say("\n[3] Installed from the index and started")
         with running(stack, say=say):
             create_demo_user(stack)
-            before = {s: stack.installed_versions(s) for s in SERVICES}
-            for service, installed in before.items():
-                say(f"  {service:<14} runs " + ", ".join(f"{k} {v}" for k, v in installed.items()))
-            say("\n[4] The scenario")
-            first = play(stack, say)
-            result = DemoResult(versions_before=before, first=first)
-            if upgrade:
-                say("\n[5] An upgrade: a common-utils fix released and rolled out")
-                new = upgrade_common_utils(checkout, say)
-                stack.stop()
-                for service in SERVICES:
-                    stack.install(service)
-                start_all(stack, say=say)
-                after = {s: stack.installed_versions(s) for s in SERVICES}
-                for service, installed in after.items():
-                    old = before[service].get("common-utils")
-                    say(f"  {service:<14} common-utils {old} -> {installed.get('common-utils')}")
-                    if installed.get("common-utils") != new:
-                        raise DemoError(f"{service} still runs common-utils {old}, not {new}")
-                result.versions_after = after
-                say("  the scenario again, on the new version:")
-                result.second = play(stack, say, product="gadget", quantity=1)
-            if keep_running is not None:
-                keep_running(stack)
+            yield stack
+
+
+def run_demo(
+    repo: Path,
+    workdir: Path,
+    *,
+    real: RealBackends | None = None,
+    upgrade: bool = True,
+    ports: Mapping[str, int] | None = None,
+    say: Say = print,
+    keep_running: Callable[[Stack], None] | None = None,
+) -> DemoResult:
+    """The whole demo (the module docstring); the evidence of each step, or a DemoError."""
+    with installed_stack(repo, workdir, real=real, ports=ports, say=say) as stack:
+        before = {s: stack.installed_versions(s) for s in SERVICES}
+        for service, installed in before.items():
+            say(f"  {service:<14} runs " + ", ".join(f"{k} {v}" for k, v in installed.items()))
+        say("\n[4] The scenario")
+        result = DemoResult(versions_before=before, first=play(stack, say))
+        if upgrade:
+            say("\n[5] An upgrade: a common-utils fix released and rolled out")
+            new = upgrade_common_utils(stack.checkout, say)
+            stack.stop()
+            for service in SERVICES:
+                stack.install(service)
+            start_all(stack, say=say)
+            after = {s: stack.installed_versions(s) for s in SERVICES}
+            for service, installed in after.items():
+                old = before[service].get("common-utils")
+                say(f"  {service:<14} common-utils {old} -> {installed.get('common-utils')}")
+                if installed.get("common-utils") != new:
+                    raise DemoError(f"{service} still runs common-utils {old}, not {new}")
+            result.versions_after = after
+            say("  the scenario again, on the new version:")
+            result.second = play(stack, say, product="gadget", quantity=1)
+        if keep_running is not None:
+            keep_running(stack)
     say("\nDone: every process stopped.")
     return result
 

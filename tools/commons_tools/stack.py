@@ -374,6 +374,35 @@ class Stack:
                 )
             self.processes.append(Process(service, role, popen, log_path))
 
+    def start_variant(self, service: str, *, port: int, env: Mapping[str, str]) -> str:
+        """Another web server of ``service`` on ``port`` with ``env`` on top of its own; its URL.
+
+        It shares the service's database and is stopped with the service.
+        """
+        command = self.commands(service)["web"]
+        command[command.index("--bind") + 1] = f"127.0.0.1:{port}"
+        log_path = self.log_path(service, f"web-{port}")
+        with log_path.open("ab") as log:
+            popen = subprocess.Popen(
+                command,
+                cwd=self.service_dir(service),
+                env={**os.environ, **self.env[service], **env},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        self.processes.append(Process(service, f"web-{port}", popen, log_path))
+        url = f"http://127.0.0.1:{port}"
+        started = time.monotonic()
+        while get_status(f"{url}/healthz/ready/") != 200:
+            if popen.poll() is not None or time.monotonic() - started > READY_TIMEOUT:
+                raise StackError(
+                    f"{service} on port {port} did not start:\n    {log_tail(log_path)}"
+                )
+            time.sleep(0.1)
+        return url
+
     def wait_ready(self, service: str) -> float:
         """Seconds until the service's readiness check answered 200; a StackError otherwise."""
         started = time.monotonic()
