@@ -12,7 +12,7 @@ from django.db import transaction
 from django.test import override_settings
 from django.utils.timezone import now
 
-from common_utils import NoTransactionError
+from common_utils import NoTransactionError, request_context
 from common_utils.celery import OutboxRelay
 from common_utils.django import atomic_for, publish
 from common_utils.django._outbox import claim_batch
@@ -150,3 +150,27 @@ def test_the_beat_task_relays_every_due_row(celery_app_for: Any) -> None:
     assert task.apply().get() == 3
     assert not OutboxMessage.objects.using("orders").filter(sent_at__isnull=True).exists()
     assert task.apply().get() == 0
+
+
+@pytest.mark.django_db(databases=ALL, transaction=True)
+def test_the_relay_sends_each_event_in_the_request_context_it_was_published_in(
+    celery_app_for: Any,
+) -> None:
+    from conftest import _filesystem_broker
+    from cu_testproject.consumer import consumer
+
+    app = celery_app_for(_filesystem_broker("context"))
+    consumer.declare()
+    with request_context(request_id="edge-42") as ctx, atomic_for(Order):
+        _place()
+    relay = OutboxRelay(app, aliases=["orders"])
+    try:
+        assert relay.relay_pending() == 1
+    finally:
+        relay.close()
+    with app.connection_for_read() as connection:
+        message = consumer.queue.bind(connection.default_channel).get(no_ack=True)
+    assert message is not None
+    # The worker's task_prerun makes these current for the whole task, not only the handlers.
+    assert message.headers["x_request_id"] == "edge-42"
+    assert message.headers["traceparent"].split("-")[1] == ctx.trace_id

@@ -264,9 +264,21 @@ class OutboxRelay:
 
     def _publish(self, event_id: str, event_type: str, payload: str) -> None:
         producer = self._producer_for_publish()
+        event = json.loads(payload)
+        # The task runs in the request context the event was published in, so every log line
+        # of the consumer's worker about it (Celery's own included) carries that request id.
+        headers = {
+            header: event[attribute]
+            for header, attribute in (
+                (REQUEST_ID_TASK_HEADER, "requestid"),
+                (TRACEPARENT_TASK_HEADER, "traceparent"),
+            )
+            if isinstance(event.get(attribute), str)
+        }
         self.app.send_task(
             DELIVER_EVENT_TASK,
-            args=[json.loads(payload)],
+            args=[event],
+            headers=headers,
             task_id=event_id,
             exchange=self.exchange.name,
             routing_key=event_type,
