@@ -97,7 +97,7 @@ def tests_repo(session: nox.Session) -> None:
     """Run the repository's own tests (tests/): the tooling, the release pipeline, end to end."""
     _install_packages(session)
     _install_tools(session)
-    session.install("pytest")
+    session.install("pytest", "-r", "tests/requirements.txt")
     _run_pytest(session, "tests")
 
 

@@ -1,0 +1,89 @@
+"""The demo's run, asserted step by step, on the embedded defaults and on PostgreSQL + RabbitMQ."""
+
+from __future__ import annotations
+
+from packaging.version import Version
+
+from commons_tools.demo import DEMO_USER
+from commons_tools.stack import SERVICES
+
+
+def test_services_run_the_released_packages_from_the_index(demo_run) -> None:
+    before = demo_run.result.versions_before
+    assert set(before) == set(SERVICES)
+    for service in SERVICES:
+        assert {"common-utils", "common-auth"} <= set(before[service]), before[service]
+    assert "common-clients" in before["orders"]
+    assert any("on the index: common-utils" in line for line in demo_run.lines)
+
+
+def test_the_user_signs_in_with_the_password_grant(demo_run) -> None:
+    claims = demo_run.result.first.token_claims
+    audiences = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
+    assert set(audiences) == {"orders", "notifications"}
+    assert set(claims["scope"].split()) == {"orders:read", "orders:write", "notifications:read"}
+    assert claims["sub"]
+    assert claims["iss"].startswith("http://127.0.0.1:")
+
+
+def test_orders_looked_the_user_up_in_users(demo_run) -> None:
+    first = demo_run.result.first
+    order = first.order
+    assert order["owner_id"] == first.token_claims["sub"]
+    assert order["owner_email"] == DEMO_USER["email"]
+    assert order["owner_name"] == DEMO_USER["display_name"]
+    assert (order["product"], order["quantity"]) == ("widget", 2)
+    assert [o["id"] for o in first.orders_listed] == [order["id"]]
+    # orders' own service token, issued by users' token endpoint to the client "orders"
+    assert first.service_token_issued
+
+
+def test_the_event_reached_notifications_once(demo_run) -> None:
+    first = demo_run.result.first
+    notification = first.notification
+    assert notification["order_id"] == first.order["id"]
+    assert notification["user_id"] == first.token_claims["sub"]
+    assert notification["kind"] == "order_placed"
+    assert demo_run.counts["notifications_per_order"] == {
+        first.order["id"]: 1,
+        demo_run.result.second.order["id"]: 1,
+    }
+
+
+def test_one_request_id_threads_through_all_three_logs(demo_run) -> None:
+    lines = demo_run.result.first.log_lines
+    for service in SERVICES:
+        assert lines[service], f"{service}: no log line with {demo_run.result.first.request_id}"
+    assert any(r["process"] == "orders-web" for r in lines["orders"])
+    assert any(r["process"] == "orders-relay" for r in lines["orders"])
+    assert any(r["process"] == "users-web" for r in lines["users"])
+    assert any(r["process"] == "notifications-worker" for r in lines["notifications"])
+
+
+def test_the_upgrade_rolls_common_utils_forward(demo_run) -> None:
+    before, after = demo_run.result.versions_before, demo_run.result.versions_after
+    assert after is not None
+    assert demo_run.result.second is not None
+    for service in SERVICES:
+        old, new = Version(before[service]["common-utils"]), Version(after[service]["common-utils"])
+        assert new > old, (old, new)
+        assert new.release[:2] == old.release[:2], (old, new)
+        assert after[service]["common-auth"] == before[service]["common-auth"]
+    second = demo_run.result.second
+    assert second.notification["order_id"] == second.order["id"]
+    assert all(second.log_lines[s] for s in SERVICES)
+
+
+def test_no_endpoint_answers_without_the_auth_it_declares(demo_run) -> None:
+    for service, statuses in demo_run.probes.items():
+        assert set(statuses.values()) == {401}, (service, statuses)
+
+
+def test_schemathesis_finds_no_server_error_and_no_ignored_auth(demo_run) -> None:
+    for service, fuzzed in demo_run.fuzzed.items():
+        for label, outcome in (
+            ("with a token", fuzzed.with_token),
+            ("without", fuzzed.without_token),
+        ):
+            said = (outcome.stdout + outcome.stderr)[-3000:]
+            assert outcome.returncode == 0, f"{service} {label}:\n{said}"
