@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import User
 from common_utils.django import atomic_for
+from django.contrib.auth.models import User
 
 from users.models import Profile
 

@@ -67,11 +67,12 @@ class UserCreateSerializer(serializers.Serializer[User]):
 
 
 class ErrorSerializer(serializers.Serializer[Any]):
-    """An error answer: ``detail`` from the API, or the RFC 6750 ``error`` of a bad token."""
+    """An error answer: ``detail`` from the API; a bad token gets RFC 6750's ``error`` code
+    (``invalid_token``, ``invalid_request``) and a short ``reason``."""
 
     detail = serializers.CharField(required=False)
     error = serializers.CharField(required=False)
-    error_description = serializers.CharField(required=False)
+    reason = serializers.CharField(required=False)
 
 
 class TokenSerializer(serializers.Serializer[Any]):

@@ -10,8 +10,11 @@ with RFC 8707's ``invalid_target`` for an audience the user may not name.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
 from typing import Any
+from urllib.parse import unquote_plus
 
 from common_auth import issue_access_token
 from common_auth.django import get_signing_keys, token_view
@@ -24,6 +27,7 @@ from rest_framework import exceptions
 from rest_framework.parsers import FormParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
+from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from users.accounts import display_name_of
@@ -60,6 +64,19 @@ def _single(data: Any, name: str) -> str | None:
     return values[0] if values else None
 
 
+def _client_id(request: Request) -> str | None:
+    """The client id of a client credentials request that succeeded (Basic or form)."""
+    header = request.headers.get("Authorization", "")
+    if header[:6].lower() == "basic ":
+        try:
+            decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        return unquote_plus(decoded.partition(":")[0])
+    client_id = request.data.get("client_id")
+    return client_id if isinstance(client_id, str) else None
+
+
 def _granted(requested: str | None, allowed: list[str], *, error: str, what: str) -> list[str]:
     """The requested values if all are allowed (all of `allowed` when none are asked for)."""
     asked = list(dict.fromkeys((requested or "").split()))
@@ -73,7 +90,9 @@ def password_grant(data: Any, request: Any) -> tuple[User, list[str], list[str]]
     """Check a password grant request: the user, the granted scopes and audiences."""
     username = _single(data, "username")
     password = _single(data, "password")
-    missing = [name for name, value in (("username", username), ("password", password)) if not value]
+    missing = [
+        name for name, value in (("username", username), ("password", password)) if not value
+    ]
     if missing:
         raise OAuthError("invalid_request", f"missing parameter(s): {', '.join(missing)}")
     scopes = _granted(
@@ -120,9 +139,9 @@ def issue_user_token(user: User, *, scopes: list[str], audiences: list[str]) -> 
 class TokenView(APIView):
     """``POST /o/token/`` (form-encoded, as OAuth2 requires)."""
 
-    authentication_classes: list[Any] = []
-    permission_classes = [AllowAny]
-    parser_classes = [FormParser]
+    authentication_classes = ()
+    permission_classes = (AllowAny,)
+    parser_classes = (FormParser,)
 
     @extend_schema(
         operation_id="oauth_token",
@@ -149,7 +168,7 @@ class TokenView(APIView):
             if grant_type == "client_credentials":
                 response = token_view(request._request)
                 if response.status_code == 200:
-                    logger.info("service token issued", extra={"grant_type": grant_type})
+                    logger.info("service token issued", extra={"client_id": _client_id(request)})
                 return response
             if not grant_type:
                 raise OAuthError("invalid_request", "missing parameter: grant_type")
@@ -170,8 +189,12 @@ class TokenView(APIView):
         )
         return _no_store(JsonResponse(body))
 
-    def handle_exception(self, exc: Exception) -> HttpResponseBase:
+    def handle_exception(self, exc: Exception) -> Response:
         # A body that is not a form is an OAuth2 invalid_request, in the OAuth2 error shape.
         if isinstance(exc, exceptions.UnsupportedMediaType | exceptions.ParseError):
-            return OAuthError("invalid_request", "send application/x-www-form-urlencoded").response()
+            return Response(
+                {"error": "invalid_request", "error_description": "send a form-encoded body"},
+                status=400,
+                headers={"Cache-Control": "no-store", "Pragma": "no-cache"},
+            )
         return super().handle_exception(exc)

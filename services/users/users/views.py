@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from common_auth.drf import HasScopes
 from common_auth.django import jwks_view
+from common_auth.drf import HasScopes
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.http import HttpResponseBase
@@ -56,7 +56,9 @@ def _caller(request: Request) -> str | None:
         operation_id="users_retrieve",
         summary="Look a user up",
         description="One user by id (scope `users:read`).",
-        parameters=[OpenApiParameter("id", int, OpenApiParameter.PATH, description="The user's id.")],
+        parameters=[
+            OpenApiParameter("id", int, OpenApiParameter.PATH, description="The user's id.")
+        ],
         responses={
             200: UserSerializer,
             401: _UNAUTHENTICATED,
@@ -150,8 +152,8 @@ class UserViewSet(
 class JWKSView(APIView):
     """``GET /.well-known/jwks.json``: common-auth's `jwks_view`, documented."""
 
-    authentication_classes: list[Any] = []
-    permission_classes = [AllowAny]
+    authentication_classes = ()
+    permission_classes = (AllowAny,)
 
     @extend_schema(
         operation_id="oauth_jwks",

@@ -139,7 +139,9 @@ def service_accounts(name: str, *, audiences: frozenset[str]) -> dict[str, dict[
     try:
         document = json.loads(raw)
     except json.JSONDecodeError as exc:
-        raise ImproperlyConfigured(f"{name}: not valid JSON ({exc.msg} at char {exc.pos})") from None
+        raise ImproperlyConfigured(
+            f"{name}: not valid JSON ({exc.msg} at char {exc.pos})"
+        ) from None
     if not isinstance(document, dict):
         raise ImproperlyConfigured(f"{name}: expected a JSON object of client id -> account")
     clients: dict[str, dict[str, Any]] = {}

@@ -126,8 +126,15 @@ LOGGING = {
     },
     "root": {"handlers": ["stderr"], "level": LOG_LEVEL},
     "loggers": {
-        # Django's own request log repeats what the views log; keep its warnings and errors.
-        "django.request": {"level": "WARNING"},
+        # Django's request log: only 5xx (its 4xx lines would repeat what the views answer).
+        "django.request": {"level": "ERROR"},
         "django.server": {"level": "WARNING"},
     },
 }
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]

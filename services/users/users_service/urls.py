@@ -8,3 +8,8 @@ urlpatterns = [
     path("healthz/", include("common_utils.django.health_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
 ]
+
+handler400 = "users_service.errors.bad_request"
+handler403 = "users_service.errors.permission_denied"
+handler404 = "users_service.errors.not_found"
+handler500 = "users_service.errors.server_error"
