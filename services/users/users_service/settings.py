@@ -84,10 +84,13 @@ COMMON_AUTH: dict[str, Any] = {
     ),
     "TOKEN_LIFETIME": env.number("USERS_TOKEN_LIFETIME", 300, low=30, high=3600),
 }
-# The service verifies its own tokens with its own keys; AUTH_JWKS_URL makes it fetch them
-# over HTTP instead, like every other service does.
-if env.optional("AUTH_JWKS_URL", ""):
-    COMMON_AUTH["JWKS_URL"] = env.required("AUTH_JWKS_URL")
+# The service verifies its own tokens with its own keys, in process. AUTH_JWKS_URL naming
+# another document (a key set published elsewhere) makes it fetch that one instead; naming this
+# service's own document changes nothing (a request would otherwise wait on a request to itself).
+_OWN_JWKS_URL = f"{AUTH_ISSUER}/.well-known/jwks.json"
+_JWKS_URL = env.optional("AUTH_JWKS_URL", _OWN_JWKS_URL)
+if _JWKS_URL != _OWN_JWKS_URL:
+    COMMON_AUTH["JWKS_URL"] = _JWKS_URL
 
 # --- the API --------------------------------------------------------------------------------
 REST_FRAMEWORK = {
