@@ -96,3 +96,33 @@ def test_the_middleware_keeps_the_request_id_on_the_async_path() -> None:
     response = asyncio.run(call())
     assert response.status_code == 200
     assert response["X-Request-ID"] == "async-1"
+
+
+@pytest.mark.parametrize("status", [400, 404, 503])
+def test_an_error_response_is_logged_once_with_the_request_id(status: int) -> None:
+    from django.http import HttpResponse
+    from django.test import RequestFactory
+
+    from common_utils.django import RequestContextMiddleware
+
+    records: list[logging.LogRecord] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    handler = Collect()
+    handler.addFilter(RequestContextLogFilter())
+    logger = logging.getLogger("django.request")
+    logger.addHandler(handler)
+    try:
+        middleware = RequestContextMiddleware(lambda request: HttpResponse(status=status))
+        request = RequestFactory().get("/refused/", headers={"X-Request-ID": "refused-1"})
+        response = middleware(request)
+    finally:
+        logger.removeHandler(handler)
+    (record,) = records
+    assert record.getMessage().endswith(": /refused/")
+    assert getattr(record, "request_id", None) == "refused-1"
+    # Marked, so Django's handler (outside the middleware) does not log it again without the id.
+    assert response._has_been_logged

@@ -2,7 +2,9 @@
 
 Takes ``X-Request-ID`` (or makes one) and the W3C ``traceparent`` from the request, makes them
 current for the view (contextvars, sync and async), echoes ``X-Request-ID`` on the response, and
-scopes the router's read-after-write pinning to the request.
+scopes the router's read-after-write pinning to the request. An error response (4xx/5xx) that no
+one logged yet gets Django's ``django.request`` line here, while the request id is still current:
+Django would write it after the middleware returned, without the id.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponseBase
+from django.utils.log import log_response
 
 from common_utils._context import (
     REQUEST_ID_HEADER,
@@ -44,6 +47,22 @@ def _context_from(request: HttpRequest) -> RequestContext:
         return make_request_context(request_id=request_id)
 
 
+def _log_error_response(request: HttpRequest, response: HttpResponseBase) -> None:
+    """Django's line for an error response, written while the request context is current.
+
+    ``log_response`` marks the response as logged, so Django's handler does not repeat it.
+    """
+    if response.status_code >= 400:
+        # Django passes every response here (streaming ones too); the stubs say HttpResponse.
+        log_response(
+            "%s: %s",
+            response.reason_phrase,
+            request.path,
+            response=response,  # type: ignore[arg-type]
+            request=request,
+        )
+
+
 class RequestContextMiddleware:
     """Make the caller's request id and trace context current while the request is handled.
 
@@ -72,6 +91,7 @@ class RequestContextMiddleware:
         pin_token = _pinned.set(frozenset())
         try:
             response: HttpResponseBase = self.get_response(request)  # type: ignore[assignment]
+            _log_error_response(request, response)
         finally:
             _pinned.reset(pin_token)
             _current.reset(ctx_token)
@@ -85,6 +105,7 @@ class RequestContextMiddleware:
         pin_token = _pinned.set(frozenset())
         try:
             response: HttpResponseBase = await self.get_response(request)  # type: ignore[misc]
+            _log_error_response(request, response)
         finally:
             _pinned.reset(pin_token)
             _current.reset(ctx_token)
