@@ -1,0 +1,1 @@
+"""The notifications app: records a notification for each placed order and serves them."""

@@ -1,0 +1,34 @@
+"""What the notifications API answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from notifications.models import Notification
+
+
+class NotificationSerializer(serializers.ModelSerializer[Notification]):
+    """A notification of the caller."""
+
+    # Declared rather than derived from the model: the document must not depend on the database.
+    order_id = serializers.IntegerField(read_only=True, help_text="The order it is about.")
+
+    class Meta:
+        model = Notification
+        fields = ("id", "user_id", "order_id", "kind", "message", "event_id", "created_at")
+        read_only_fields = fields
+
+
+class ErrorSerializer(serializers.Serializer[Any]):
+    """An error answer. Authentication errors carry an RFC 6750 ``error`` code as well."""
+
+    detail = serializers.CharField(required=False, help_text="Why the request was refused.")
+    error = serializers.CharField(
+        required=False,
+        help_text="An RFC 6750 error code: invalid_request, invalid_token, insufficient_scope.",
+    )
+    reason = serializers.CharField(
+        required=False, help_text="Why the token is not valid (with invalid_token)."
+    )
