@@ -12,15 +12,13 @@ Validation errors keep DRF's shape, one key per field: ``{"quantity": ["..."]}``
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
-from django.http import HttpRequest, JsonResponse
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
-
-logger = logging.getLogger("orders.errors")
 
 
 class UserNotAllowed(exceptions.PermissionDenied):
@@ -50,13 +48,18 @@ class UsersBadGateway(exceptions.APIException):
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's handler, plus a ``code`` beside every ``detail`` so callers can branch on it."""
     response = drf_exception_handler(exc, context)
-    if response is None or not isinstance(exc, exceptions.APIException):
+    if response is None:
         return response
     data = response.data
     if isinstance(data, dict) and set(data) == {"detail"}:
-        codes = exc.get_codes()
-        if isinstance(codes, str):
-            data["code"] = codes
+        if isinstance(exc, Http404):
+            data["code"] = "not_found"
+        elif isinstance(exc, DjangoPermissionDenied):
+            data["code"] = "permission_denied"
+        elif isinstance(exc, exceptions.APIException):
+            codes = exc.get_codes()
+            if isinstance(codes, str):
+                data["code"] = codes
     return response
 
 

@@ -15,7 +15,7 @@ from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
-from rest_framework.exceptions import NotAuthenticated
+from rest_framework.exceptions import NotAuthenticated, NotFound
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -179,7 +179,10 @@ class OrderDetail(generics.GenericAPIView[Order]):
     def get(self, request: Request, pk: int) -> Response:
         """Read an order of the caller's."""
         claims = _claims(request)
-        order = self.get_object()
+        try:
+            order = self.get_queryset().get(pk=pk)
+        except Order.DoesNotExist:
+            raise NotFound(f"order {pk} not found") from None
         owners = _owners([order.owner_id], claims)
         logger.info("order read", extra={"order_id": order.pk, "owner_id": order.owner_id})
         return Response(OrderSerializer(order, context={"owners": owners}).data)
