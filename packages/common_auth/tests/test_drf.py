@@ -57,3 +57,32 @@ def test_a_malformed_header_is_refused_by_drf_alone(live_settings) -> None:
     response = Client().get("/drf/orders/", headers={"Authorization": "Bearer a b"})
     assert response.status_code == 401
     assert response["WWW-Authenticate"] == 'Bearer realm="api", error="invalid_request"'
+
+
+def test_drf_spectacular_documents_the_bearer_scheme() -> None:
+    pytest.importorskip("drf_spectacular")
+    from django.urls import path
+    from drf_spectacular.generators import SchemaGenerator
+    from drf_spectacular.openapi import AutoSchema
+    from rest_framework.response import Response
+    from rest_framework.views import APIView
+
+    from common_auth.drf import BearerTokenAuthentication, HasScopes
+
+    class Orders(APIView):
+        authentication_classes = [BearerTokenAuthentication]
+        permission_classes = [HasScopes.of("orders:read")]
+        schema = AutoSchema()
+
+        def get(self, request):
+            return Response([])
+
+    generator = SchemaGenerator(patterns=[path("orders/", Orders.as_view())])
+    document = generator.get_schema(request=None, public=True)
+    assert document["components"]["securitySchemes"]["bearerAuth"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": "An access token of the auth service (RFC 6750).",
+    }
+    assert document["paths"]["/orders/"]["get"]["security"] == [{"bearerAuth": []}]
