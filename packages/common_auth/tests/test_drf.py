@@ -70,8 +70,8 @@ def test_drf_spectacular_documents_the_bearer_scheme() -> None:
     from common_auth.drf import BearerTokenAuthentication, HasScopes
 
     class Orders(APIView):
-        authentication_classes = [BearerTokenAuthentication]
-        permission_classes = [HasScopes.of("orders:read")]
+        authentication_classes = (BearerTokenAuthentication,)
+        permission_classes = (HasScopes.of("orders:read"),)
         schema = AutoSchema()
 
         def get(self, request):

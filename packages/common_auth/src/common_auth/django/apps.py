@@ -8,7 +8,7 @@ from django.apps import AppConfig
 
 
 class CommonAuthConfig(AppConfig):
-    """Registers the ``COMMON_AUTH`` system checks (and, with drf-spectacular, the bearer scheme)."""
+    """Registers the ``COMMON_AUTH`` checks (and, with drf-spectacular, the bearer scheme)."""
 
     name = "common_auth.django"
     label = "common_auth"
