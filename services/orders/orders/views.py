@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import NotAuthenticated, NotFound
 from rest_framework.permissions import BasePermission
@@ -167,6 +167,9 @@ class OrderDetail(generics.GenericAPIView[Order]):
         summary="Read one of my orders",
         description="One of the caller's own orders with its owner (scope `orders:read`); "
         "another user's order is answered 404.",
+        parameters=[
+            OpenApiParameter("id", int, OpenApiParameter.PATH, description="The order's id.")
+        ],
         responses={
             200: OrderSerializer,
             401: _UNAUTHENTICATED,
