@@ -13,5 +13,5 @@ class OrdersConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        """Register the checks and the OpenAPI description of the bearer scheme."""
-        from orders import checks, schema  # noqa: F401 - registers them
+        """Register the checks."""
+        from orders import checks  # noqa: F401 - registers them
