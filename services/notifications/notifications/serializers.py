@@ -14,6 +14,11 @@ class NotificationSerializer(serializers.ModelSerializer[Notification]):
 
     # Declared rather than derived from the model: the document must not depend on the database.
     order_id = serializers.IntegerField(read_only=True, help_text="The order it is about.")
+    # A string, not an enum: clients read a one-value enum as a fixed tag, and a kind added later
+    # (order_shipped, ...) must reach an old client as data, not fail its validation.
+    kind = serializers.CharField(
+        read_only=True, help_text="What the notification is about: `order_placed` (for now)."
+    )
 
     class Meta:
         model = Notification

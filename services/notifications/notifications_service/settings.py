@@ -93,7 +93,6 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "COMPONENT_SPLIT_REQUEST": True,
     "SERVE_INCLUDE_SCHEMA": False,
-    "ENUM_NAME_OVERRIDES": {"NotificationKind": "notifications.models.Notification.Kind"},
 }
 
 # --- events: the broker --------------------------------------------------------------------------
