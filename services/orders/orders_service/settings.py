@@ -126,8 +126,13 @@ if ORDERS_USERS_LOOKUP not in ("http", "inprocess"):
         f"got {ORDERS_USERS_LOOKUP!r}"
     )
 USERS_URL = os.environ.get("USERS_URL", "").strip()
-# Seconds a users call may take, retries included, before orders answers 503.
-USERS_TIMEOUT = float(os.environ.get("USERS_TIMEOUT", "").strip() or "5")
+# Seconds one users call (one attempt) may take before it counts as failed.
+try:
+    USERS_TIMEOUT = float(os.environ.get("USERS_TIMEOUT", "").strip() or "5")
+except ValueError:
+    raise ImproperlyConfigured("environment variable USERS_TIMEOUT must be a number") from None
+if not 0 < USERS_TIMEOUT <= 300:
+    raise ImproperlyConfigured("environment variable USERS_TIMEOUT must be in (0, 300] seconds")
 
 # --- the API --------------------------------------------------------------------------------------
 
