@@ -56,6 +56,15 @@ def users_client() -> UsersClient:
     return _client
 
 
+def close_users_client() -> None:
+    """Close the process's users client; the next lookup makes a new one from the settings."""
+    global _client
+    with _client_lock:
+        client, _client = _client, None
+    if client is not None:
+        client.close()
+
+
 def _user_id(owner_id: str) -> int:
     """The users service's id for a token's ``sub``: its primary key, a positive integer."""
     if not owner_id.isdigit() or owner_id.startswith("0"):

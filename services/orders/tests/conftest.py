@@ -165,13 +165,11 @@ def tokens(users_service: Path) -> dict[str, str]:
 @pytest.fixture(autouse=True)
 def _fresh_users_client() -> Iterator[None]:
     """Each test makes its own users client (settings overrides change its URL)."""
-    from orders import owners
+    from orders.owners import close_users_client
 
-    owners._client = None
+    close_users_client()
     yield
-    if owners._client is not None:
-        owners._client.close()
-    owners._client = None
+    close_users_client()
 
 
 def bearer(token: str) -> dict[str, Any]:

@@ -16,13 +16,12 @@ from tests.conftest import DEAD_URL, bearer
 pytestmark = pytest.mark.django_db
 
 
-def place(client: Client, token: str, body: object, **headers: str) -> Any:
+def place(client: Client, token: str, body: object) -> Any:
     return client.post(
         "/api/orders/",
         json.dumps(body),
         content_type="application/json",
         **bearer(token),
-        **headers,
     )
 
 
