@@ -80,7 +80,12 @@ def check_or_write(repo: Path, services: Sequence[str], *, write: bool) -> list[
                 print(f"{name}: written from services/{service}")
                 continue
             diff = difflib.unified_diff(
-                committed.splitlines(), exported.splitlines(), name, f"services/{service}", n=1
+                committed.splitlines(),
+                exported.splitlines(),
+                name,
+                f"services/{service}",
+                n=1,
+                lineterm="",
             )
             print("\n".join(list(diff)[:40]))
     return stale

@@ -11,4 +11,4 @@ class NotificationsConfig(AppConfig):
 
     def ready(self) -> None:
         """Import the consumer (its Celery task and queue) and the OpenAPI auth extension."""
-        from notifications import consumer, schema  # noqa: F401 - imported for registrations
+        from notifications import consumer  # noqa: F401 - imported for registrations

@@ -9,4 +9,4 @@ class UsersConfig(AppConfig):
 
     def ready(self) -> None:
         # Imported for their side effects: the system check and the bearer security scheme.
-        from users import checks, schema  # noqa: F401
+        from users import checks  # noqa: F401
