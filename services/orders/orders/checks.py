@@ -11,11 +11,10 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
+from common_auth import ClientCredentials, CommonAuthError
 from django.apps import AppConfig
 from django.conf import settings
 from django.core import checks
-
-from common_auth import ClientCredentials, CommonAuthError
 
 
 @checks.register()

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 
 import pydantic
-
 from common_utils import event_type
 
 EVENT_SOURCE = "/orders"

@@ -18,8 +18,6 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from django.conf import settings
-
 from common_auth import AccessTokenClaims, ClientCredentials, CommonAuthError, TokenEndpointError
 from common_clients.errors import (
     APIConnectionError,
@@ -31,6 +29,8 @@ from common_clients.errors import (
 )
 from common_clients.users import UsersClient
 from common_clients.users.models import User
+from django.conf import settings
+
 from orders.errors import UserNotAllowed, UsersBadGateway, UsersUnavailable
 
 logger = logging.getLogger("orders.owners")

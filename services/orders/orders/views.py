@@ -11,6 +11,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 
+from common_auth import AccessTokenClaims
+from common_auth.drf import HasScopes
+from common_clients.users.models import User
+from common_utils import new_event
+from common_utils.django import atomic_for, publish
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -20,11 +25,6 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from common_auth import AccessTokenClaims
-from common_auth.drf import HasScopes
-from common_clients.users.models import User
-from common_utils import new_event
-from common_utils.django import atomic_for, publish
 from orders.events import EVENT_SOURCE, OrderPlaced
 from orders.models import Order
 from orders.owners import active_owner, owner_lookup

@@ -23,9 +23,8 @@ from typing import Any
 
 import httpx
 import pytest
-from django.contrib.auth.hashers import PBKDF2PasswordHasher
-
 from common_auth import SigningKey
+from django.contrib.auth.hashers import PBKDF2PasswordHasher
 
 SERVICES = Path(__file__).resolve().parents[2]
 USERS_DIR = SERVICES / "users"

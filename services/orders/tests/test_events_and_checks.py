@@ -10,8 +10,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.test import Client, override_settings
 from kombu import Connection, Exchange, Queue
-from orders.checks import check_users_lookup
 
+from orders.checks import check_users_lookup
 from tests.conftest import bearer
 
 QUEUE = "orders-tests.order-placed"

@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.test import Client, override_settings
-from orders.models import Order
-
 from common_utils.django.models import OutboxMessage
+from django.test import Client, override_settings
+
+from orders.models import Order
 from tests.conftest import DEAD_URL, bearer
 
 pytestmark = pytest.mark.django_db

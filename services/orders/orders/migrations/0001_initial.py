@@ -7,9 +7,9 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     initial = True
 
-    dependencies = []  # noqa: RUF012 - the shape Django migrations have
+    dependencies = []
 
-    operations = [  # noqa: RUF012 - the shape Django migrations have
+    operations = [
         migrations.CreateModel(
             name="Order",
             fields=[
