@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import pytest
@@ -12,7 +13,7 @@ from django.db import transaction
 from django.test import override_settings
 from django.utils.timezone import now
 
-from common_utils import NoTransactionError, request_context
+from common_utils import NoTransactionError, RequestContextLogFilter, request_context
 from common_utils.celery import OutboxRelay
 from common_utils.django import atomic_for, publish
 from common_utils.django._outbox import claim_batch
@@ -164,10 +165,25 @@ def test_the_relay_sends_each_event_in_the_request_context_it_was_published_in(
     with request_context(request_id="edge-42") as ctx, atomic_for(Order):
         _place()
     relay = OutboxRelay(app, aliases=["orders"])
+    seen: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = seen.append  # type: ignore[method-assign,assignment]
+    handler.addFilter(RequestContextLogFilter())
+    events_logger = logging.getLogger("common_utils.events")
+    events_logger.addHandler(handler)
+    level = events_logger.level
+    events_logger.setLevel(logging.INFO)
     try:
         assert relay.relay_pending() == 1
     finally:
         relay.close()
+        events_logger.removeHandler(handler)
+        events_logger.setLevel(level)
+    # The relay's own line about the event carries the request id it was published in.
+    published = [r for r in seen if r.getMessage().startswith("published event ")]
+    found = [(r.request_id, r.event_type) for r in published]  # type: ignore[attr-defined]
+    assert found == [("edge-42", "cu.orders.order_placed.v1")]
+    assert published[0].trace_id == ctx.trace_id  # type: ignore[attr-defined]
     with app.connection_for_read() as connection:
         message = consumer.queue.bind(connection.default_channel).get(no_ack=True)
     assert message is not None

@@ -115,6 +115,22 @@ def _header(task: Task[Any, Any], name: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def _log_published(event_id: str, event_type: str, headers: dict[str, str]) -> None:
+    """One INFO line per published event, in the request context the event was published in."""
+    try:
+        ctx = make_request_context(
+            request_id=headers.get(REQUEST_ID_TASK_HEADER),
+            traceparent=headers.get(TRACEPARENT_TASK_HEADER),
+        )
+    except (InvalidRequestIdError, InvalidTraceparentError):
+        ctx = make_request_context()
+    token = _current.set(ctx)
+    try:
+        logger.info("published event %s", event_id, extra={"event_type": event_type})
+    finally:
+        _current.reset(token)
+
+
 def _enter_task_context(
     task_id: str | None = None, task: Task[Any, Any] | None = None, **_: Any
 ) -> None:
@@ -262,7 +278,8 @@ class OutboxRelay:
         """Release the broker connection."""
         self._drop_connection()
 
-    def _publish(self, event_id: str, event_type: str, payload: str) -> None:
+    def _publish(self, event_id: str, event_type: str, payload: str) -> dict[str, str]:
+        """Send one event; the request context headers it was sent with."""
         producer = self._producer_for_publish()
         event = json.loads(payload)
         # The task runs in the request context the event was published in, so every log line
@@ -285,6 +302,7 @@ class OutboxRelay:
             producer=producer,
             retry=False,
         )
+        return headers
 
     def relay_batch(self, alias: str) -> BatchResult:
         """Claim, publish and mark one batch of ``alias``.
@@ -297,7 +315,7 @@ class OutboxRelay:
         with claim_batch(alias, limit=self.batch_size) as batch:
             for message in batch.messages:
                 try:
-                    self._publish(message.event_id, message.event_type, message.payload)
+                    headers = self._publish(message.event_id, message.event_type, message.payload)
                 except Exception as exc:
                     error = _describe_publish_error(exc)
                     logger.warning(
@@ -311,7 +329,7 @@ class OutboxRelay:
                     self._drop_connection()
                     break
                 batch.sent(message)
-                logger.debug("published event %s", message.event_id)
+                _log_published(message.event_id, message.event_type, headers)
         result = batch.result
         assert result is not None
         self.stats.batches += 1
