@@ -225,11 +225,12 @@ def play(stack: Stack, say: Say, *, product: str = "widget", quantity: int = 2) 
             f"  1. {DEMO_USER['username']} signs in at users: an access token for "
             f"{audiences}, scopes {claims.get('scope')!r}, {token.get('expires_in')} s"
         )
-        headers = {"Authorization": f"Bearer {access}", "X-Request-ID": request_id}
+        # The order's request id is the caller's; the other calls get ids of their own.
+        headers = {"Authorization": f"Bearer {access}"}
         placed = http.post(
             f"{stack.url('orders')}/api/orders/",
             json={"product": product, "quantity": quantity},
-            headers=headers,
+            headers={**headers, "X-Request-ID": request_id},
         )
         order = _json(placed, "place an order (orders POST /api/orders/)", 201)
         say(
@@ -281,16 +282,25 @@ def play(stack: Stack, say: Say, *, product: str = "widget", quantity: int = 2) 
             r for r in stack.logs(service) if r.get("request_id") == request_id
         ]
     result.service_token_issued = any(
-        "orders" in json.dumps(r) and "token" in str(r.get("message", "")).lower()
+        r.get("message") == "service token issued" and r.get("client_id") == "orders"
         for r in stack.logs("users")
     )
     say(f"  5. request id {request_id} in the logs of all three services:")
+    lines = sorted(
+        (r for service in SERVICES for r in result.log_lines[service]),
+        key=lambda r: str(r.get("time", "")),
+    )
     for service in SERVICES:
-        lines = result.log_lines[service]
-        if not lines:
+        if not result.log_lines[service]:
             raise DemoError(f"no log line of {service} carries the request id {request_id}")
-        for record in lines[:4]:
-            say(f"       {service:<14} {record.get('process', '')!s:<22} {record.get('message')}")
+    shown: set[tuple[str, str]] = set()
+    for record in lines:
+        process, message = str(record.get("process", "")), str(record.get("message", ""))
+        if (process, message) in shown or record.get("level") not in ("INFO", "WARNING"):
+            continue
+        shown.add((process, message))
+        when = str(record.get("time", ""))[11:23]
+        say(f"       {when}  {process:<22} {message}")
     return result
 
 
@@ -300,6 +310,7 @@ def play(stack: Stack, say: Say, *, product: str = "widget", quantity: int = 2) 
 def upgrade_common_utils(checkout: Path, say: Say) -> str:
     """A fix fragment for common-utils, released to the index; the services' pins moved."""
     fragment = checkout / "packages" / "common_utils" / "changelog.d" / "+demo-upgrade.fix.md"
+    fragment.parent.mkdir(exist_ok=True)  # a release leaves no fragment, so git keeps no folder
     fragment.write_text("Relay log lines name the broker they published to.\n", encoding="utf-8")
     g.git(checkout, "add", "--", str(fragment.relative_to(checkout)))
     g.git(checkout, "commit", "--quiet", "-m", "common-utils: a fix, to be released")
