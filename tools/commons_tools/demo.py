@@ -342,7 +342,9 @@ def installed_stack(
     checkout = clone_head(repo, workdir / "checkout")
     head = g.resolve(checkout, "HEAD")[:12]
     say(f"Commons demo: HEAD {head}, {'PostgreSQL + RabbitMQ' if real else 'embedded defaults'}")
-    for folder in ("logs", "data", "broker"):
+    # Fresh venvs too: this run's index may hold other bytes under a version an old venv has,
+    # and an installer keeps an installed version whatever the lock's hashes say.
+    for folder in ("logs", "data", "broker", "venvs"):
         shutil.rmtree(workdir / folder, ignore_errors=True)
     with own_index(checkout) as index:
         say(f"\n[1] The packages, released to the local index at {index.url}")
