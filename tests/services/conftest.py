@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -126,9 +125,7 @@ def notifications_per_order(stack: Stack, token: str) -> dict[int, int]:
 
 
 @pytest.fixture(scope="session", params=["embedded", "real"])
-def demo_run(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Run]:
+def demo_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Run:
     backend: str = request.param
     real = _backends() if backend == "real" else None
     workdir = tmp_path_factory.mktemp(f"demo-{backend}")

@@ -151,12 +151,17 @@ def ensure_locks(checkout: Path, index: RunningIndex, say: Say) -> None:
     stale: list[Path] = []
     for service in SERVICES:
         lock = checkout / "services" / service / "requirements.txt"
+        if not lock.is_file():
+            say(f"    services/{service}/requirements.txt: none yet")
+            stale.append(lock.with_suffix(".in"))
+            continue
         try:
-            if not lock.is_file():
-                raise PinError(f"{lock}: no lock yet")
             verify_lock_sources(target, lock, names)
-        except PinError as exc:
-            say(f"    services/{service}/requirements.txt does not match this index: {exc}")
+        except PinError:
+            say(
+                f"    services/{service}/requirements.txt: its common-* files are other builds "
+                "than this new index holds"
+            )
             stale.append(lock.with_suffix(".in"))
             continue
         say(f"    services/{service}/requirements.txt: its common-* files are on the index")
@@ -406,9 +411,10 @@ def run_demo(
 
 
 def _wait_for_ctrl_c(stack: Stack) -> None:
-    print("\nThe services keep running (Ctrl-C stops them):")
+    print("\nThe services keep running (Ctrl-C stops them):", flush=True)
     for service in SERVICES:
-        print(f"  {service:<14} {stack.url(service)}/api/schema/   logs: {stack.workdir / 'logs'}")
+        print(f"  {service:<14} {stack.url(service)}/api/schema/", flush=True)
+    print(f"  logs in {stack.workdir / 'logs'}", flush=True)
     while all(p.alive() for p in stack.processes):
         time.sleep(0.5)
     gone = [p.label for p in stack.processes if not p.alive()]
@@ -439,15 +445,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--fixed-ports", action="store_true", help="8101-8103 instead of free ports"
     )
+    parser.add_argument("--workdir", type=Path, help="where the demo works (default: .demo/)")
     parser.add_argument("--repo", type=Path, default=Path.cwd(), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     repo = args.repo.resolve()
+    workdir = args.workdir.resolve() if args.workdir else repo / ".demo"
     signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         real = real_backends_from_env(os.environ) if args.real else None
         run_demo(
             repo,
-            repo / ".demo",
+            workdir,
             real=real,
             upgrade=not args.no_upgrade,
             ports={"users": 8101, "orders": 8102, "notifications": 8103}
