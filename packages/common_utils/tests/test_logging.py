@@ -77,3 +77,44 @@ def test_filter_lets_plain_formats_use_the_request_id() -> None:
     finally:
         logger.removeHandler(handler)
     assert stream.getvalue().splitlines() == ["abc hello", "None bye"]
+
+
+_JSON_LOGGING_SCRIPT = """
+import logging, logging.config
+from common_utils import json_logging, request_context
+logging.config.dictConfig(json_logging("info", loggers={"noisy": "ERROR"}))
+with request_context(request_id="req-7"):
+    logging.getLogger("app").info("order placed", extra={"order_id": 7})
+    logging.getLogger("httpx").info("HTTP Request: GET http://h/?token=secret")
+    logging.getLogger("noisy").warning("not shown")
+    logging.getLogger("noisy").error("shown")
+logging.getLogger("app").debug("below the root level")
+"""
+
+
+def test_json_logging_is_a_logging_setting_with_the_request_context() -> None:
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-c", _JSON_LOGGING_SCRIPT],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stdout == ""
+    lines = [json.loads(line) for line in result.stderr.splitlines()]
+    assert [(r["logger"], r["message"], r["request_id"]) for r in lines] == [
+        ("app", "order placed", "req-7"),
+        ("noisy", "shown", "req-7"),
+    ]
+    assert lines[0]["order_id"] == 7
+
+
+def test_json_logging_names_a_level_it_does_not_know() -> None:
+    from common_utils import json_logging
+
+    with pytest.raises(ValueError, match=r"celery='LOUD' is not a logging level"):
+        json_logging("INFO", loggers={"celery": "LOUD"})
+    with pytest.raises(ValueError, match=r"level='verbose'"):
+        json_logging("verbose")

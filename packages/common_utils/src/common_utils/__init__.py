@@ -5,7 +5,8 @@ The map:
 
 - request context (``_context``): ``request_context``, ``get_request_id``,
   ``current_request_context``, ``outgoing_headers`` and the httpx hooks (``_httpx_hooks``);
-- logging (``_logging``): ``RequestContextLogFilter``, ``JsonLogFormatter``;
+- logging (``_logging``): ``RequestContextLogFilter``, ``JsonLogFormatter``, ``json_logging``
+  (a ``LOGGING`` setting);
 - events (``_events``): ``Envelope`` (CloudEvents 1.0), ``event_type``, ``new_event``,
   ``parse_event``, ``EventRegistry`` and the process-wide ``events`` registry;
 - errors (``_errors``): one tree under ``CommonUtilsError``.
@@ -53,7 +54,7 @@ if TYPE_CHECKING:
         parse_event,
     )
     from common_utils._httpx_hooks import async_httpx_request_hook, httpx_request_hook
-    from common_utils._logging import JsonLogFormatter, RequestContextLogFilter
+    from common_utils._logging import JsonLogFormatter, RequestContextLogFilter, json_logging
 
 __all__ = [
     "CommonUtilsError",
@@ -78,6 +79,7 @@ __all__ = [
     "events",
     "get_request_id",
     "httpx_request_hook",
+    "json_logging",
     "new_event",
     "new_request_id",
     "outgoing_headers",
@@ -98,6 +100,7 @@ _LAZY = {
     "httpx_request_hook": "common_utils._httpx_hooks",
     "JsonLogFormatter": "common_utils._logging",
     "RequestContextLogFilter": "common_utils._logging",
+    "json_logging": "common_utils._logging",
 }
 
 # Hidden from type checkers, which would otherwise accept any attribute of this module.

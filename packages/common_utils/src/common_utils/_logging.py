@@ -74,3 +74,39 @@ class JsonLogFormatter(logging.Formatter):
         if record.stack_info:
             payload["stack_info"] = self.formatStack(record.stack_info)
         return json.dumps(payload, default=str, ensure_ascii=False)
+
+
+# Loggers that say too much at INFO for a service's log: httpx and httpcore write every URL in
+# full (query strings with tokens included).
+QUIET_LOGGERS: dict[str, str] = {"httpx": "WARNING", "httpcore": "WARNING"}
+
+
+def json_logging(
+    level: str = "INFO", *, loggers: dict[str, str] | None = None, stream: str = "ext://sys.stderr"
+) -> dict[str, Any]:
+    """A ``logging.config.dictConfig`` (Django's ``LOGGING``): one JSON object per line on
+    ``stream``, each carrying the request context; the root logger at ``level``.
+
+    ``loggers`` maps logger names to levels, on top of ``QUIET_LOGGERS``. An unknown level is a
+    ``ValueError`` naming it, raised here rather than deep inside ``dictConfig``.
+    """
+    levels = {**QUIET_LOGGERS, **(loggers or {})}
+    for name, value in {"level": level, **levels}.items():
+        if not isinstance(logging.getLevelName(str(value).upper()), int):
+            raise ValueError(f"json_logging: {name}={value!r} is not a logging level")
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"request_context": {"()": "common_utils.RequestContextLogFilter"}},
+        "formatters": {"json": {"()": "common_utils.JsonLogFormatter"}},
+        "handlers": {
+            "json": {
+                "class": "logging.StreamHandler",
+                "stream": stream,
+                "filters": ["request_context"],
+                "formatter": "json",
+            }
+        },
+        "root": {"handlers": ["json"], "level": level.upper()},
+        "loggers": {name: {"level": value.upper()} for name, value in levels.items()},
+    }
