@@ -201,3 +201,27 @@ def test_the_public_common_utils_never_wins_over_ours(
         check=True,
     )  # fmt: skip
     assert "common-utils==2.0.1.dev1" in best_match.stdout
+
+
+def test_a_lock_of_other_builds_of_the_same_version_is_relocked_with_this_index_hashes(
+    private_index: RunningIndex, tmp_path: Path, publish_tiny: Callable[..., None], kit: Any
+) -> None:
+    # The lock was made against another index, whose common-utils 0.3.0 has other bytes (a
+    # staging index, or a fresh one): re-locking must take this index's files, not keep the old
+    # lock's hashes as preferences.
+    for name in ("common-utils", "common-auth", "common-clients"):
+        publish_tiny(name)
+    service = _service(tmp_path, "common-utils==0.3.0\n")
+    stale = "ab" * 32
+    (service / "requirements.txt").write_text(
+        f"common-utils==0.3.0 \\\n    --hash=sha256:{stale}\n    # via -r requirements.in\n"
+    )
+
+    run_pins(kit.make_repo(), [service / "requirements.in"], check=False, say=lambda _: None)
+
+    version, hashes = locked_versions(service / "requirements.txt")["common-utils"]
+    assert str(version) == "0.3.0"
+    assert stale not in hashes
+    target = IndexTarget.from_env()
+    assert target is not None
+    verify_lock_sources(target, service / "requirements.txt", ["common-utils"])

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import re
-import shutil
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -154,6 +153,20 @@ def lock(target: IndexTarget, requirements_in: Path, output: Path) -> None:
         raise PinError(f"{requirements_in}: uv could not lock it: {said}")
 
 
+def without_entries(lock_text: str, names: Sequence[str]) -> str:
+    """``lock_text`` without the entries (pin, hashes, ``# via`` notes) of the ``names``."""
+    drop = {canonicalize_name(name) for name in names}
+    kept: list[str] = []
+    skipping = False
+    for line in lock_text.splitlines(keepends=True):
+        if line[:1] not in (" ", "\t"):
+            match = _LOCKED.match(line)
+            skipping = bool(match and canonicalize_name(match["name"]) in drop)
+        if not skipping:
+            kept.append(line)
+    return "".join(kept)
+
+
 def move_and_lock(
     target: IndexTarget, requirements_in: Path, lines: Sequence[str], names: Sequence[str]
 ) -> Path:
@@ -169,7 +182,11 @@ def move_and_lock(
     try:
         requirements_in.write_text("\n".join(lines) + "\n", encoding="utf-8")
         if output.is_file():
-            shutil.copyfile(output, scratch)
+            # The old lock guides uv's choices of third-party versions; our packages' entries
+            # are left out, so their files (and hashes) come from this index alone.
+            scratch.write_text(
+                without_entries(output.read_text(encoding="utf-8"), names), encoding="utf-8"
+            )
         lock(target, requirements_in, scratch)
         verify_lock_sources(target, scratch, names)
         scratch.replace(output)
