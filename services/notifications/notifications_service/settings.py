@@ -7,6 +7,7 @@ missing one stops the process with an error naming it.
 import os
 from typing import Any
 
+from common_utils import json_logging
 from common_utils.celery import EMBEDDED_BROKER_URL, FILESYSTEM_TRANSPORT, embedded_broker_options
 from common_utils.django import database_from_url
 from django.core.exceptions import ImproperlyConfigured
@@ -116,27 +117,14 @@ NOTIFICATIONS_QUEUE = "notifications.events"
 # --- logging: one JSON object per line on stderr, with the request id ----------------------------
 
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").strip().upper() or "INFO"
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {"request_context": {"()": "common_utils.RequestContextLogFilter"}},
-    "formatters": {"json": {"()": "common_utils.JsonLogFormatter"}},
-    "handlers": {
-        "stderr": {
-            "class": "logging.StreamHandler",
-            "stream": "ext://sys.stderr",
-            "filters": ["request_context"],
-            "formatter": "json",
-        }
-    },
-    "root": {"handlers": ["stderr"], "level": LOG_LEVEL},
-    "loggers": {
+LOGGING = json_logging(
+    LOG_LEVEL,
+    loggers={
         # Django's own request logger repeats what the service logs, with less.
-        "django.server": {"level": "WARNING"},
-        "httpx": {"level": "WARNING"},  # it would log full URLs at INFO
+        "django.server": "WARNING",
         # Celery's "succeeded" line carries the event's data (emails): "notification recorded"
         # says what a person needs, with ids only. Failures still come through at WARNING+.
-        "celery.app.trace": {"level": "WARNING"},
-        "celery.worker.strategy": {"level": "WARNING"},  # "received": the same, with the data
+        "celery.app.trace": "WARNING",
+        "celery.worker.strategy": "WARNING",  # "received": the same, with the data
     },
-}
+)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import dj_database_url
+from common_utils import json_logging
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -160,23 +161,4 @@ SPECTACULAR_SETTINGS = {
 # --- logging: one JSON object per line on stderr, each carrying the request id --------------------
 
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "").strip().upper() or "INFO"
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {"request_context": {"()": "common_utils.RequestContextLogFilter"}},
-    "formatters": {"json": {"()": "common_utils.JsonLogFormatter"}},
-    "handlers": {
-        "stderr": {
-            "class": "logging.StreamHandler",
-            "stream": "ext://sys.stderr",
-            "filters": ["request_context"],
-            "formatter": "json",
-        }
-    },
-    "root": {"handlers": ["stderr"], "level": LOG_LEVEL},
-    "loggers": {
-        # httpx logs every URL at INFO; the client's own lines say what matters.
-        "httpx": {"level": "WARNING"},
-        "httpcore": {"level": "WARNING"},
-    },
-}
+LOGGING = json_logging(LOG_LEVEL)  # httpx stays at WARNING: it would log every URL

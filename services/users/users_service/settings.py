@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from common_utils import json_logging
 from common_utils.django import database_from_url
 
 from users_service import environment as env
@@ -114,26 +115,14 @@ SPECTACULAR_SETTINGS = {
 
 # --- logs: one JSON object per line on stderr, with the request id --------------------------
 LOG_LEVEL = env.optional("LOG_LEVEL", "INFO").upper()
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {"request_context": {"()": "common_utils.RequestContextLogFilter"}},
-    "formatters": {"json": {"()": "common_utils.JsonLogFormatter"}},
-    "handlers": {
-        "stderr": {
-            "class": "logging.StreamHandler",
-            "stream": "ext://sys.stderr",
-            "filters": ["request_context"],
-            "formatter": "json",
-        }
-    },
-    "root": {"handlers": ["stderr"], "level": LOG_LEVEL},
-    "loggers": {
+LOGGING = json_logging(
+    LOG_LEVEL,
+    loggers={
         # Django's request log: only 5xx (its 4xx lines would repeat what the views answer).
-        "django.request": {"level": "ERROR"},
-        "django.server": {"level": "WARNING"},
+        "django.request": "ERROR",
+        "django.server": "WARNING",
     },
-}
+)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
