@@ -94,7 +94,9 @@ def schemathesis(stack: Stack, service: str, *headers: str) -> subprocess.Comple
         "--generation-deterministic",
         *[arg for header in headers for arg in ("--header", header)],
     ]
-    return subprocess.run(command, capture_output=True, text=True, check=False, timeout=600)
+    return subprocess.run(
+        command, cwd=stack.workdir, capture_output=True, text=True, check=False, timeout=600
+    )
 
 
 def probe_unauthenticated(stack: Stack) -> dict[str, dict[str, int]]:
