@@ -50,7 +50,7 @@ from commons_tools.stack import (
     RealBackends,
     Stack,
     StackError,
-    free_port,
+    free_ports,
     running,
     start_all,
 )
@@ -362,7 +362,9 @@ def installed_stack(
             workdir=workdir,
             index_simple_url=index.simple_url,
             real=real,
-            ports=dict(ports) if ports else {s: free_port() for s in SERVICES},
+            ports=dict(ports)
+            if ports
+            else dict(zip(SERVICES, free_ports(len(SERVICES)), strict=True)),
             say=say,
         )
         say("\n[3] Installed from the index and started")
