@@ -2,7 +2,7 @@
 
 The orders service publishes ``orders.order_placed`` (CloudEvents type
 ``orders.order_placed.v1``); this is the notifications service's own model of its data, holding
-the fields of the shared contract. Fields added by a newer publisher are ignored.
+the fields orders documents for the event. Fields added by a newer publisher are ignored.
 """
 
 from __future__ import annotations

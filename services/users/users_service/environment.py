@@ -13,7 +13,7 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
-# The scopes of the Commons services (the shared contract); nothing else may be granted.
+# The scopes the example services declare on their APIs; nothing else may be granted.
 KNOWN_SCOPES = frozenset(
     {"users:read", "users:write", "orders:read", "orders:write", "notifications:read"}
 )
