@@ -10,8 +10,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-import dj_database_url
 from common_utils import json_logging
+from common_utils.django import database_from_url
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -67,10 +67,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- database: one per service --------------------------------------------------------------------
 
-try:
-    _database: dict[str, Any] = dict(dj_database_url.parse(_required("DATABASE_URL")))
-except ValueError as exc:  # dj-database-url names the unknown scheme
-    raise ImproperlyConfigured(f"environment variable DATABASE_URL: {exc}") from None
+_database: dict[str, Any] = database_from_url(_required("DATABASE_URL"))
 if _database["ENGINE"] == "django.db.backends.sqlite3":
     # The outbox relay writes beside the service: wait for the lock instead of failing.
     _database["OPTIONS"] = {**_database.get("OPTIONS", {}), "transaction_mode": "IMMEDIATE"}
