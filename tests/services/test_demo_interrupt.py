@@ -55,7 +55,8 @@ def test_ctrl_c_stops_everything_the_demo_started(tmp_path: Path) -> None:
         for line in demo.stdout:
             lines.put(line)
 
-    threading.Thread(target=read, daemon=True).start()
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
     deadline = time.monotonic() + STARTUP_TIMEOUT
     try:
         while not any(line.startswith("  logs in ") for line in said):
@@ -79,7 +80,9 @@ def test_ctrl_c_stops_everything_the_demo_started(tmp_path: Path) -> None:
         if demo.poll() is None:
             demo.kill()
             demo.wait()
-    time.sleep(0.5)
+    reader.join(timeout=30)
+    assert demo.stdout is not None
+    demo.stdout.close()
     while not lines.empty():
         said.append(lines.get())
     output = "".join(said)
