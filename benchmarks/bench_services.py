@@ -27,24 +27,8 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 
-from commons_tools.demo import DEMO_USER, USER_SCOPES, installed_stack  # noqa: E402
-from commons_tools.stack import Stack, free_port  # noqa: E402
-
-
-def sign_in(stack: Stack) -> str:
-    response = httpx.post(
-        f"{stack.url('users')}/o/token/",
-        data={
-            "grant_type": "password",
-            "username": DEMO_USER["username"],
-            "password": stack.demo_password,
-            "scope": USER_SCOPES,
-            "audience": "orders",
-        },
-    )
-    response.raise_for_status()
-    token: str = response.json()["access_token"]
-    return token
+from commons_tools.demo import installed_stack, sign_in  # noqa: E402
+from commons_tools.stack import free_port  # noqa: E402
 
 
 def load(url: str, token: str, *, seconds: float, concurrency: int) -> list[float]:
@@ -92,7 +76,7 @@ def main() -> int:
         tempfile.TemporaryDirectory(prefix="bench-services-") as folder,
         installed_stack(ROOT, Path(folder), say=lambda line: None) as stack,
     ):
-        token = sign_in(stack)
+        token: str = sign_in(stack, audiences="orders")["access_token"]
         headers = {"Authorization": f"Bearer {token}"}
         for n in range(3):
             placed = httpx.post(

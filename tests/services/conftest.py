@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from commons_tools.demo import DEMO_USER, DemoResult, run_demo
+from commons_tools.demo import DemoResult, run_demo, sign_in
 from commons_tools.stack import SERVICES, RealBackends, Stack
 
 REPO = Path(__file__).resolve().parents[2]
@@ -53,18 +53,7 @@ def _backends() -> RealBackends | None:
 
 
 def user_token(stack: Stack) -> str:
-    response = httpx.post(
-        f"{stack.url('users')}/o/token/",
-        data={
-            "grant_type": "password",
-            "username": DEMO_USER["username"],
-            "password": stack.demo_password,
-            "scope": ALL_USER_SCOPES,
-            "audience": ALL_AUDIENCES,
-        },
-    )
-    assert response.status_code == 200, response.text
-    token: str = response.json()["access_token"]
+    token: str = sign_in(stack, scopes=ALL_USER_SCOPES, audiences=ALL_AUDIENCES)["access_token"]
     return token
 
 

@@ -208,21 +208,34 @@ def create_demo_user(stack: Stack) -> None:
     )
 
 
+def sign_in(
+    stack: Stack,
+    *,
+    scopes: str = USER_SCOPES,
+    audiences: str = USER_AUDIENCES,
+    http: httpx.Client | None = None,
+) -> dict[str, Any]:
+    """The demo user's token answer from users' ``/o/token/`` (password grant)."""
+    response = (http or httpx).post(
+        f"{stack.url('users')}/o/token/",
+        data={
+            "grant_type": "password",
+            "username": DEMO_USER["username"],
+            "password": stack.demo_password,
+            "scope": scopes,
+            "audience": audiences,
+        },
+        timeout=10,
+    )
+    answer: dict[str, Any] = _json(response, "sign in (users /o/token/, password grant)", 200)
+    return answer
+
+
 def play(stack: Stack, say: Say, *, product: str = "widget", quantity: int = 2) -> ScenarioResult:
     """Sign in, place an order, see it reach notifications; the evidence, step by step."""
     request_id = f"demo-{uuid.uuid4().hex[:16]}"
     with httpx.Client(timeout=10) as http:
-        token_response = http.post(
-            f"{stack.url('users')}/o/token/",
-            data={
-                "grant_type": "password",
-                "username": DEMO_USER["username"],
-                "password": stack.demo_password,
-                "scope": USER_SCOPES,
-                "audience": USER_AUDIENCES,
-            },
-        )
-        token = _json(token_response, "sign in (users /o/token/, password grant)", 200)
+        token = sign_in(stack, http=http)
         access = token["access_token"]
         claims = _claims(access)
         audiences = claims.get("aud")

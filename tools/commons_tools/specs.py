@@ -20,8 +20,7 @@ from pathlib import Path
 
 from commons_tools.errors import ReleaseError
 from commons_tools.processes import run, tail
-
-SERVICES = ("users", "orders", "notifications")
+from commons_tools.stack import SERVICES
 
 
 class SpecError(ReleaseError):

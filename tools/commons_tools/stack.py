@@ -368,20 +368,28 @@ class Stack:
             ]
         return roles
 
+    def _spawn(
+        self, service: str, role: str, command: list[str], env: Mapping[str, str] | None = None
+    ) -> Process:
+        """Start one process of ``service``, its output appended to its log file."""
+        log_path = self.log_path(service, role)
+        with log_path.open("ab") as log:
+            popen = subprocess.Popen(
+                command,
+                cwd=self.service_dir(service),
+                env={**os.environ, **self.env[service], **(env or {})},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,  # Ctrl-C reaches us; we stop them in order
+            )
+        process = Process(service, role, popen, log_path)
+        self.processes.append(process)
+        return process
+
     def start(self, service: str) -> None:
         for role, command in self.commands(service).items():
-            log_path = self.log_path(service, role)
-            with log_path.open("ab") as log:
-                popen = subprocess.Popen(
-                    command,
-                    cwd=self.service_dir(service),
-                    env={**os.environ, **self.env[service]},
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    stdin=subprocess.DEVNULL,
-                    start_new_session=True,  # Ctrl-C reaches us; we stop them in order
-                )
-            self.processes.append(Process(service, role, popen, log_path))
+            self._spawn(service, role, command)
 
     def start_variant(self, service: str, *, port: int, env: Mapping[str, str]) -> str:
         """Another web server of ``service`` on ``port`` with ``env`` on top of its own; its URL.
@@ -390,24 +398,13 @@ class Stack:
         """
         command = self.commands(service)["web"]
         command[command.index("--bind") + 1] = f"127.0.0.1:{port}"
-        log_path = self.log_path(service, f"web-{port}")
-        with log_path.open("ab") as log:
-            popen = subprocess.Popen(
-                command,
-                cwd=self.service_dir(service),
-                env={**os.environ, **self.env[service], **env},
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-        self.processes.append(Process(service, f"web-{port}", popen, log_path))
+        process = self._spawn(service, f"web-{port}", command, env)
         url = f"http://127.0.0.1:{port}"
         started = time.monotonic()
         while get_status(f"{url}/healthz/ready/") != 200:
-            if popen.poll() is not None or time.monotonic() - started > READY_TIMEOUT:
+            if not process.alive() or time.monotonic() - started > READY_TIMEOUT:
                 raise StackError(
-                    f"{service} on port {port} did not start:\n    {log_tail(log_path)}"
+                    f"{service} on port {port} did not start:\n    {log_tail(process.log)}"
                 )
             time.sleep(0.1)
         return url
