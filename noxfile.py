@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 from pathlib import Path
+from types import FrameType
 
 import nox
 
 ROOT = Path(__file__).parent
 PACKAGES = ("common_utils", "common_auth", "common_clients")
-SERVICES = ("users", "orders", "notifications")  # the example services under services/
+SERVICES = ("users", "orders", "notifications")  # the example services (commons_tools.workspace)
 DJANGO_VERSIONS = {"4.2": "django>=4.2,<4.3", "5.2": "django>=5.2,<5.3"}
 TOOLS_REQUIREMENTS = ROOT / "tools" / "requirements.txt"
 WORKSPACE = nox.project.load_toml(ROOT / "pyproject.toml")
@@ -191,11 +193,23 @@ def release(session: nox.Session) -> None:
     session.run("python", "-m", "commons_tools.release", *session.posargs)
 
 
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
 @nox.session(python="3.11")
 def index(session: nox.Session) -> None:
-    """The embedded package index (pypiserver on 127.0.0.1, storage in .index/) until Ctrl-C."""
+    """The embedded package index (pypiserver on 127.0.0.1, storage in .index/) until Ctrl-C.
+
+    SIGTERM to nox stops it as Ctrl-C does: nox passes it on as SIGTERM and waits for the index
+    to stop its pypiserver (without the handler, nox would die and leave both running).
+    """
     _install_tools(session)
-    session.run("python", "-m", "commons_tools.index", *session.posargs)
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        session.run("python", "-m", "commons_tools.index", *session.posargs, terminate_timeout=15)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @nox.session(python="3.11")

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from commons_tools.gate import check
+from commons_tools.rehearsal import record_as_released
 from commons_tools.workspace import load_workspace
 
 Gate = Callable[..., subprocess.CompletedProcess[str]]
@@ -22,12 +23,12 @@ def run_gate(tool: Callable[..., subprocess.CompletedProcess[str]]) -> Gate:
 
 
 def release_everything(repo: Path, git: Callable[..., str]) -> None:
-    """Consume the pending fragments and tag every package, as a release would."""
+    """Consume the pending fragments and record every package in releases.toml, as a release
+    would."""
     for fragment in repo.glob("packages/*/changelog.d/*.md"):
         fragment.unlink()
-    git(repo, "commit", "--quiet", "-am", "Release")
-    for package in load_workspace(repo).packages:
-        git(repo, "tag", "-a", package.tag(), "-m", package.tag())
+    git(repo, "commit", "--quiet", "-am", "Consume the fragments")
+    record_as_released(repo)
 
 
 def change_source(repo: Path, package: str = "common_auth") -> Path:

@@ -89,11 +89,18 @@ def test_two_packages_with_fragments_release_with_cascade_changelogs_tags_and_up
     assert pending == []
 
     on_index = _index_shas(index_target)
+    # The releases recorded before (0.1.0), which this fresh index lacked, went up too.
     assert sorted(on_index) == [
+        "common_auth-0.1.0-py3-none-any.whl",
+        "common_auth-0.1.0.tar.gz",
         "common_auth-0.2.0-py3-none-any.whl",
         "common_auth-0.2.0.tar.gz",
+        "common_clients-0.1.0-py3-none-any.whl",
+        "common_clients-0.1.0.tar.gz",
         "common_clients-0.1.1-py3-none-any.whl",
         "common_clients-0.1.1.tar.gz",
+        "common_utils-0.1.0-py3-none-any.whl",
+        "common_utils-0.1.0.tar.gz",
         "common_utils-0.2.0-py3-none-any.whl",
         "common_utils-0.2.0.tar.gz",
     ]
@@ -142,31 +149,37 @@ def test_pre_release_run_tags_rc_versions(
         "common-utils-v0.1.1rc2",
     ]
     assert sorted(_index_shas(index_target)) == [
+        "common_auth-0.1.0-py3-none-any.whl",
+        "common_auth-0.1.0.tar.gz",
+        "common_clients-0.1.0-py3-none-any.whl",
+        "common_clients-0.1.0.tar.gz",
+        "common_utils-0.1.0-py3-none-any.whl",
+        "common_utils-0.1.0.tar.gz",
         "common_utils-0.1.1rc1-py3-none-any.whl",
         "common_utils-0.1.1rc1.tar.gz",
     ]
 
 
-def test_a_release_commit_left_untagged_is_tagged_and_published_on_rerun(
+def test_a_release_whose_tags_are_gone_is_published_from_releases_toml(
     kit: Any, index: RunningIndex, index_target: IndexTarget
 ) -> None:
     repo = kit.make_repo(fragments={"common-utils": {"+x.fix.md": "Fixed `x`.\n"}})
     committed = kit.tool("release", "--no-publish", repo=repo, env=kit.index_env(index))
     assert committed.returncode == 0, committed.stderr
-    kit.git(repo, "tag", "--delete", "common-utils-v0.1.1")  # as if the run died before tagging
+    tags = kit.git(repo, "tag").split()
+    kit.git(repo, "tag", "--delete", *tags)  # nothing reads them
 
     rerun = kit.tool("release", repo=repo, env=kit.index_env(index))
 
     assert rerun.returncode == 0, rerun.stderr
-    assert "Tagged common-utils-v0.1.1: the release commit at HEAD was left untagged." in (
-        rerun.stdout
-    )
-    assert kit.git(repo, "cat-file", "-t", "common-utils-v0.1.1") == "tag"
+    assert kit.git(repo, "tag") == ""
     assert sorted(_index_shas(index_target)) == [
-        "common_auth-0.1.0-py3-none-any.whl",  # the other packages' tagged current releases
+        "common_auth-0.1.0-py3-none-any.whl",  # every recorded release the index lacked
         "common_auth-0.1.0.tar.gz",
         "common_clients-0.1.0-py3-none-any.whl",
         "common_clients-0.1.0.tar.gz",
+        "common_utils-0.1.0-py3-none-any.whl",
+        "common_utils-0.1.0.tar.gz",
         "common_utils-0.1.1-py3-none-any.whl",
         "common_utils-0.1.1.tar.gz",
     ]
@@ -204,30 +217,34 @@ def test_a_wheel_that_imports_at_another_version_than_planned_is_refused(
         verify_wheels([wheel], {"demo-pkg": ("demo_pkg_missing", "1.0.0")})
 
 
-def test_a_release_made_without_publishing_is_published_from_its_tag_later(
+def test_a_release_made_without_publishing_is_published_from_its_record_later(
     kit: Any, index: RunningIndex, index_target: IndexTarget
 ) -> None:
     repo = kit.make_repo(fragments={"common-auth": {"+x.fix.md": "Fixed `x`.\n"}})
     made = kit.tool("release", "--no-publish", repo=repo, env=kit.index_env(index))
     assert made.returncode == 0, made.stderr
-    tagged = kit.git(repo, "rev-parse", "HEAD")
+    released = kit.git(repo, "rev-parse", "HEAD")
     (repo / "packages/common_auth/README.md").write_text("Work after the release.\n")
     kit.git(repo, "commit", "--quiet", "-am", "Work after the release")
 
     later = kit.tool("release", repo=repo, env=kit.index_env(index))
 
     assert later.returncode == 0, later.stderr
-    assert f"common-auth 0.1.1 ({tagged[:12]})" in later.stdout
+    rebuilt = next(line for line in later.stdout.splitlines() if "Rebuilding from" in line)
+    assert "common-auth 0.1.1" in rebuilt
     on_index = _index_shas(index_target)
     assert sorted(on_index) == [
+        # Every recorded release: the ones before the rehearsal (0.1.0) and the new one.
+        "common_auth-0.1.0-py3-none-any.whl",
+        "common_auth-0.1.0.tar.gz",
         "common_auth-0.1.1-py3-none-any.whl",
         "common_auth-0.1.1.tar.gz",
-        # The other packages' current versions were tagged (0.1.0) and missing too.
         "common_clients-0.1.0-py3-none-any.whl",
         "common_clients-0.1.0.tar.gz",
         "common_utils-0.1.0-py3-none-any.whl",
         "common_utils-0.1.0.tar.gz",
     ]
-    # Built from the tag, not from the later README: a rebuild of the tag gives the same bytes.
-    kit.git(repo, "checkout", "--quiet", "common-auth-v0.1.1")
+    # Built from the recorded tree, not from the later README: a build of the release commit
+    # gives the same bytes.
+    kit.git(repo, "checkout", "--quiet", released)
     _assert_rebuild_gives_the_index_bytes(kit, repo, on_index, "common-auth")

@@ -18,7 +18,8 @@ import httpx
 import pytest
 
 from commons_tools.demo import DemoResult, run_demo, sign_in
-from commons_tools.stack import SERVICES, RealBackends, Stack
+from commons_tools.stack import RealBackends, Stack
+from commons_tools.workspace import SERVICES
 
 REPO = Path(__file__).resolve().parents[2]
 ALL_USER_SCOPES = "orders:read orders:write notifications:read users:read"

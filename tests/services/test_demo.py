@@ -5,7 +5,7 @@ from __future__ import annotations
 from packaging.version import Version
 
 from commons_tools.demo import DEMO_USER
-from commons_tools.stack import SERVICES
+from commons_tools.workspace import SERVICES
 
 
 def test_services_run_the_released_packages_from_the_index(demo_run) -> None:

@@ -39,22 +39,21 @@ import httpx
 
 from commons_tools import git as g
 from commons_tools.build import build_and_check
-from commons_tools.errors import PinError, ReleaseError
+from commons_tools.errors import CommonsToolsError, PinError, ReleaseError, describe_os_error
 from commons_tools.index import RunningIndex, start_index
 from commons_tools.pins import run_pins, verify_lock_sources
 from commons_tools.publish import publish_files
-from commons_tools.release import release
+from commons_tools.release import publish_recorded, release
 from commons_tools.simple_api import IndexTarget, project_versions
 from commons_tools.stack import (
-    SERVICES,
     RealBackends,
     Stack,
-    StackError,
     free_ports,
     running,
     start_all,
 )
-from commons_tools.workspace import WorkspaceError, load_workspace
+from commons_tools.state import load_state
+from commons_tools.workspace import SERVICES, load_workspace
 
 Say = Callable[[str], None]
 DEMO_USER = {"username": "alice", "email": "alice@example.org", "display_name": "Alice Liddell"}
@@ -94,7 +93,8 @@ class DemoResult:
 
 
 def clone_head(repo: Path, target: Path) -> Path:
-    """A fresh clone of ``repo``'s HEAD (with its tags) at ``target``."""
+    """A fresh clone of ``repo``'s HEAD at ``target`` (its ``releases.toml`` says what was
+    released; tags are not needed)."""
     shutil.rmtree(target, ignore_errors=True)
     target.parent.mkdir(parents=True, exist_ok=True)
     g.git(repo.parent, "clone", "--quiet", "--no-hardlinks", str(repo), str(target))
@@ -128,19 +128,30 @@ def target_of(index: RunningIndex) -> IndexTarget:
 
 
 def publish_current(checkout: Path, index: RunningIndex, say: Say) -> dict[str, str]:
-    """Release what the fragments ask for, publish the tagged releases, then make sure each
-    package's current version is on the index (a build of HEAD where it carries no tag)."""
-    release(checkout, outdir=checkout / "dist", say=lambda line: say(f"    {line}"))
+    """Put each package's current version on the index.
+
+    When ``releases.toml`` records releases, they are republished (rebuilt from their recorded
+    trees: the bytes the services' locks pin); nothing is released. Only a repository that never
+    released anything releases what its fragments ask for. A package still never released is
+    published as a build of HEAD.
+    """
     target = target_of(index)
+    state = load_state(checkout)
+    indented: Say = lambda line: say(f"    {line}")  # noqa: E731
+    if state.records:
+        say(f"    republishing the {len(state.records)} release(s) recorded in releases.toml")
+        publish_recorded(checkout, target, state, checkout / "dist", indented)
+    else:
+        release(checkout, outdir=checkout / "dist", say=indented)
     workspace = load_workspace(checkout)
     missing = [
         p for p in workspace.packages if p.version not in project_versions(target, p.dist_name)
     ]
     if missing:
         names = ", ".join(f"{p.dist_name} {p.version}" for p in missing)
-        say(f"    not tagged in this clone: {names}; publishing a build of HEAD")
-        built = build_and_check(missing, checkout / "dist", g.commit_epoch(checkout))
-        publish_files(target, built, say=lambda line: say(f"    {line}"))
+        say(f"    never released in this clone: {names}; publishing a build of HEAD")
+        built = build_and_check(checkout, missing, checkout / "dist", g.commit_epoch(checkout))
+        publish_files(target, built, say=indented)
     return {p.dist_name: str(p.version) for p in workspace.packages}
 
 
@@ -328,7 +339,6 @@ def play(stack: Stack, say: Say, *, product: str = "widget", quantity: int = 2) 
 def upgrade_common_utils(checkout: Path, say: Say) -> str:
     """A fix fragment for common-utils, released to the index; the services' pins moved."""
     fragment = checkout / "packages" / "common_utils" / "changelog.d" / "+demo-upgrade.fix.md"
-    fragment.parent.mkdir(exist_ok=True)  # a release leaves no fragment, so git keeps no folder
     fragment.write_text("Relay log lines name the broker they published to.\n", encoding="utf-8")
     g.git(checkout, "add", "--", str(fragment.relative_to(checkout)))
     g.git(checkout, "commit", "--quiet", "-m", "common-utils: a fix, to be released")
@@ -481,8 +491,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\nInterrupted: every process the demo started was stopped.", file=sys.stderr)
         return 130
-    except (ReleaseError, WorkspaceError, g.GitError, StackError) as exc:
+    except CommonsToolsError as exc:
         print(f"\ndemo: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"\ndemo: {describe_os_error(exc)}", file=sys.stderr)
         return 1
     return 0
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import enum
+import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from commons_tools.errors import FragmentError
 from commons_tools.workspace import Package
 
 
@@ -32,19 +35,14 @@ BUMP_OF_TYPE: dict[str, Bump] = {
 }
 FRAGMENT_TYPES = tuple(BUMP_OF_TYPE)
 
-#: Files a changelog.d folder may hold beside fragments.
+#: Files a changelog.d folder may hold beside fragments (``.gitkeep`` keeps the folder in git
+#: when a release has consumed every fragment).
 ALLOWED_EXTRAS = frozenset({".gitignore", ".gitkeep", "README.md", "template.md"})
 
+#: A fragment is a sentence or a short paragraph; anything larger is not one.
+MAX_FRAGMENT_BYTES = 16 * 1024
+
 _NAME = re.compile(r"^(?P<id>\+?[A-Za-z0-9][A-Za-z0-9_-]*)\.(?P<type>[a-z]+)(?:\.(?P<n>\d+))?\.md$")
-
-
-class FragmentError(Exception):
-    """A malformed fragment; ``str()`` names the file and what is wrong with it."""
-
-    def __init__(self, path: Path, reason: str) -> None:
-        super().__init__(f"{path}: {reason}")
-        self.path = path
-        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -76,8 +74,26 @@ def parse_fragment(path: Path, package: Package) -> Fragment:
             path,
             f"unknown fragment type {match['type']!r}; the types are: {', '.join(FRAGMENT_TYPES)}",
         )
+    # Opened without following a link, then checked: a symlink or a fifo is refused unread.
     try:
-        text = path.read_text(encoding="utf-8")
+        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as exc:
+        if path.is_symlink():
+            raise FragmentError(path, "a symbolic link: fragments must be regular files") from None
+        raise FragmentError(path, f"cannot be read ({exc.strerror})") from None
+    with os.fdopen(descriptor, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise FragmentError(path, "not a regular file: fragments must be regular files")
+        if info.st_size > MAX_FRAGMENT_BYTES:
+            raise FragmentError(
+                path, f"{info.st_size} bytes: a fragment is at most {MAX_FRAGMENT_BYTES} bytes"
+            )
+        data = handle.read(MAX_FRAGMENT_BYTES + 1)
+    if len(data) > MAX_FRAGMENT_BYTES:
+        raise FragmentError(path, f"a fragment is at most {MAX_FRAGMENT_BYTES} bytes")
+    try:
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise FragmentError(path, "not UTF-8 text") from None
     if not text.strip():
@@ -89,13 +105,20 @@ def pending_fragments(package: Package) -> tuple[list[Fragment], list[FragmentEr
     """Every fragment waiting in the package's ``changelog.d/``, and every malformed file there."""
     fragments: list[Fragment] = []
     errors: list[FragmentError] = []
-    if not package.changelog_dir.is_dir():
+    folder = package.changelog_dir
+    if folder.is_symlink():
+        errors.append(FragmentError(folder, "a symbolic link: changelog.d/ must be a real folder"))
         return fragments, errors
-    for path in sorted(package.changelog_dir.iterdir()):
-        if path.name in ALLOWED_EXTRAS:
+    if not folder.is_dir():
+        return fragments, errors
+    for path in sorted(folder.iterdir()):
+        if path.is_symlink():
+            errors.append(FragmentError(path, "a symbolic link: fragments must be regular files"))
             continue
         if path.is_dir():
             errors.append(FragmentError(path, "a folder in changelog.d/: fragments are flat files"))
+            continue
+        if path.name in ALLOWED_EXTRAS:
             continue
         try:
             fragments.append(parse_fragment(path, package))

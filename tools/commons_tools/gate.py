@@ -1,10 +1,10 @@
 """The changelog gate: a package whose source changed must carry a news fragment.
 
-Without ``--base`` a package's source is compared with its last release tag
-(``<dist-name>-v<version>``; before the first release, everything counts as changed) and it must
-have at least one pending fragment. With ``--base REF`` the source is compared with the merge base
-of REF and HEAD, and a fragment must have been added since then. Every pending fragment must be
-well formed.
+Without ``--base`` a package's source is compared with its last release as ``releases.toml``
+records it (the tree of the package's folder as released; before the first release, everything
+counts as changed) and it must have at least one pending fragment; tags are never read. With
+``--base REF`` the source is compared with the merge base of REF and HEAD, and a fragment must
+have been added since then. Every pending fragment must be well formed.
 """
 
 from __future__ import annotations
@@ -16,8 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from commons_tools import git as g
-from commons_tools.fragments import Fragment, FragmentError, pending_fragments
-from commons_tools.workspace import Package, Workspace, WorkspaceError, load_workspace
+from commons_tools.errors import CommonsToolsError, FragmentError, GitError, describe_os_error
+from commons_tools.fragments import Fragment, pending_fragments
+from commons_tools.state import load_state
+from commons_tools.workspace import Package, Workspace, load_workspace
 
 
 @dataclass
@@ -32,12 +34,27 @@ class GateReport:
         return not self.problems
 
 
-def last_release_commit(repo: Path, package: Package) -> str | None:
-    """The commit of the package's current version's tag, or of its newest tag, or None."""
-    if g.tag_exists(repo, package.tag()):
-        return g.resolve(repo, package.tag())
-    tags = g.lines(g.git(repo, "tag", "--list", f"{package.tag_prefix}*", "--sort=-v:refname"))
-    return g.resolve(repo, tags[0]) if tags else None
+def _folder(repo: Path, package: Package) -> str:
+    return package.root.relative_to(repo).as_posix()
+
+
+def _tree_at(repo: Path, commit: str, folder: str) -> str | None:
+    """The tree id of ``folder`` at ``commit``, or None when the folder did not exist there."""
+    try:
+        return g.git(repo, "rev-parse", "--verify", "--quiet", f"{commit}:{folder}")
+    except GitError:
+        return None
+
+
+def _changed(repo: Path, package: Package, old: str | None, new: str, sub: str) -> list[str]:
+    """Files under the package's ``sub`` folder that differ between its trees ``old`` (None:
+    nothing released, everything counts) and ``new``, as repository paths."""
+    folder = _folder(repo, package)
+    if old is None:
+        paths = g.lines(g.git(repo, "ls-tree", "-r", "--name-only", new, "--", sub))
+    else:
+        paths = g.tree_changes(repo, old, new, sub)
+    return [f"{folder}/{path}" for path in paths]
 
 
 def check(workspace: Workspace, base: str | None = None) -> GateReport:
@@ -47,20 +64,24 @@ def check(workspace: Workspace, base: str | None = None) -> GateReport:
     since_base = None
     if base is not None:
         since_base = g.git(repo, "merge-base", g.resolve(repo, base), "HEAD")
+    state = load_state(repo)
+    current = g.work_tree_ids(repo, [_folder(repo, p) for p in workspace.packages])
     report.problems.extend(_stray_fragments(workspace))
     for package in workspace.packages:
         fragments, errors = pending_fragments(package)
         report.problems.extend(_describe(package, error) for error in errors)
-        since = since_base if base is not None else last_release_commit(repo, package)
-        if base is None:
+        if since_base is None:
+            record = state.last(package.dist_name)
+            old = record.tree if record is not None else None
             wanted = "a pending news fragment"
         else:
-            assert since is not None
-            added = set(g.added_files(repo, since, package.changelog_dir))
+            old = _tree_at(repo, since_base, _folder(repo, package))
+            added = set(g.added_files(repo, since_base, package.changelog_dir))
             fragments = [f for f in fragments if f.path.relative_to(repo).as_posix() in added]
             wanted = f"a news fragment added since {base}"
-        report.problems.extend(_breaking_spec_changes(repo, package, since, fragments))
-        changed = g.changed_files(repo, since, package.src)
+        new = current[_folder(repo, package)]
+        report.problems.extend(_breaking_spec_changes(repo, package, old, new, fragments))
+        changed = _changed(repo, package, old, new, "src")
         if not changed:
             report.checked.append(f"{package.dist_name}: source unchanged")
         elif fragments:
@@ -79,19 +100,21 @@ def check(workspace: Workspace, base: str | None = None) -> GateReport:
 
 
 def _breaking_spec_changes(
-    repo: Path, package: Package, since: str | None, fragments: list[Fragment]
+    repo: Path, package: Package, old: str | None, new: str, fragments: list[Fragment]
 ) -> list[str]:
     """A breaking change to one of the package's OpenAPI documents needs a ``breaking`` fragment.
 
-    The documents are ``packages/<pkg>/specs/*.yaml|json``; each one changed since ``since`` is
-    compared with its old version by ``common_clients.codegen.diff_specs``.
+    The documents are ``packages/<pkg>/specs/*.yaml|json``; each one that differs between the
+    package's trees ``old`` (the last release, or the base) and ``new`` (the work tree) is compared
+    with its old version by ``common_clients.codegen.diff_specs``.
     """
     specs_dir = package.root / "specs"
-    if since is None or not specs_dir.is_dir():
+    if old is None or not specs_dir.is_dir():
         return []
+    folder = _folder(repo, package)
     changed = [
         path
-        for path in g.changed_files(repo, since, specs_dir)
+        for path in _changed(repo, package, old, new, "specs")
         if path.endswith((".yaml", ".yml", ".json"))
     ]
     if not changed or any(f.type == "breaking" for f in fragments):
@@ -105,23 +128,23 @@ def _breaking_spec_changes(
         ]
     problems = []
     for path in changed:
-        old_text = g.show(repo, since, path)
+        old_text = g.show(repo, old, path.removeprefix(f"{folder}/"))
         if old_text is None:
             continue  # a new document breaks nobody
         new_file = repo / path
         try:
-            old = parse_spec(old_text, source=f"{path} at {since[:12]}")
+            before = parse_spec(old_text, source=f"{path} at {old[:12]}")
             if not new_file.is_file():
                 problems.append(
                     f"{package.dist_name}: {path} was removed, a breaking change, without a "
                     f"breaking news fragment in {package.changelog_dir.relative_to(repo)}/"
                 )
                 continue
-            new = parse_spec(new_file.read_bytes(), source=path)
+            after = parse_spec(new_file.read_bytes(), source=path)
         except SpecError as exc:
             problems.append(f"{package.dist_name}: {exc}")
             continue
-        breaking = [change for change in diff_specs(old, new) if change.breaking]
+        breaking = [change for change in diff_specs(before, after) if change.breaking]
         if breaking:
             listed = "; ".join(str(change) for change in breaking[:5])
             more = f" and {len(breaking) - 5} more" if len(breaking) > 5 else ""
@@ -159,8 +182,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         report = check(load_workspace(args.repo.resolve()), base=args.base)
-    except (WorkspaceError, g.GitError) as exc:
+    except CommonsToolsError as exc:
         print(f"changelog: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"changelog: {describe_os_error(exc)}", file=sys.stderr)
         return 2
     for line in report.checked:
         print(f"  ok  {line}")

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import subprocess
+import tempfile
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from commons_tools.errors import GitError
 from commons_tools.processes import run
-
-
-class GitError(Exception):
-    """A git command failed; the message carries the command and what git said."""
 
 
 def git(repo: Path, *args: str, env: Mapping[str, str] | None = None) -> str:
@@ -37,20 +36,6 @@ def tag_exists(repo: Path, tag: str) -> bool:
     return bool(git(repo, "tag", "--list", tag))
 
 
-def changed_files(repo: Path, since: str | None, path: Path) -> list[str]:
-    """Files under ``path`` that differ from commit ``since`` (work tree included, untracked too).
-
-    With ``since=None`` every file under ``path`` counts as changed (nothing was released yet).
-    """
-    rel = path.relative_to(repo).as_posix()
-    untracked = lines(git(repo, "ls-files", "--others", "--exclude-standard", "--", rel))
-    if since is None:
-        tracked = lines(git(repo, "ls-files", "--", rel))
-    else:
-        tracked = lines(git(repo, "diff", "--name-only", since, "--", rel))
-    return sorted(set(tracked) | set(untracked))
-
-
 def added_files(repo: Path, since: str, path: Path) -> list[str]:
     """Files under ``path`` added since commit ``since`` (committed, staged, or untracked)."""
     rel = path.relative_to(repo).as_posix()
@@ -68,3 +53,36 @@ def show(repo: Path, ref: str, path: str) -> str | None:
 def commit_epoch(repo: Path, ref: str = "HEAD") -> int:
     """The commit time of ``ref`` in seconds: the SOURCE_DATE_EPOCH of reproducible builds."""
     return int(git(repo, "log", "-1", "--format=%ct", ref))
+
+
+def work_tree_ids(repo: Path, folders: Sequence[str]) -> dict[str, str]:
+    """The git tree id each folder (``packages/common_utils``) would have if the work tree were
+    committed now: HEAD plus every change, deletion and untracked (not ignored) file under it.
+
+    A scratch index is used, so the repository's own index is left as it is.
+    """
+    with tempfile.TemporaryDirectory(prefix="commons-index-") as scratch:
+        env = {"GIT_INDEX_FILE": str(Path(scratch) / "index")}
+        git(repo, "read-tree", "HEAD", env=env)
+        git(repo, "add", "--all", "--", *folders, env=env)
+        return {
+            folder: git(repo, "write-tree", f"--prefix={folder.rstrip('/')}/", env=env)
+            for folder in folders
+        }
+
+
+def tree_changes(repo: Path, old: str, new: str, path: str = "") -> list[str]:
+    """Paths (relative to the trees) that differ between tree ids ``old`` and ``new``."""
+    args = ["diff-tree", "-r", "--name-only", "--no-renames", old, new]
+    return lines(git(repo, *args, *(["--", path] if path else [])))
+
+
+def archive(repo: Path, tree: str) -> bytes:
+    """The files of tree (or commit) ``tree`` as a tar archive."""
+    result = subprocess.run(
+        ["git", "archive", "--format=tar", tree], cwd=repo, capture_output=True, check=False
+    )
+    if result.returncode != 0:
+        detail = result.stderr.decode("utf-8", "replace").strip()
+        raise GitError(f"git archive {tree} failed: {detail}")
+    return result.stdout

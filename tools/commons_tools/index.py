@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import secrets
+import signal
 import socket
 import subprocess
 import sys
@@ -26,9 +27,9 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
+from types import FrameType, TracebackType
 
-from commons_tools.errors import IndexUnavailable
+from commons_tools.errors import CommonsToolsError, IndexUnavailable
 
 INDEX_DIRNAME = ".index"
 USERNAME = "commons"
@@ -209,9 +210,16 @@ def running_embedded_index(repo: Path) -> str | None:
     return url if isinstance(url, str) and answers(url) else None
 
 
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
 def serve(repo: Path, port: int) -> int:
-    """Run the embedded index in the foreground until Ctrl-C (``nox -s index``)."""
+    """Run the embedded index in the foreground until Ctrl-C or SIGTERM (``nox -s index``);
+    either stops the server before returning."""
     home = index_home(repo)
+    # SIGTERM (what nox sends when it is itself stopped) takes the Ctrl-C path: the server stops.
+    signal.signal(signal.SIGTERM, _interrupt)
     running = start_index(home, port=port)
     state = home / "server.json"
     try:
@@ -237,7 +245,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return serve(args.repo.resolve(), args.port)
-    except IndexUnavailable as exc:
+    except KeyboardInterrupt:  # before the server was up: nothing is left running
+        return 130
+    except CommonsToolsError as exc:
         print(f"index: {exc}", file=sys.stderr)
         return 1
 

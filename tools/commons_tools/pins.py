@@ -26,12 +26,11 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from commons_tools.errors import PinError, ReleaseError
-from commons_tools.processes import run, tail
+from commons_tools.errors import CommonsToolsError, PinError, describe_os_error
+from commons_tools.processes import run, tail, uv_command
 from commons_tools.publish import release_index
-from commons_tools.release import uv_command
 from commons_tools.simple_api import IndexTarget, file_version, project_files, project_versions
-from commons_tools.workspace import WorkspaceError, load_workspace
+from commons_tools.workspace import load_workspace
 
 Say = Callable[[str], None]
 _LOCKED = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==(?P<version>\S+)")
@@ -266,8 +265,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         ok = run_pins(args.repo.resolve(), args.files, check=args.check, pre=args.pre)
-    except (ReleaseError, WorkspaceError) as exc:
+    except CommonsToolsError as exc:
         print(f"pins: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"pins: {describe_os_error(exc)}", file=sys.stderr)
         return 2
     return 0 if ok else 1
 

@@ -14,7 +14,7 @@ number and the pre-release counts up (``1.3.0rc1``, ``1.3.0rc2``; ``1.3.0b2`` ->
 package at a pre-release named with ``--package`` and without fragments is promoted (``1.3.0rc2``
 -> ``1.3.0``, or to the next pre-release with ``--pre``).
 
-A package that was never released (no ``<dist-name>-v*`` tag) releases the version its
+A package that was never released (no entry in ``releases.toml``) releases the version its
 ``__about__.py`` already holds, the first time it has anything to release: the declared ranges of
 its dependents were written for that version.
 """
@@ -28,10 +28,10 @@ from pathlib import Path
 from packaging.requirements import Requirement
 from packaging.version import Version
 
-from commons_tools import git as g
-from commons_tools.errors import PlanError
+from commons_tools.errors import PlanError, WorkspaceError
 from commons_tools.fragments import Bump, Fragment, pending_fragments, strongest_bump
-from commons_tools.workspace import Package, Workspace, WorkspaceError
+from commons_tools.state import ReleaseState, load_state
+from commons_tools.workspace import Package, Workspace
 
 #: ``--pre`` name -> PEP 440 pre-release letter, in release order.
 PRE_KINDS = {"alpha": "a", "beta": "b", "rc": "rc"}
@@ -190,10 +190,6 @@ def first_version(current: Version, pre: str | None = None) -> Version:
     return Version(f"{current}{PRE_KINDS[pre]}1")
 
 
-def _never_released(repo: Path, package: Package) -> bool:
-    return not g.git(repo, "tag", "--list", f"{package.tag_prefix}*")
-
-
 def compatible_range(version: Version) -> str:
     """``>=NEW,<NEXT_BREAKING`` for a dependency now at ``version``."""
     upper = f"{version.major + 1}" if version.major else f"0.{version.minor + 1}"
@@ -214,13 +210,22 @@ def _describe_fragments(current: Version, fragments: Sequence[Fragment]) -> str:
     return f"{strongest} ({count})"
 
 
-def make_plan(workspace: Workspace, *, pre: str | None = None, only: Sequence[str] = ()) -> Plan:
+def make_plan(
+    workspace: Workspace,
+    *,
+    pre: str | None = None,
+    only: Sequence[str] = (),
+    state: ReleaseState | None = None,
+) -> Plan:
     """Plan a release run over ``workspace``; ``only`` limits it to the named packages.
 
     Dependents pulled in by the cascade release even when ``only`` does not name them: a
     dependency that moved outside their declared range would leave them uninstallable.
+    ``state`` is the workspace's ``releases.toml`` (read when not given).
     Raises :class:`PlanError` for an unknown package, a malformed fragment or a bad ``pre``.
     """
+    if state is None:
+        state = load_state(workspace.repo)
     if pre is not None and pre not in PRE_KINDS:
         raise PlanError(f"--pre {pre!r}: expected one of {', '.join(PRE_KINDS)}")
     try:
@@ -265,7 +270,7 @@ def make_plan(workspace: Workspace, *, pre: str | None = None, only: Sequence[st
             continue
         if promote:
             reasons.append(f"promotes {current}")
-        if _never_released(workspace.repo, package):
+        if state.last(package.dist_name) is None:
             reasons.insert(0, "first release")
             new = first_version(current, pre)
         else:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
+import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -28,3 +30,8 @@ def run(
 def tail(result: subprocess.CompletedProcess[str], count: int, sep: str = " ") -> str:
     """The last ``count`` non-empty lines of what a process said (stdout, then stderr)."""
     return sep.join((result.stdout + result.stderr).strip().splitlines()[-count:])
+
+
+def uv_command() -> list[str]:
+    """uv from the tools' requirements when installed there, else from PATH."""
+    return [sys.executable, "-m", "uv"] if importlib.util.find_spec("uv") else ["uv"]

@@ -29,11 +29,12 @@ from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel
 from packaging.version import Version
 
 from commons_tools.errors import (
+    CommonsToolsError,
     CredentialError,
     IndexUnavailable,
     PackageIndexError,
     PublishConflict,
-    ReleaseError,
+    describe_os_error,
 )
 from commons_tools.index import ensure_credentials, index_home, running_embedded_index, start_index
 from commons_tools.simple_api import (
@@ -136,8 +137,8 @@ def require_unpublished(target: IndexTarget, versions: Sequence[tuple[str, Versi
         if there:
             raise PublishConflict(
                 f"{project} {version} is already on {target.display} ({', '.join(there)}) but not "
-                "tagged here: a published version is never replaced; fetch the tags of the clone "
-                "that released it, or release a later version"
+                "recorded in releases.toml here: a published version is never replaced; pull the "
+                "release commit of the clone that released it, or release a later version"
             )
 
 
@@ -299,8 +300,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         with release_index(args.repo.resolve()) as target:
             print(f"Publishing to {target.display}")
             report = publish_files(target, args.files)
-    except ReleaseError as exc:
+    except CommonsToolsError as exc:
         print(f"publish: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"publish: {describe_os_error(exc)}", file=sys.stderr)
         return 1
     print(f"{len(report.uploaded)} uploaded, {len(report.skipped)} already there")
     return 0

@@ -12,11 +12,17 @@ from pathlib import Path
 from packaging.version import Version
 
 from commons_tools import git as g
+from commons_tools.state import STATE_FILE, ReleaseRecord, load_state
 from commons_tools.workspace import load_workspace, write_version
 
 #: What a release needs of the repository: the root files and the packages (their tests left out).
+#: Not ``releases.toml``: a rehearsal records its own releases (``released``).
 COPIED = ("pyproject.toml", ".gitignore", "CHANGELOG.md", "packages")
 START = Version("0.1.0")
+#: The time of a rehearsal's own commits: fixed, so that two rehearsals of one tree are like two
+#: clones of one repository (same commits, same recorded releases, same bytes when rebuilt).
+COMMIT_DATE = "@1767225600 +0000"
+FIXED_DATE = {"GIT_AUTHOR_DATE": COMMIT_DATE, "GIT_COMMITTER_DATE": COMMIT_DATE}
 IDENTITY = {"user.name": "Rehearsal Maintainer", "user.email": "maintainer@example.invalid"}
 
 
@@ -42,7 +48,8 @@ def make_rehearsal(
     """Unpack ``tree`` into a new git repository at ``dest``.
 
     Every package is set to ``version`` (None keeps the committed ones) and loses its pending
-    fragments; with ``released`` each is tagged as released at that version. The given
+    fragments; with ``released`` each is recorded in ``releases.toml`` as released at that
+    version from the first commit (as a release run records it) and tagged. The given
     ``fragments`` (``{"common-utils": {"+x.fix.md": "Fixed x."}}``) are then committed on top.
     """
     dest.mkdir(parents=True)
@@ -61,15 +68,48 @@ def make_rehearsal(
     for key, value in {**IDENTITY, "commit.gpgsign": "false", "tag.gpgsign": "false"}.items():
         g.git(dest, "config", key, value)
     g.git(dest, "add", "-A")
-    g.git(dest, "commit", "--quiet", "-m", "Rehearsal: the committed packages")
+    g.git(dest, "commit", "--quiet", "-m", "Rehearsal: the committed packages", env=FIXED_DATE)
     if released:
-        for package in workspace.packages:
-            g.git(dest, "tag", "--annotate", package.tag(), "-m", "released before the rehearsal")
+        record_as_released(dest, note="before the rehearsal")
     known = {p.dist_name: p for p in workspace.packages}
     for name, files in (fragments or {}).items():
         for filename, text in files.items():
             (known[name].changelog_dir / filename).write_text(text, encoding="utf-8")
     if fragments:
         g.git(dest, "add", "-A")
-        g.git(dest, "commit", "--quiet", "-m", "Changes with news fragments")
+        g.git(dest, "commit", "--quiet", "-m", "Changes with news fragments", env=FIXED_DATE)
     return dest
+
+
+def record_as_released(repo: Path, *, note: str = "recorded") -> None:
+    """Record every package of ``repo`` as released at its current version from HEAD, in
+    ``releases.toml`` (a commit of its own at HEAD's time, as a release run makes) and with
+    tags."""
+    workspace = load_workspace(repo)
+    source = g.resolve(repo, "HEAD")
+    epoch = g.commit_epoch(repo)
+    records = [
+        ReleaseRecord(
+            package.dist_name,
+            package.version,
+            source,
+            g.git(repo, "rev-parse", f"HEAD:{package.root.relative_to(repo).as_posix()}"),
+            epoch,
+        )
+        for package in workspace.packages
+    ]
+    state = load_state(repo)
+    state.path.write_text(state.render(records), encoding="utf-8")
+    g.git(repo, "add", "--", STATE_FILE)
+    names = ", ".join(f"{p.dist_name} {p.version}" for p in workspace.packages)
+    date = f"@{epoch} +0000"
+    g.git(
+        repo,
+        "commit",
+        "--quiet",
+        "-m",
+        f"Release {names} ({note})",
+        env={"GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date},
+    )
+    for package in workspace.packages:
+        g.git(repo, "tag", "--annotate", package.tag(), "-m", note)

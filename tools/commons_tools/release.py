@@ -1,29 +1,28 @@
 """The release run (``nox -s release``): plan, write, build and verify, commit and tag, publish.
 
 1. Plan from the pending fragments, with the cascade (:mod:`commons_tools.plan`), and print it;
-   ``--dry-run`` stops here and changes nothing.
-2. Refuse a dirty work tree or an existing tag; check that the index answers, takes our
+   ``--dry-run`` stops here and changes nothing. What was released before comes from
+   ``releases.toml`` (:mod:`commons_tools.state`), never from tags.
+2. Refuse a dirty work tree or a version released before; check that the index answers, takes our
    credentials and has no file of a planned version, before anything is written.
 3. Write: ``__about__.py``, the rewritten ranges and an auto-written fragment in each cascaded
-   dependent, towncrier per package, one entry in the root CHANGELOG.md.
-4. Build each released package reproducibly (SOURCE_DATE_EPOCH is the time the release commit will
-   carry, so a rebuild from the commit gives the same bytes), ``twine check``, install the wheels
-   into a fresh venv without any index and compare each ``__version__``.
+   dependent, towncrier per package, one entry in the root CHANGELOG.md, and one entry per release
+   in ``releases.toml`` (the source commit, the tree id of the package's folder as it will be
+   committed, the epoch).
+4. Build each released package from exactly that tree (SOURCE_DATE_EPOCH is the time the release
+   commit will carry), ``twine check``, install the wheels into a fresh venv without any index and
+   compare each ``__version__``.
 5. Commit ``Release common-auth 1.3.0, common-utils 0.2.0`` and tag ``<dist-name>-v<version>``.
    Until this commit every write is recorded and undone if a step fails.
-6. Publish (:mod:`commons_tools.publish`). A run with nothing to plan rebuilds each package's
-   tagged current release from its tag (same bytes) and publishes what the index still misses: a
-   re-run finishes a half-failed publish, or one skipped with ``--no-publish``.
+6. Publish (:mod:`commons_tools.publish`) every recorded release the index lacks, rebuilt from its
+   recorded tree (the same bytes), not only this run's: a re-run finishes a half-failed publish,
+   and a run after a ``--no-publish`` one publishes both.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import importlib.util
-import json
 import re
-import site
 import sys
 import tempfile
 import time
@@ -39,9 +38,23 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from commons_tools import git as g
-from commons_tools.build import BuildError, build_and_check, build_package, twine_check
-from commons_tools.errors import ReleaseError, VerifyError, WorkTreeError
-from commons_tools.fragments import FragmentError
+from commons_tools.build import (
+    BuildSource,
+    build_sources,
+    rebuild_records,
+    twine_check,
+    verify_wheels,
+    work_tree_sources,
+)
+from commons_tools.errors import (
+    CommonsToolsError,
+    ReleaseError,
+    StateError,
+    VerifyError,
+    WorkspaceError,
+    WorkTreeError,
+    describe_os_error,
+)
 from commons_tools.plan import Plan, PlannedRelease, make_plan, requirement_text
 from commons_tools.processes import run, tail
 from commons_tools.publish import (
@@ -50,11 +63,11 @@ from commons_tools.publish import (
     release_index,
     require_unpublished,
 )
-from commons_tools.simple_api import IndexTarget, check_reachable
+from commons_tools.simple_api import IndexTarget, check_reachable, project_files
+from commons_tools.state import STATE_FILE, ReleaseRecord, ReleaseState, load_state
 from commons_tools.workspace import (
     Package,
     Workspace,
-    WorkspaceError,
     load_workspace,
     write_version,
 )
@@ -123,15 +136,33 @@ def require_clean(repo: Path) -> None:
         )
 
 
-def require_new_tags(repo: Path, plan: Plan) -> None:
-    """Refuse a release whose tag already exists: that version was released before."""
+def require_unreleased(repo: Path, state: ReleaseState, plan: Plan) -> None:
+    """Refuse a planned version that ``releases.toml`` records already, or whose tag exists (the
+    tag could not be made: a release of another line or clone took that version)."""
     for release in plan.releases:
-        if g.tag_exists(repo, release.tag):
-            commit = g.resolve(repo, release.tag)[:12]
+        name = release.package.dist_name
+        if state.find(name, release.next) is not None:
             raise WorkTreeError(
-                f"tag {release.tag} already exists (at {commit}): "
-                f"{release.package.dist_name} {release.next} was released before "
-                f"(is {release.package.about.relative_to(repo)} behind its tags?)"
+                f"{name} {release.next} is recorded in {STATE_FILE} already: "
+                f"{release.package.about.relative_to(repo)} is behind the recorded releases"
+            )
+        if g.tag_exists(repo, release.tag):
+            raise WorkTreeError(
+                f"tag {release.tag} already exists but {STATE_FILE} does not record "
+                f"{name} {release.next}: another line or clone released it; release a later "
+                "version, or delete the stray tag"
+            )
+
+
+def require_consistent(repo: Path, workspace: Workspace, state: ReleaseState) -> None:
+    """Each released package's ``__about__.py`` holds its newest recorded version."""
+    for package in workspace.packages:
+        last = state.last(package.dist_name)
+        if last is not None and last.version != package.version:
+            raise StateError(
+                f"{package.about.relative_to(repo)} holds {package.version} but {STATE_FILE} "
+                f"records {package.dist_name} {last.version} as its newest release: versions "
+                "move only by a release"
             )
 
 
@@ -167,6 +198,7 @@ def write_cascade_fragment(release: PlannedRelease, changes: WorkTreeChanges) ->
         moved = next(str(s.version) for s in change.new.specifier if s.operator == ">=")
         slug = re.sub(r"[^a-z0-9]+", "-", f"{change.dependency}-{moved}".lower()).strip("-")
         path = changes.record(release.package.changelog_dir / f"+requires-{slug}.fix.md")
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(
             f"Required `{change.new_text}` (was `{change.old_text}`): "
             f"{change.dependency} {moved} was released outside the old range.\n",
@@ -229,70 +261,7 @@ def write_release(repo: Path, plan: Plan, epoch: int, changes: WorkTreeChanges) 
     write_root_changelog(repo, plan, day, changes)
 
 
-# -- building and verifying ------------------------------------------------------------------
-
-
-def uv_command() -> list[str]:
-    """uv from the tools' requirements when installed there, else from PATH."""
-    return [sys.executable, "-m", "uv"] if importlib.util.find_spec("uv") else ["uv"]
-
-
-_VERIFY_SCRIPT = """
-import importlib, importlib.metadata, json, sys
-found = {}
-for dist, module in json.loads(sys.argv[1]).items():
-    imported = importlib.import_module(module)
-    found[dist] = [imported.__version__, importlib.metadata.version(dist), imported.__file__]
-print(json.dumps(found))
-"""
-
-
-def verify_wheels(wheels: Sequence[Path], expected: dict[str, tuple[str, str]]) -> None:
-    """Install ``wheels`` into a fresh venv without any index and import each at its version.
-
-    ``expected`` maps dist name -> (module, version). The wheels come from their files alone
-    (``--no-index --no-deps``); their third-party dependencies are the release environment's,
-    reached through a path entry placed after the venv's own site-packages.
-    """
-    with tempfile.TemporaryDirectory(prefix="commons-verify-") as scratch:
-        venv = Path(scratch) / "venv"
-        _run_checked([*uv_command(), "venv", "--quiet", "--python", sys.executable, str(venv)])
-        python = venv / "bin" / "python"
-        _run_checked(
-            [
-                *uv_command(),
-                "pip",
-                "install",
-                "--quiet",
-                "--python",
-                str(python),
-                "--no-index",
-                "--no-deps",
-                *map(str, wheels),
-            ]
-        )
-        purelib = _run_checked(
-            [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"]
-        ).strip()
-        outer = [p for p in site.getsitepackages() if Path(p).is_dir()]
-        (Path(purelib) / "_commons_release_environment.pth").write_text(
-            "".join(f"{p}\n" for p in outer), encoding="utf-8"
-        )
-        modules = {dist: module for dist, (module, _) in expected.items()}
-        result = run([str(python), "-I", "-c", _VERIFY_SCRIPT, json.dumps(modules)])
-        if result.returncode != 0:
-            last = result.stderr.strip().splitlines()[-1:] or ["(no output)"]
-            raise VerifyError(f"the new wheels do not import in a fresh venv: {last[0]}")
-        found = json.loads(result.stdout)
-        for dist, (module, version) in expected.items():
-            module_version, dist_version, location = found[dist]
-            if not location.startswith(str(venv)):
-                raise VerifyError(f"{module} was imported from {location}, not from its wheel")
-            if module_version != version or dist_version != version:
-                raise VerifyError(
-                    f"{dist}: the wheel says {module}.__version__={module_version} and "
-                    f"metadata {dist_version}, the plan says {version}"
-                )
+# -- verifying ----------------------------------------------------------------------------------
 
 
 def unreleased_dependencies(workspace: Workspace, released: Sequence[Package]) -> list[Package]:
@@ -332,64 +301,28 @@ def verify_internal_requirements(wheels: Sequence[Path], versions: dict[str, Ver
                 )
 
 
-def _run_checked(command: Sequence[str]) -> str:
-    result = run(command)
-    if result.returncode != 0:
-        raise VerifyError(f"{' '.join(command[:4])} ... failed: {tail(result, 3)}")
-    return result.stdout
-
-
 # -- the run ---------------------------------------------------------------------------------
 
 
-def tagged_releases(repo: Path, say: Say = print) -> list[tuple[Package, str]]:
-    """Each package whose current version carries its release tag, with the tag's commit.
-
-    A release commit at HEAD whose run stopped before tagging (``Release a 1.0, b 2.0`` naming
-    the versions the packages hold, their tags absent) gets its missing tags here first.
-    """
-    head = g.resolve(repo, "HEAD")
-    workspace = load_workspace(repo)
-    subject = g.git(repo, "log", "-1", "--format=%s")
-    if subject.startswith("Release "):
-        pairs = [part.rsplit(" ", 1) for part in subject.removeprefix("Release ").split(", ")]
-        named = {pair[0]: pair[1] for pair in pairs if len(pair) == 2}
-        for package in workspace.packages:
-            if named.get(package.dist_name) == str(package.version) and not g.tag_exists(
-                repo, package.tag()
-            ):
-                message = f"{package.dist_name} {package.version}"
-                g.git(repo, "tag", "--annotate", package.tag(), "-m", message, head)
-                say(f"Tagged {package.tag()}: the release commit at HEAD was left untagged.")
-    return [
-        (package, g.resolve(repo, package.tag()))
-        for package in workspace.packages
-        if g.tag_exists(repo, package.tag())
-    ]
-
-
-def build_tagged(repo: Path, releases: Sequence[tuple[Package, str]], outdir: Path) -> list[Path]:
-    """Rebuild each release from its tagged commit, with that commit's time as
-    SOURCE_DATE_EPOCH: the bytes the release run built and verified."""
-    head = g.resolve(repo, "HEAD")
-    built: list[Path] = []
-    for package, commit in releases:
-        epoch = g.commit_epoch(repo, commit)
-        if commit == head:
-            built.extend(build_package(package, outdir, epoch=epoch))
-            continue
-        # A detached worktree of the tagged commit: the same files, .gitignore and .git layout
-        # the release run built from (hatchling puts the repository's .gitignore in sdists).
-        with tempfile.TemporaryDirectory(prefix="commons-tagged-") as scratch:
-            checkout = Path(scratch) / "tree"
-            g.git(repo, "worktree", "add", "--quiet", "--detach", str(checkout), commit)
-            root = checkout / package.root.relative_to(repo)
-            try:
-                tagged = dataclasses.replace(package, root=root)
-                built.extend(build_package(tagged, outdir, epoch=epoch))
-            finally:
-                g.git(repo, "worktree", "remove", "--force", str(checkout))
+def build_and_verify(
+    repo: Path, fresh: Workspace, sources: Sequence[BuildSource], outdir: Path, epoch: int
+) -> list[Path]:
+    """Step 4: build the released packages from their trees, twine check them, install and
+    import the wheels in a fresh venv, and check their requirements on each other."""
+    built = build_sources(repo, sources, outdir)
     twine_check(built)
+    wheels = [p for p in built if p.suffix == ".whl"]
+    packages = [fresh.get(source.dist_name) for source in sources]
+    with tempfile.TemporaryDirectory(prefix="commons-deps-") as scratch:
+        # Workspace packages the released ones need but that stay at their version: built too
+        # (not published), so the venv holds the workspace as released.
+        others = unreleased_dependencies(fresh, packages)
+        extra = build_sources(repo, work_tree_sources(repo, others, epoch), Path(scratch))
+        expected = {p.dist_name: (p.module, str(p.version)) for p in packages}
+        verify_wheels(wheels + [p for p in extra if p.suffix == ".whl"], expected)
+    verify_internal_requirements(
+        wheels, {canonicalize_name(p.dist_name): p.version for p in fresh.packages}
+    )
     return built
 
 
@@ -416,11 +349,13 @@ def release(
 ) -> Plan:
     """Run a release over the repository at ``repo`` (the module docstring has the steps).
 
-    Raises a :class:`ReleaseError` (or one of the foundation's errors) with a one-line reason;
-    when that happens before the commit, the work tree is as it was.
+    Raises a :class:`CommonsToolsError` with a one-line reason; when that happens before the
+    commit, the work tree is as it was.
     """
     workspace = load_workspace(repo)
-    plan = make_plan(workspace, pre=pre, only=only)
+    state = load_state(repo)
+    require_consistent(repo, workspace, state)
+    plan = make_plan(workspace, pre=pre, only=only, state=state)
     say(plan.table())
     if dry_run:
         say("--dry-run: nothing was written, committed, tagged or published.")
@@ -428,31 +363,26 @@ def release(
     outdir = outdir or repo / "dist"
     require_clean(repo)
     if not plan.releases:
-        _publish_tagged(repo, publish, outdir, say)
+        _publish_recorded_only(repo, state, publish, outdir, say)
         return plan
-    require_new_tags(repo, plan)
+    require_unreleased(repo, state, plan)
     with _index_if(publish, repo, say) as target:
         if target is not None:
             require_unpublished(target, [(r.package.dist_name, r.next) for r in plan.releases])
         changes = WorkTreeChanges(repo)
+        source = g.resolve(repo, "HEAD")
         epoch = max(int(time.time()), g.commit_epoch(repo) + 1)
         try:
             write_release(repo, plan, epoch, changes)
             fresh = load_workspace(repo)
             packages = [fresh.get(r.package.dist_name) for r in plan.releases]
+            sources = work_tree_sources(repo, packages, epoch)
+            records = [
+                ReleaseRecord(s.dist_name, s.version, source, s.tree, epoch) for s in sources
+            ]
+            changes.record(state.path).write_text(state.render(records), encoding="utf-8")
             say(f"Building {len(packages)} package(s) into {outdir} ...")
-            built = build_and_check(packages, outdir, epoch)
-            expected = {p.dist_name: (p.module, str(p.version)) for p in packages}
-            wheels = [p for p in built if p.suffix == ".whl"]
-            with tempfile.TemporaryDirectory(prefix="commons-deps-") as scratch:
-                # Workspace packages the released ones need but that stay at their version:
-                # built too (not published), so the venv holds the workspace as released.
-                others = unreleased_dependencies(fresh, packages)
-                extra = build_and_check(others, Path(scratch), epoch) if others else []
-                verify_wheels(wheels + [p for p in extra if p.suffix == ".whl"], expected)
-            verify_internal_requirements(
-                wheels, {canonicalize_name(p.dist_name): p.version for p in fresh.packages}
-            )
+            built = build_and_verify(repo, fresh, sources, outdir, epoch)
             say(
                 "Verified: the wheels install without an index, import at their versions, and "
                 "require versions of each other that this release provides."
@@ -461,6 +391,7 @@ def release(
         except BaseException:
             changes.restore()
             raise
+        _require_committed_trees(repo, commit, fresh, records)
         for item in plan.releases:
             g.git(
                 repo, "tag", "--annotate", item.tag, "-m", f"{item.package.dist_name} {item.next}"
@@ -468,11 +399,10 @@ def release(
         tags = ", ".join(r.tag for r in plan.releases)
         say(f"Committed {commit[:12]}: {plan.commit_message}; tagged {tags}")
         if target is None:
-            say("--no-publish: not published; a `nox -s release` with nothing to plan will.")
+            say("--no-publish: not published; the next `nox -s release` publishes it.")
             return plan
-        say(f"Publishing to {target.display}")
         try:
-            publish_files(target, built, say=say)
+            publish_recorded(repo, target, load_state(repo), outdir, say, fresh=built)
         except ReleaseError as exc:
             raise ReleaseError(
                 f"{exc} (the release is committed and tagged; run the release again to publish "
@@ -481,23 +411,73 @@ def release(
     return plan
 
 
-def _publish_tagged(repo: Path, publish: bool, outdir: Path, say: Say) -> None:
-    """Nothing to plan: publish what the tagged current releases still miss on the index."""
-    releases = tagged_releases(repo, say)
-    if not releases:
+def _require_committed_trees(
+    repo: Path, commit: str, workspace: Workspace, records: Sequence[ReleaseRecord]
+) -> None:
+    """The release commit holds exactly the trees ``releases.toml`` records for it."""
+    for record in records:
+        folder = workspace.get(record.package).root.relative_to(repo).as_posix()
+        committed = g.git(repo, "rev-parse", f"{commit}:{folder}")
+        if committed != record.tree:
+            raise StateError(
+                f"{STATE_FILE}: {record.package} {record.version} records tree "
+                f"{record.tree[:12]} but the release commit {commit[:12]} holds "
+                f"{committed[:12]} in {folder}"
+            )
+
+
+def publish_recorded(
+    repo: Path,
+    target: IndexTarget,
+    state: ReleaseState,
+    outdir: Path,
+    say: Say,
+    *,
+    fresh: Sequence[Path] = (),
+    compare_latest: bool = False,
+) -> None:
+    """Publish every recorded release whose files the index lacks, rebuilt from its tree.
+
+    ``fresh`` are files this run built (published as they are); with ``compare_latest`` each
+    package's newest release is rebuilt even when the index has it, so its bytes are compared.
+    """
+    fresh_names = {path.name for path in fresh}
+    listings: dict[str, set[str]] = {}
+    latest = {canonicalize_name(r.package): r for r in state.records}
+    wanted: list[ReleaseRecord] = []
+    for record in state.records:
+        names = [p.name for p in BuildSource.of_record(record).artifacts(outdir)]
+        if any(name in fresh_names for name in names):
+            continue
+        project = canonicalize_name(record.package)
+        if project not in listings:
+            listings[project] = set(project_files(target, project))
+        lacking = [name for name in names if name not in listings[project]]
+        if lacking or (compare_latest and latest[project] is record):
+            wanted.append(record)
+    if wanted:
+        shown = ", ".join(f"{r.package} {r.version}" for r in wanted)
+        say(f"Rebuilding from {STATE_FILE}: {shown}")
+    rebuilt = rebuild_records(repo, wanted, outdir)
+    say(f"Publishing to {target.display}")
+    report = publish_files(target, [*rebuilt, *fresh], say=say)
+    say(f"{len(report.uploaded)} uploaded, {len(report.skipped)} already there.")
+
+
+def _publish_recorded_only(
+    repo: Path, state: ReleaseState, publish: bool, outdir: Path, say: Say
+) -> None:
+    """Nothing to plan: publish what the recorded releases still miss on the index."""
+    if not state.records:
         say("Nothing to release.")
         return
     if not publish:
-        say("Nothing to release; --no-publish: the tagged releases were not checked on the index.")
+        say("Nothing to release; --no-publish: the recorded releases were not checked.")
         return
-    names = ", ".join(f"{p.dist_name} {p.version} ({commit[:12]})" for p, commit in releases)
-    say(f"Nothing to release; checking that the index has the tagged releases: {names}.")
-    built = build_tagged(repo, releases, outdir)
+    say(f"Nothing to release; checking that the index has the releases in {STATE_FILE}.")
     with _index_if(True, repo, say) as target:
         assert target is not None
-        say(f"Publishing to {target.display}")
-        report = publish_files(target, built, say=say)
-    say(f"{len(report.uploaded)} uploaded, {len(report.skipped)} already there.")
+        publish_recorded(repo, target, state, outdir, say, compare_latest=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -520,8 +500,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             publish=not args.no_publish,
             outdir=args.outdir.resolve() if args.outdir else None,
         )
-    except (ReleaseError, WorkspaceError, FragmentError, BuildError, g.GitError) as exc:
+    except CommonsToolsError as exc:
         print(f"release: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"release: {describe_os_error(exc)}", file=sys.stderr)
         return 1
     return 0
 

@@ -18,9 +18,9 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from commons_tools.errors import ReleaseError
+from commons_tools.errors import CommonsToolsError, ReleaseError
 from commons_tools.processes import run, tail
-from commons_tools.stack import SERVICES
+from commons_tools.workspace import SERVICES
 
 
 class SpecError(ReleaseError):
@@ -102,7 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         stale = check_or_write(args.repo.resolve(), args.services, write=args.write)
-    except SpecError as exc:
+    except CommonsToolsError as exc:
         print(f"specs: {exc}", file=sys.stderr)
         return 1
     if stale and not args.write:

@@ -30,12 +30,11 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from commons_tools.errors import ReleaseError
-from commons_tools.processes import run, tail
-from commons_tools.release import uv_command
+from commons_tools.processes import run, tail, uv_command
+from commons_tools.workspace import SERVICES
 
 Say = Callable[[str], None]
 
-SERVICES = ("users", "orders", "notifications")
 DEFAULT_PORTS = {"users": 8101, "orders": 8102, "notifications": 8103}
 READY_TIMEOUT = 90.0
 STOP_GRACE = 10.0

@@ -12,11 +12,12 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from commons_tools.errors import WorkspaceError
+
 _VERSION_LINE = re.compile(r'^__version__\s*=\s*"(?P<version>[^"]+)"\s*$', re.MULTILINE)
 
-
-class WorkspaceError(Exception):
-    """The repository does not have the shape the tools expect; the message names the file."""
+#: The example services under ``services/`` (each its own Django project).
+SERVICES = ("users", "orders", "notifications")
 
 
 @dataclass(frozen=True)
