@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from commons_tools.workspace import WorkspaceError, load_workspace
+from commons_tools.errors import WorkspaceError
+from commons_tools.workspace import load_workspace
 
 Tool = Callable[..., subprocess.CompletedProcess[str]]
 

@@ -8,6 +8,7 @@ import http.client
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -26,7 +27,7 @@ from commons_tools.errors import (
     PackageIndexError,
     PublishConflict,
 )
-from commons_tools.index import Credentials, RunningIndex, answers
+from commons_tools.index import Credentials, RunningIndex, answers, free_port
 from commons_tools.publish import (
     check_credentials,
     publish_files,
@@ -154,6 +155,59 @@ def test_nox_index_session_entry_point_serves_until_interrupted(tmp_path: Path) 
         process.communicate(timeout=20)  # waits, and closes the pipes
     assert not (tmp_path / ".index" / "server.json").exists()
     assert not answers(url)
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie waiting for its reaper does not)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "State:\tZ" not in status
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_nox_index_session_stops_its_pypiserver_when_nox_is_stopped(
+    stop: signal.Signals, tmp_path: Path
+) -> None:
+    # The issue: SIGTERM to a background `nox -s index` left pypiserver running on its port.
+    port = free_port()
+    nox = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "nox", "-f", str(REPO / "noxfile.py"), "-s", "index", "--"),
+            *("--repo", str(tmp_path), "--port", str(port)),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,  # the signal goes to nox alone, not to a terminal's group
+    )
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        assert nox.stdout is not None
+        seen = []
+        for line in nox.stdout:  # nox installs the session first; the index prints once up
+            seen.append(line)
+            if line.startswith("Embedded index: "):
+                break
+        assert answers(url), "".join(seen)
+        server_pid = json.loads((tmp_path / ".index" / "server.json").read_text())["pid"]
+
+        nox.send_signal(stop)
+        nox.communicate(timeout=60)
+    finally:
+        if nox.poll() is None:
+            os.killpg(nox.pid, signal.SIGKILL)
+            nox.wait()
+    assert not answers(url)
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # As a server binds: connections of the test itself may linger in TIME_WAIT.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind(("127.0.0.1", port))  # nothing listens on the port any more
+        probe.listen()
+    assert not _alive(server_pid)  # pypiserver itself is gone
+    assert not (tmp_path / ".index" / "server.json").exists()
 
 
 def test_index_from_environment_keeps_credentials_out_of_what_is_shown() -> None:

@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 from packaging.version import Version
 
+from commons_tools.build import verify_wheels
 from commons_tools.errors import VerifyError
 from commons_tools.index import RunningIndex
-from commons_tools.release import verify_internal_requirements, verify_wheels
+from commons_tools.release import verify_internal_requirements
 from commons_tools.simple_api import IndexTarget, project_files
 
 pytestmark = pytest.mark.slow

@@ -63,7 +63,6 @@ def make_rehearsal(
         for path in package.changelog_dir.iterdir():
             if path.is_file() and path.name != ".gitkeep":
                 path.unlink()
-        (package.changelog_dir / ".gitkeep").touch()
     g.git(dest, "init", "--quiet", "--initial-branch=main")
     for key, value in {**IDENTITY, "commit.gpgsign": "false", "tag.gpgsign": "false"}.items():
         g.git(dest, "config", key, value)
