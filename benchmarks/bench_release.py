@@ -8,7 +8,9 @@ index, each against a named baseline measured in the same run.
   venv, the commit and tags, and the sha-aware upload).
 
 Every run uses a fresh rehearsal repository (a breaking change in common-utils cascading to both
-dependents) and a fresh pypiserver on a free 127.0.0.1 port. Run: ``nox -s bench -- release``.
+dependents) and a fresh pypiserver on a free 127.0.0.1 port that already holds the rehearsal's
+earlier releases (published while preparing, untimed), so the run publishes its own six files.
+Run: ``nox -s bench -- release``.
 """
 
 from __future__ import annotations
@@ -26,8 +28,13 @@ REPO = Path(__file__).resolve().parents[1]
 TOOLS = REPO / "tools"
 sys.path.insert(0, str(TOOLS))
 
-from commons_tools.index import start_index  # noqa: E402  (tools/ joins the path just above)
+# tools/ joins the path just above.
+from commons_tools.build import rebuild_records  # noqa: E402
+from commons_tools.index import start_index  # noqa: E402
+from commons_tools.publish import publish_files  # noqa: E402
 from commons_tools.rehearsal import committed_tree, make_rehearsal  # noqa: E402
+from commons_tools.simple_api import IndexTarget  # noqa: E402
+from commons_tools.state import load_state  # noqa: E402
 from commons_tools.workspace import load_workspace  # noqa: E402
 
 PLAN_RUNS = 5
@@ -103,18 +110,24 @@ def main() -> int:
 
     def full_release(scratch: Path) -> Callable[[], None]:
         repo = make_rehearsal(tree, scratch / "repo", fragments=FRAGMENTS)
+        index = start_index(scratch / "index")
+        target = IndexTarget(index.url, index.simple_url, index.credentials)
+        earlier = rebuild_records(repo, load_state(repo).records, scratch / "earlier")
+        publish_files(target, earlier, say=lambda _: None)
+        env = _env(
+            {
+                "COMMONS_INDEX_URL": index.url,
+                "TWINE_USERNAME": index.credentials.username,
+                "TWINE_PASSWORD": index.credentials.password,
+            }
+        )
 
         def run() -> None:
-            with start_index(scratch / "index") as index:
-                env = _env(
-                    {
-                        "COMMONS_INDEX_URL": index.url,
-                        "TWINE_USERNAME": index.credentials.username,
-                        "TWINE_PASSWORD": index.credentials.password,
-                    }
-                )
+            try:
                 _run([sys.executable, "-m", "commons_tools.release"], repo, env)
-                uploaded = len(list(index.storage.iterdir()))
+                uploaded = len(list(index.storage.iterdir())) - len(earlier)
+            finally:
+                index.stop()
             if uploaded != 6:
                 raise SystemExit(f"the release uploaded {uploaded} files, expected 6")
 

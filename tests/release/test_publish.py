@@ -33,22 +33,22 @@ def test_publish_interrupted_after_first_package_completes_on_rerun_without_doub
 ) -> None:
     make_repo, tool, git, index_env = kit.make_repo, kit.tool, kit.git, kit.index_env
     repo = make_repo(fragments=THREE)
-    # The fresh index lacks the recorded 0.1.0 releases too: they go up first, oldest first,
-    # one package at a time. It stops for good once common-utils' four files are in.
+    # The fresh index lacks the recorded 0.1.0 releases too: they go up as well, wheels first
+    # (twine's order), dependencies first. It stops for good after four uploads.
     cut = stopping_proxy(index, 4)
 
     interrupted = tool("release", repo=repo, env=index_env(index, cut.url))
 
     assert interrupted.returncode == 1
     line = _one_line(interrupted.stderr)
-    assert "uploading common_auth-0.1.0-py3-none-any.whl to " in line
+    assert "uploading common_clients-0.1.0-py3-none-any.whl to " in line
     assert "502 Bad Gateway" in line
     assert "run the release again to publish what is missing" in line
     assert sorted(p.name for p in index.storage.iterdir()) == [
+        "common_auth-0.1.0-py3-none-any.whl",
+        "common_auth-0.1.1-py3-none-any.whl",
         "common_utils-0.1.0-py3-none-any.whl",
-        "common_utils-0.1.0.tar.gz",
         "common_utils-0.2.0-py3-none-any.whl",
-        "common_utils-0.2.0.tar.gz",
     ]
     assert len(git(repo, "tag", "--points-at", "HEAD").split()) == 3
     assert git(repo, "status", "--porcelain") == ""
@@ -58,11 +58,9 @@ def test_publish_interrupted_after_first_package_completes_on_rerun_without_doub
         resumed = tool("release", repo=repo, env=index_env(restarted, counter.url))
 
         assert resumed.returncode == 0, resumed.stderr
-        # Each package's newest release is rebuilt and compared; older ones only when missing.
-        assert resumed.stdout.count("  skip    common_utils-0.2.0") == 2
-        assert "common_utils-0.1.0" not in resumed.stdout
+        assert resumed.stdout.count("  skip    common_utils-0.2.0-py3-none-any.whl") == 1
         assert counter.uploads == 8
-        assert "8 uploaded, 2 already there." in resumed.stdout
+        assert "8 uploaded, 4 already there." in resumed.stdout
         assert len(list(restarted.storage.iterdir())) == 12
 
 

@@ -160,8 +160,9 @@ def publish_files(
     """Publish ``files`` to ``target`` as the module docstring says.
 
     Every file is compared with the index before anything is uploaded, so a conflict refuses the
-    whole publish; the missing files then go up one twine run per package, in the order given
-    (dependencies first), and are looked up again afterwards.
+    whole publish; the missing files then go up in one twine run (twine sends every wheel before
+    any sdist, each kind in the order given: dependencies first), and are looked up again
+    afterwards.
     """
     check_reachable(target)
     report = PublishReport()
@@ -205,8 +206,9 @@ def _upload_missing(
         by_project.setdefault(project_of(path), []).append(path)
     failure: PackageIndexError | None = None
     try:
-        for paths in by_project.values():
-            upload_with_twine(target, paths)
+        # One twine run for every file (it stops at the first failure): one start of twine
+        # instead of one per package.
+        upload_with_twine(target, [path for paths in by_project.values() for path in paths])
     except PackageIndexError as exc:
         failure = exc
     try:

@@ -22,6 +22,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import sys
 import tempfile
@@ -31,21 +32,13 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import tomlkit
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from commons_tools import git as g
-from commons_tools.build import (
-    BuildSource,
-    build_sources,
-    rebuild_records,
-    twine_check,
-    verify_wheels,
-    work_tree_sources,
-)
 from commons_tools.errors import (
     CommonsToolsError,
     ReleaseError,
@@ -57,13 +50,6 @@ from commons_tools.errors import (
 )
 from commons_tools.plan import Plan, PlannedRelease, make_plan, requirement_text
 from commons_tools.processes import run, tail
-from commons_tools.publish import (
-    check_credentials,
-    publish_files,
-    release_index,
-    require_unpublished,
-)
-from commons_tools.simple_api import IndexTarget, check_reachable, project_files
 from commons_tools.state import STATE_FILE, ReleaseRecord, ReleaseState, load_state
 from commons_tools.workspace import (
     Package,
@@ -71,6 +57,12 @@ from commons_tools.workspace import (
     load_workspace,
     write_version,
 )
+
+# The build, the index and tomlkit are imported where they are used: a --dry-run needs none of
+# them, and their imports would be most of its time.
+if TYPE_CHECKING:
+    from commons_tools.build import BuildSource
+    from commons_tools.simple_api import IndexTarget
 
 ROOT_LOG_MARKER = "<!-- release log start -->"
 Say = Callable[[str], None]
@@ -171,6 +163,8 @@ def require_consistent(repo: Path, workspace: Workspace, state: ReleaseState) ->
 
 def rewrite_ranges(release: PlannedRelease, changes: WorkTreeChanges) -> None:
     """Rewrite the cascaded requirements in the dependent's pyproject, keeping its comments."""
+    import tomlkit
+
     if not release.range_changes:
         return
     pyproject = changes.record(release.package.pyproject)
@@ -206,33 +200,55 @@ def write_cascade_fragment(release: PlannedRelease, changes: WorkTreeChanges) ->
         )
 
 
-def run_towncrier(repo: Path, release: PlannedRelease, day: str, changes: WorkTreeChanges) -> None:
-    """Consume the package's fragments into its CHANGELOG.md."""
-    package = release.package
-    changes.record(package.changelog)
-    for path in package.changelog_dir.iterdir():
-        changes.record(path)
-    rel = package.root.relative_to(repo).as_posix()
-    result = run(
-        [
-            sys.executable,
-            "-m",
-            "towncrier",
-            "build",
-            "--yes",
-            "--config",
-            f"{rel}/pyproject.toml",
-            "--dir",
-            rel,
-            "--version",
-            str(release.next),
-            "--date",
-            day,
-        ],
-        cwd=repo,
-    )
+_TOWNCRIER_SCRIPT = """
+import json, os, sys
+from towncrier.build import _main
+here = os.getcwd()
+for name, args in json.loads(sys.argv[1]):
+    try:
+        _main.main(args=args, prog_name="towncrier build", standalone_mode=False)
+    except SystemExit as exc:
+        if exc.code not in (0, None):
+            print(json.dumps({"failed": name, "error": f"exit status {exc.code}"}))
+            sys.exit(1)
+    except Exception as exc:
+        said = " ".join(str(exc).split()) or type(exc).__name__
+        print(json.dumps({"failed": name, "error": said}))
+        sys.exit(1)
+    finally:
+        os.chdir(here)
+"""
+
+
+def run_towncrier(
+    repo: Path, releases: Sequence[PlannedRelease], day: str, changes: WorkTreeChanges
+) -> None:
+    """Consume each package's fragments into its CHANGELOG.md: towncrier, once per package, all
+    in one process (one interpreter start instead of one per package)."""
+    jobs = []
+    for release in releases:
+        package = release.package
+        changes.record(package.changelog)
+        for path in package.changelog_dir.iterdir():
+            changes.record(path)
+        rel = package.root.relative_to(repo).as_posix()
+        args = ["--yes", "--config", f"{rel}/pyproject.toml", "--dir", rel]
+        args += ["--version", str(release.next), "--date", day]
+        jobs.append((package.dist_name, args))
+    if not jobs:
+        return
+    result = run([sys.executable, "-c", _TOWNCRIER_SCRIPT, json.dumps(jobs)], cwd=repo)
     if result.returncode != 0:
-        raise ReleaseError(f"towncrier did not build {package.changelog}: {tail(result, 3)}")
+        for line in reversed(result.stdout.strip().splitlines()):
+            try:
+                said = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(said, dict) and "failed" in said:
+                raise ReleaseError(
+                    f"towncrier did not build the changelog of {said['failed']}: {said['error']}"
+                )
+        raise ReleaseError(f"towncrier did not build the changelogs: {tail(result, 3)}")
 
 
 def write_root_changelog(repo: Path, plan: Plan, day: str, changes: WorkTreeChanges) -> None:
@@ -257,7 +273,7 @@ def write_release(repo: Path, plan: Plan, epoch: int, changes: WorkTreeChanges) 
         write_version(changes.record(release.package.about), release.next)
         rewrite_ranges(release, changes)
         write_cascade_fragment(release, changes)
-        run_towncrier(repo, release, day, changes)
+    run_towncrier(repo, plan.releases, day, changes)
     write_root_changelog(repo, plan, day, changes)
 
 
@@ -309,6 +325,8 @@ def build_and_verify(
 ) -> list[Path]:
     """Step 4: build the released packages from their trees, twine check them, install and
     import the wheels in a fresh venv, and check their requirements on each other."""
+    from commons_tools.build import build_sources, twine_check, verify_wheels, work_tree_sources
+
     built = build_sources(repo, sources, outdir)
     twine_check(built)
     wheels = [p for p in built if p.suffix == ".whl"]
@@ -328,6 +346,9 @@ def build_and_verify(
 
 @contextmanager
 def _index_if(publish: bool, repo: Path, say: Say) -> Iterator[IndexTarget | None]:
+    from commons_tools.publish import check_credentials, release_index
+    from commons_tools.simple_api import check_reachable
+
     if not publish:
         yield None
         return
@@ -366,6 +387,9 @@ def release(
         _publish_recorded_only(repo, state, publish, outdir, say)
         return plan
     require_unreleased(repo, state, plan)
+    from commons_tools.build import work_tree_sources
+    from commons_tools.publish import require_unpublished
+
     with _index_if(publish, repo, say) as target:
         if target is not None:
             require_unpublished(target, [(r.package.dist_name, r.next) for r in plan.releases])
@@ -441,6 +465,10 @@ def publish_recorded(
     ``fresh`` are files this run built (published as they are); with ``compare_latest`` each
     package's newest release is rebuilt even when the index has it, so its bytes are compared.
     """
+    from commons_tools.build import BuildSource, rebuild_records
+    from commons_tools.publish import publish_files
+    from commons_tools.simple_api import project_files
+
     fresh_names = {path.name for path in fresh}
     listings: dict[str, set[str]] = {}
     latest = {canonicalize_name(r.package): r for r in state.records}
