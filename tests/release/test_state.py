@@ -292,3 +292,33 @@ def test_a_damaged_state_file_is_one_line_naming_the_entry(
     if damage != "behind":
         assert gate.returncode == 2
         assert expected in _one_line(gate.stderr)
+
+
+def test_the_demo_republishes_recorded_releases_in_a_tagless_clone_and_releases_nothing(
+    kit: Any, index: RunningIndex, index_target: IndexTarget
+) -> None:
+    from commons_tools.demo import publish_current
+
+    repo = kit.make_repo(fragments={"common-auth": {"+a.fix.md": "Fixed `a`.\n"}})
+    assert kit.tool("release", "--no-publish", repo=repo).returncode == 0
+    (repo / "packages/common_utils/changelog.d/+b.feature.md").write_text("Added `b`.\n")
+    _commit(kit, repo, "A pending feature, not to be released by the demo")
+    kit.git(repo, "tag", "--delete", *kit.git(repo, "tag").split())
+    head = kit.git(repo, "rev-parse", "HEAD")
+    said: list[str] = []
+
+    versions = publish_current(repo, index, said.append)
+
+    assert kit.git(repo, "rev-parse", "HEAD") == head  # nothing was released
+    assert versions == {"common-utils": "0.1.0", "common-auth": "0.1.1", "common-clients": "0.1.0"}
+    assert sorted(_index_shas(index_target)) == sorted(
+        f"{name}-{version}{suffix}"
+        for name, version in [
+            ("common_utils", "0.1.0"),
+            ("common_auth", "0.1.0"),
+            ("common_auth", "0.1.1"),
+            ("common_clients", "0.1.0"),
+        ]
+        for suffix in ("-py3-none-any.whl", ".tar.gz")
+    )
+    assert any("republishing the 4 release(s) recorded in releases.toml" in line for line in said)
