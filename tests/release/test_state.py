@@ -251,6 +251,20 @@ def test_rebuilding_any_recorded_release_gives_the_published_bytes(
     assert len(rebuilt) == 4
     for path in rebuilt:
         assert hashlib.sha256(path.read_bytes()).hexdigest() == published[path.name]
+    # The same from the command line, as the README shows it.
+    by_hand = kit.tool(
+        "build", "--release", "common-clients==0.1.1", "--outdir", str(repo.parent / "cli"),
+        repo=repo,
+    )  # fmt: skip
+    assert by_hand.returncode == 0, by_hand.stderr
+    for line in by_hand.stdout.splitlines():
+        digest, name = line.split()
+        assert published[name] == digest
+    unknown = kit.tool("build", "--release", "common-clients==9.9.9", repo=repo)
+    assert unknown.returncode == 1
+    assert _one_line(unknown.stderr) == (
+        "build: common-clients==9.9.9: no such release in releases.toml (expected NAME==VERSION)"
+    )
 
 
 @pytest.mark.parametrize(

@@ -30,12 +30,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from packaging.utils import canonicalize_name
-from packaging.version import Version
+from packaging.version import InvalidVersion, Version
 
 from commons_tools import git as g
-from commons_tools.errors import BuildError, CommonsToolsError, VerifyError
+from commons_tools.errors import BuildError, CommonsToolsError, VerifyError, describe_os_error
 from commons_tools.processes import run, tail, uv_command
-from commons_tools.state import ReleaseRecord
+from commons_tools.state import STATE_FILE, ReleaseRecord, load_state
 from commons_tools.workspace import Package, load_workspace
 
 
@@ -296,16 +296,46 @@ def _run_checked(command: Sequence[str]) -> str:
     return result.stdout
 
 
+def recorded(repo: Path, wanted: Sequence[str]) -> list[ReleaseRecord]:
+    """The ``releases.toml`` entries named ``NAME==VERSION``; a BuildError names one missing."""
+    state = load_state(repo)
+    found = []
+    for item in wanted:
+        name, _, version = item.partition("==")
+        try:
+            record = state.find(name, Version(version)) if version else None
+        except InvalidVersion:
+            record = None
+        if record is None:
+            raise BuildError(f"{item}: no such release in {STATE_FILE} (expected NAME==VERSION)")
+        found.append(record)
+    return found
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="nox -s build --", description=__doc__)
     parser.add_argument("packages", nargs="*", help="dist names or modules (default: all)")
+    parser.add_argument(
+        "--release",
+        action="append",
+        default=[],
+        metavar="NAME==VERSION",
+        help="rebuild this recorded release from releases.toml instead (repeatable)",
+    )
     parser.add_argument("--outdir", type=Path, default=Path("dist"))
     parser.add_argument("--repo", type=Path, default=Path.cwd(), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    repo, outdir = args.repo.resolve(), args.outdir.resolve()
     try:
-        built = build_all(args.repo.resolve(), args.outdir.resolve(), args.packages)
+        if args.release:
+            built = rebuild_records(repo, recorded(repo, args.release), outdir)
+        else:
+            built = build_all(repo, outdir, args.packages)
     except CommonsToolsError as exc:
         print(f"build: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"build: {describe_os_error(exc)}", file=sys.stderr)
         return 1
     for path in built:
         print(f"{sha256(path)}  {path.name}")

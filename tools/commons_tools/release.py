@@ -534,6 +534,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         print(f"release: {describe_os_error(exc)}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        # Before the commit every written file was put back; after it, a re-run publishes.
+        print("release: interrupted", file=sys.stderr)
+        return 130
     return 0
 
 
