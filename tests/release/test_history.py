@@ -87,6 +87,10 @@ BUMPS = {
 }
 PRE_ORDER = {"a": 0, "b": 1, "rc": 2}
 PRE_LETTER = {"alpha": "a", "beta": "b", "rc": "rc"}
+#: The release state file at the root: ``[[release]]`` entries of package, version, source (the
+#: commit the run started from, the release commit's parent), tree (the package folder's tree id
+#: as released) and epoch (SOURCE_DATE_EPOCH of the build).
+STATE_FILE = "releases.toml"
 LEGIT_REFUSAL = re.compile(r"cannot go from (\S+) back to --pre (\w+)")
 TOKEN = re.compile(r"hf\d{4}x")
 
@@ -203,6 +207,16 @@ def steps(draw: Any, number: int, view: View) -> Step:
     publish = _turn(draw, (True, False, True), number) if kind == "release" else True
     keep_tags = _turn(draw, (True, False), number // 7) if kind == "clone" else True
     return Step(kind, fragments, packages, pre, publish, keep_tags=keep_tags, rebuild=rebuild)
+
+
+def tool_environment() -> dict[str, str]:
+    """The environment of a tools run: no index settings of the caller's, the tools importable,
+    and this venv's bin first on PATH, so that builds take uv (and its one shared cache) as their
+    installer, as under nox."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TWINE_", "COMMONS_INDEX"))}
+    env["PYTHONPATH"] = str(TOOLS)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    return env
 
 
 # -- reading the repository, independently of the tools --------------------------------------
@@ -432,10 +446,7 @@ class History:
         yield self.index.url
 
     def run(self, step: Step, url: str) -> Outcome:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("TWINE_", "COMMONS_INDEX"))}
-        env["PYTHONPATH"] = str(TOOLS)
-        # The builds use uv (from this venv) as their installer, with its shared cache.
-        env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+        env = tool_environment()
         env["COMMONS_INDEX_URL"] = url
         env["TWINE_USERNAME"] = self.index.credentials.username
         env["TWINE_PASSWORD"] = self.index.credentials.password
@@ -630,6 +641,7 @@ class History:
         if status:
             raise self.fail(f"the work tree is not clean after the run:\n{status}")
         self._check_versions_and_tags()
+        self._check_state_file()
         self._check_ranges()
         self._check_changelogs()
         self._check_index(complete=published and self.index_up)
@@ -659,6 +671,43 @@ class History:
         missing = sorted(self.expected_tags - set(tags))
         if missing:
             raise self.fail(f"releases without their tag: {', '.join(missing)}")
+
+    def recorded_state(self) -> dict[tuple[str, Version], dict[str, Any]]:
+        """The entries of the release state file, by (package, version); each seen once."""
+        path = self.repo / STATE_FILE
+        if not path.is_file() or path.is_symlink():
+            raise self.fail(f"no {STATE_FILE} at the root: the release state is not recorded")
+        entries = tomllib.loads(path.read_text("utf-8")).get("release", [])
+        found: dict[tuple[str, Version], dict[str, Any]] = {}
+        for entry in entries:
+            key = (canonicalize_name(entry["package"]), Version(entry["version"]))
+            if key in found:
+                raise self.fail(f"{STATE_FILE} records {key[0]} {key[1]} twice")
+            found[key] = entry
+        return found
+
+    def _check_state_file(self) -> None:
+        """The state file records exactly the releases made: each from the release commit's
+        parent, with the package's tree as that commit holds it."""
+        state = self.recorded_state()
+        made = {(r.package, r.version): r for r in self.records}
+        if set(state) != set(made):
+            extra = sorted(f"{p} {v}" for p, v in set(state) - set(made))
+            lacking = sorted(f"{p} {v}" for p, v in set(made) - set(state))
+            raise self.fail(
+                f"{STATE_FILE} disagrees with the releases made: it also has "
+                f"{extra or 'nothing'}, it lacks {lacking or 'nothing'}"
+            )
+        for key, entry in state.items():
+            record = made[key]
+            parent = git(self.repo, "rev-parse", f"{record.commit}^")
+            tree = git(self.repo, "rev-parse", f"{record.commit}:packages/{MODULES[key[0]]}")
+            if entry["source"] != parent or entry["tree"] != tree:
+                raise self.fail(
+                    f"{STATE_FILE}: {key[0]} {key[1]} has source {entry['source'][:12]} and tree "
+                    f"{entry['tree'][:12]}; its release commit {record.commit[:12]} has parent "
+                    f"{parent[:12]} and tree {tree[:12]}"
+                )
 
     def _check_ranges(self) -> None:
         for package in PACKAGES:
@@ -742,32 +791,33 @@ class History:
     # -- rebuilding ------------------------------------------------------------------------------
 
     def rebuild(self, record: Record) -> None:
-        """Build ``record`` again from its commit, as anyone could: the same bytes."""
+        """Build ``record`` again from its release commit, as anyone could (``python -m build``
+        with the SOURCE_DATE_EPOCH the state file records): the same bytes."""
+        epoch = self.recorded_state()[(record.package, record.version)]["epoch"]
         with tempfile.TemporaryDirectory(prefix="history-rebuild-", dir=self.folder) as scratch:
             tree = Path(scratch) / "tree"
             git(self.repo, "worktree", "add", "--quiet", "--detach", str(tree), record.commit)
             try:
                 out = Path(scratch) / "out"
-                env = {**os.environ, "PYTHONPATH": str(TOOLS)}
-                env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+                source = tree / "packages" / MODULES[record.package]
                 result = subprocess.run(
                     [
                         sys.executable,
                         "-m",
-                        "commons_tools.build",
-                        record.package,
-                        "--outdir",
-                        str(out),
+                        "build",
+                        "--installer=uv",
+                        f"--outdir={out}",
+                        str(source),
                     ],
-                    cwd=tree,
-                    env=env,
+                    env={**tool_environment(), "SOURCE_DATE_EPOCH": str(epoch)},
                     capture_output=True,
                     text=True,
                     check=False,
                 )
                 if result.returncode != 0:
                     raise self.fail(
-                        f"{record.package} {record.version} does not rebuild: {result.stderr}"
+                        f"{record.package} {record.version} does not rebuild from "
+                        f"{record.commit[:12]}: {result.stdout[-1500:]}{result.stderr[-1500:]}"
                     )
                 for name in record.files:
                     digest = sha256(out / name)
