@@ -48,7 +48,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, Phase, given, note, settings
+from hypothesis import HealthCheck, Phase, currently_in_test_context, given, note, settings
 from hypothesis import strategies as st
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel_filename
@@ -418,7 +418,8 @@ class History:
     def play(self, number: int, step: Step) -> None:
         self.steps.append(step)
         self.log.append(f"{number:>3}. {step}")
-        note(f"step {number}: {step}")
+        if currently_in_test_context():  # not when a recorded history is replayed
+            note(f"step {number}: {step}")
         if step.kind == "clone":
             self.fresh_clone(keep_tags=step.keep_tags)
         if step.kind == "rerun" and not self.index_up:
@@ -558,23 +559,29 @@ class History:
                 self.known_sha.setdefault(name, sha256(built))
 
     def _released(self, before: Snapshot, commits: list[str]) -> dict[str, Version]:
-        """What the run's commit released: its subject against the ``__about__.py`` changes."""
+        """What the run's commit released: its subject, checked against the versions released
+        before and against the ``__about__.py`` files."""
         after = {p: about_version(self.repo, p) for p in PACKAGES}
         moved = {p: v for p, v in after.items() if v != before.versions[p]}
         if not commits:
             if moved:
-                raise self.fail(f"versions moved without a commit: {moved}")
+                raise self.fail(f"versions moved without a release commit: {moved}")
             return {}
         subject = git(self.repo, "log", "-1", "--format=%s")
-        named = dict(part.rsplit(" ", 1) for part in subject.removeprefix("Release ").split(", "))
-        if not subject.startswith("Release ") or {p: str(v) for p, v in moved.items()} != named:
-            raise self.fail(f"the release commit says {subject!r}, the versions moved {moved}")
-        for package, version in moved.items():
-            earlier = [r.version for r in self.records if r.package == package]
-            if earlier and version <= max(earlier):
+        parts = [part.rsplit(" ", 1) for part in subject.removeprefix("Release ").split(", ")]
+        if not subject.startswith("Release ") or any(len(part) != 2 for part in parts):
+            raise self.fail(f"the run made a commit that is no release: {subject!r}")
+        named = {canonicalize_name(name): Version(version) for name, version in parts}
+        for package, version in named.items():
+            earlier = [r for r in self.records if r.package == package]
+            newest = max(earlier, key=lambda r: r.version, default=None)
+            if newest is not None and version <= newest.version:
                 raise self.fail(
-                    f"{package} was released at {version} after {max(earlier)}: versions only grow"
+                    f"{subject!r}: {package} {version} after {newest.version} (released at "
+                    f"{newest.commit[:12]}): versions only grow"
                 )
+        if named != moved:
+            raise self.fail(f"the release commit says {subject!r}, the versions moved {moved}")
         return moved
 
     def _judge_failure(
