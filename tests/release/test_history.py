@@ -406,13 +406,13 @@ class History:
 
     def fail(self, message: str) -> HistoryFailure:
         steps = "\n".join(self.log)
-        replay = self.folder.parent / "failed-history.json"
-        replay.write_text(
-            json.dumps([dataclasses.asdict(s) for s in self.steps], indent=1), encoding="utf-8"
-        )
+        recorded = json.dumps([dataclasses.asdict(s) for s in self.steps])
+        # Outside pytest's temporary folders, which other pytest runs clean away.
+        replay = Path(tempfile.gettempdir()) / f"failed-release-history-{os.getpid()}.json"
+        replay.write_text(recorded, encoding="utf-8")
         return HistoryFailure(
             f"{message}\n\nThe history so far (replay it with "
-            f"--release-history-replay={replay}):\n{steps}"
+            f"--release-history-replay={replay}):\n{steps}\n\nThe steps as JSON:\n{recorded}"
         )
 
     def play(self, number: int, step: Step) -> None:
@@ -798,44 +798,42 @@ class History:
     # -- rebuilding ------------------------------------------------------------------------------
 
     def rebuild(self, record: Record) -> None:
-        """Build ``record`` again from its release commit, as anyone could (``python -m build``
-        with the SOURCE_DATE_EPOCH the state file records): the same bytes."""
-        epoch = self.recorded_state()[(record.package, record.version)]["epoch"]
+        """Build ``record`` again as its entry in the state file says anyone can: the package's
+        recorded tree out of git (``git archive``, in a folder that no outer ``.gitignore``
+        reaches), ``python -m build`` at the recorded SOURCE_DATE_EPOCH: the same bytes."""
+        entry = self.recorded_state()[(record.package, record.version)]
+        archive = subprocess.run(
+            ["git", "archive", "--format=tar", entry["tree"]],
+            cwd=self.repo,
+            capture_output=True,
+            check=True,
+        ).stdout
         with tempfile.TemporaryDirectory(prefix="history-rebuild-", dir=self.folder) as scratch:
-            tree = Path(scratch) / "tree"
-            git(self.repo, "worktree", "add", "--quiet", "--detach", str(tree), record.commit)
-            try:
-                out = Path(scratch) / "out"
-                source = tree / "packages" / MODULES[record.package]
-                result = subprocess.run(
-                    [
-                        sys.executable,
-                        "-m",
-                        "build",
-                        "--installer=uv",
-                        f"--outdir={out}",
-                        str(source),
-                    ],
-                    env={**tool_environment(), "SOURCE_DATE_EPOCH": str(epoch)},
-                    capture_output=True,
-                    text=True,
-                    check=False,
+            (Path(scratch) / ".git").mkdir()
+            source = Path(scratch) / "package"
+            with tarfile.open(fileobj=io.BytesIO(archive)) as members:
+                members.extractall(source, filter="data")
+            out = Path(scratch) / "out"
+            result = subprocess.run(
+                [sys.executable, "-m", "build", "--installer=uv", f"--outdir={out}", str(source)],
+                env={**tool_environment(), "SOURCE_DATE_EPOCH": str(entry["epoch"])},
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if result.returncode != 0:
+                raise self.fail(
+                    f"{record.package} {record.version} does not rebuild from tree "
+                    f"{entry['tree'][:12]}: {result.stdout[-1500:]}{result.stderr[-1500:]}"
                 )
-                if result.returncode != 0:
+            for name in record.files:
+                digest = sha256(out / name)
+                known = self.known_sha.setdefault(name, digest)
+                if digest != known:
                     raise self.fail(
-                        f"{record.package} {record.version} does not rebuild from "
-                        f"{record.commit[:12]}: {result.stdout[-1500:]}{result.stderr[-1500:]}"
+                        f"{name} rebuilt from tree {entry['tree'][:12]} at epoch {entry['epoch']} "
+                        f"has sha256 {digest[:16]}, the release built {known[:16]}"
                     )
-                for name in record.files:
-                    digest = sha256(out / name)
-                    known = self.known_sha.setdefault(name, digest)
-                    if digest != known:
-                        raise self.fail(
-                            f"{name} rebuilt from {record.commit[:12]} has sha256 {digest[:16]}, "
-                            f"the release built {known[:16]}"
-                        )
-            finally:
-                git(self.repo, "worktree", "remove", "--force", str(tree))
         self.rebuilt.add(record.tag)
 
     def rebuild_the_rest(self) -> None:
