@@ -92,19 +92,23 @@ PRE_LETTER = {"alpha": "a", "beta": "b", "rc": "rc"}
 #: as released) and epoch (SOURCE_DATE_EPOCH of the build).
 STATE_FILE = "releases.toml"
 LEGIT_REFUSAL = re.compile(r"cannot go from (\S+) back to --pre (\w+)")
-TOKEN = re.compile(r"hf\d{4}x")
 
 
 @dataclass(frozen=True)
 class Profile:
+    """How much history to play: ``examples`` histories of ``steps`` release runs each; one
+    recorded release rebuilt after every ``rebuild_every`` steps, and with ``rebuild_all`` every
+    release not rebuilt yet at the end of each history."""
+
     examples: int
     steps: int
-    #: Rebuild one recorded release after every this many steps (and every release at the end
-    #: when ``rebuild_all``).
     rebuild_every: int
     rebuild_all: bool
 
 
+#: quick (CI): hypothesis's first history, its simplest choices turned by the step number (every
+#: kind of step in turn, the same history each time). long: that one and five random ones, twice
+#: as long, every release rebuilt.
 PROFILES = {
     "quick": Profile(examples=1, steps=30, rebuild_every=3, rebuild_all=False),
     "long": Profile(examples=6, steps=60, rebuild_every=1, rebuild_all=True),
@@ -122,6 +126,7 @@ class Step:
     ``--package`` run meant to promote a pre-release), ``cut`` (the index stops: ``down`` before the
     run, ``before`` upload number ``cut_at``, or ``after`` it), ``rerun`` (the stopped index comes
     back first), ``clone`` (the history carries on in a fresh clone, with or without its tags).
+    ``rebuild`` picks the recorded release rebuilt after the step, when the profile rebuilds then.
     """
 
     kind: str
@@ -436,7 +441,8 @@ class History:
         self.judge(step, before, outcome)
         self.check(published=step.publish and outcome.returncode == 0)
         if self.profile.rebuild_every and number % self.profile.rebuild_every == 0:
-            self.rebuild(self.records[step.rebuild % len(self.records)])
+            fresh = [r for r in self.records if r.tag not in self.rebuilt] or self.records
+            self.rebuild(fresh[step.rebuild % len(fresh)])
 
     @contextmanager
     def index_url(self, step: Step) -> Iterator[str]:
