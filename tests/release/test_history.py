@@ -870,6 +870,7 @@ def _play(history: History, numbered: Iterator[tuple[int, Step]], profile: Profi
         f"(mean {sum(runs) / len(runs):.1f} s), {len(history.records)} releases, "
         f"{len(history.rebuilt)} rebuilt"
     )
+    print("\n".join(history.log))
 
 
 def test_a_long_random_release_history_keeps_every_promise(
