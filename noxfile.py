@@ -119,7 +119,14 @@ def typecheck(session: nox.Session) -> None:
     _install_services(session)
     _install_packages(session)
     _install_tools(session)
-    session.install(*nox.project.dependency_groups(WORKSPACE, "typecheck"), "nox", "pytest")
+    # The repository's tests import their own requirements (hypothesis): mypy must see them.
+    session.install(
+        *nox.project.dependency_groups(WORKSPACE, "typecheck"),
+        "nox",
+        "pytest",
+        "-r",
+        "tests/requirements.txt",
+    )
     session.run(
         "mypy",
         "packages/common_utils/src",

@@ -192,6 +192,13 @@ class _Forwarder(BaseHTTPRequestHandler):
         proxy = self.server
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else None
+        upload = self.command == "POST" and body is not None and b'name="content"' in body
+        if upload and proxy.before:
+            with proxy.lock:
+                proxy.attempts += 1
+                if proxy.attempts == proxy.stop_after:
+                    # Stopped as this upload arrives: it never reaches the index.
+                    proxy.upstream.stop()
         headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
         request = urllib.request.Request(  # noqa: S310
             f"{proxy.upstream.url.rstrip('/')}{self.path}",
@@ -206,7 +213,7 @@ class _Forwarder(BaseHTTPRequestHandler):
             status, reply, content_type = exc.code, exc.read(), exc.headers
         except (urllib.error.URLError, OSError):
             status, reply, content_type = 502, b"upstream index stopped", None
-        if self.command == "POST" and status == 200 and body and b'name="content"' in body:
+        if upload and not proxy.before and status == 200:
             with proxy.lock:
                 proxy.uploads += 1
                 if proxy.uploads == proxy.stop_after:
@@ -228,12 +235,15 @@ class _Forwarder(BaseHTTPRequestHandler):
 
 class StoppingProxy(ThreadingHTTPServer):
     """A loopback proxy in front of a real index that stops that index after ``stop_after``
-    successful uploads (0: never), and counts the uploads it forwarded."""
+    successful uploads (0: never), and counts the uploads it forwarded; with ``before``, it stops
+    the index as upload number ``stop_after`` arrives, so that upload never lands."""
 
-    def __init__(self, upstream: RunningIndex, stop_after: int) -> None:
+    def __init__(self, upstream: RunningIndex, stop_after: int, *, before: bool = False) -> None:
         super().__init__(("127.0.0.1", 0), _Forwarder)
         self.upstream = upstream
         self.stop_after = stop_after
+        self.before = before
+        self.attempts = 0
         self.uploads = 0
         self.lock = threading.Lock()
 
@@ -243,12 +253,13 @@ class StoppingProxy(ThreadingHTTPServer):
 
 
 @pytest.fixture
-def stopping_proxy() -> Iterator[Callable[[RunningIndex, int], StoppingProxy]]:
-    """``stopping_proxy(index, n)``: a running :class:`StoppingProxy` (stopped after the test)."""
+def stopping_proxy() -> Iterator[Callable[..., StoppingProxy]]:
+    """``stopping_proxy(index, n, before=False)``: a running :class:`StoppingProxy` (stopped
+    after the test)."""
     started: list[StoppingProxy] = []
 
-    def start(upstream: RunningIndex, stop_after: int) -> StoppingProxy:
-        proxy = StoppingProxy(upstream, stop_after)
+    def start(upstream: RunningIndex, stop_after: int, *, before: bool = False) -> StoppingProxy:
+        proxy = StoppingProxy(upstream, stop_after, before=before)
         threading.Thread(target=proxy.serve_forever, daemon=True).start()
         started.append(proxy)
         return proxy
