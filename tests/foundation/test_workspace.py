@@ -7,9 +7,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from packaging.version import Version
 
 from commons_tools.errors import WorkspaceError
-from commons_tools.workspace import load_workspace
+from commons_tools.workspace import load_workspace, read_version, write_version
 
 Tool = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -67,3 +68,23 @@ def test_gate_over_a_broken_project_file_is_one_line(workspace_repo: Path, tool:
     [line] = result.stderr.strip().splitlines()
     assert line.startswith("changelog: ")
     assert "packages/common_clients/pyproject.toml: not a valid project file" in line
+
+
+def test_writing_a_version_changes_only_the_version(tmp_path: Path) -> None:
+    about = tmp_path / "__about__.py"
+    text = '"""The version."""\n\n__version__ = "0.1.0"\n\n# kept\n'
+    about.write_text(text, encoding="utf-8")
+
+    write_version(about, Version("0.2.0rc1"))
+
+    assert about.read_text(encoding="utf-8") == text.replace("0.1.0", "0.2.0rc1")
+    assert read_version(about) == Version("0.2.0rc1")
+
+
+def test_writing_a_version_keeps_the_final_newline(tmp_path: Path) -> None:
+    about = tmp_path / "__about__.py"
+    about.write_text('__version__ = "1.0.0"\n', encoding="utf-8")
+
+    write_version(about, Version("1.0.1"))
+
+    assert about.read_text(encoding="utf-8") == '__version__ = "1.0.1"\n'

@@ -14,7 +14,8 @@ from packaging.version import InvalidVersion, Version
 
 from commons_tools.errors import WorkspaceError
 
-_VERSION_LINE = re.compile(r'^__version__\s*=\s*"(?P<version>[^"]+)"\s*$', re.MULTILINE)
+# Spaces only at the end: ``\s*$`` would swallow the line's newline, and the rewrite with it.
+_VERSION_LINE = re.compile(r'^__version__[ \t]*=[ \t]*"(?P<version>[^"]+)"[ \t]*$', re.MULTILINE)
 
 #: The example services under ``services/`` (each its own Django project).
 SERVICES = ("users", "orders", "notifications")
