@@ -87,6 +87,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # Every error as RFC 9457 problem details; JSON bodies bounded in size and depth.
+    "EXCEPTION_HANDLER": "common_utils.drf.problem_exception_handler",
+    "DEFAULT_PARSER_CLASSES": ["common_utils.drf.BoundedJSONParser"],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Notifications",
