@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Annotated
 
 import pytest
-from pydantic import Field, Json, field_validator
+from pydantic import Field, Json, ValidationInfo, field_validator, model_validator
 
 from common_utils import (
     CommonUtilsError,
@@ -55,7 +55,7 @@ def test_defaults_apply_and_values_are_typed() -> None:
     assert env.DEBUG is True
     assert env.ALLOWED_HOSTS == ("a.example", "b.example", "c.example")
     assert env.UPSTREAM_URL == "http://users:8000/"
-    assert env.TIMEOUT == timedelta(seconds=1.5)
+    assert timedelta(seconds=1.5) == env.TIMEOUT
     assert env.WORKERS == 4
     assert env.ACCOUNTS == {"orders": ["users:read"]}
     defaults = ServiceEnvironment.from_environ(GOOD)
@@ -152,3 +152,39 @@ def test_the_settings_are_frozen() -> None:
     env = ServiceEnvironment.from_environ(GOOD)
     with pytest.raises(ValueError, match="frozen"):
         env.SECRET_KEY = "other"  # type: ignore[misc]
+
+
+class BrokerEnvironment(EnvironmentSettings):
+    BROKER_URL: Url | None = None
+    # Checked even when unset (validate_default), so it is reported with the other variables.
+    BROKER_DIR: Annotated[str | None, Field(validate_default=True)] = None
+    WORKERS: int = 1
+    LOW: int = 0
+    HIGH: int = 10
+
+    @field_validator("BROKER_DIR")
+    @classmethod
+    def _dir_without_url(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None and info.data.get("BROKER_URL") is None:
+            raise ValueError("required when BROKER_URL is not set")
+        return value
+
+    @model_validator(mode="after")
+    def _ordered(self) -> BrokerEnvironment:
+        if self.LOW > self.HIGH:
+            raise ValueError("HIGH: must not be below LOW")
+        return self
+
+
+def test_a_rule_across_variables_is_reported_with_the_others() -> None:
+    with pytest.raises(EnvironmentSettingsError) as caught:
+        BrokerEnvironment.from_environ({"WORKERS": "many"})
+    assert set(caught.value.errors) == {"BROKER_DIR", "WORKERS"}
+    assert caught.value.errors["BROKER_DIR"] == "required when BROKER_URL is not set"
+    assert BrokerEnvironment.from_environ({"BROKER_URL": "amqp://mq//"}).BROKER_DIR is None
+
+
+def test_a_model_validator_names_its_variable() -> None:
+    with pytest.raises(EnvironmentSettingsError) as caught:
+        BrokerEnvironment.from_environ({"BROKER_DIR": "broker", "LOW": "5", "HIGH": "1"})
+    assert caught.value.errors == {"HIGH": "must not be below LOW"}

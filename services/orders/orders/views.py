@@ -14,10 +14,10 @@ from collections.abc import Iterable, Sequence
 from common_auth import AccessTokenClaims
 from common_auth.drf import HasScopes
 from common_clients.users.models import User
-from common_utils import new_event
+from common_utils import Problem, new_event
 from common_utils.django import atomic_for, publish
+from common_utils.drf import ProblemSerializer
 from django.db.models import QuerySet
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import NotAuthenticated, NotFound
@@ -28,24 +28,26 @@ from rest_framework.response import Response
 from orders.events import EVENT_SOURCE, OrderPlaced
 from orders.models import Order
 from orders.owners import active_owner, owner_lookup
-from orders.serializers import ErrorSerializer, OrderSerializer, PlaceOrderSerializer
+from orders.serializers import OrderSerializer, PlaceOrderSerializer
 
 logger = logging.getLogger("orders.api")
+# Every error answer is RFC 9457 problem details (common_utils.drf.problem_exception_handler).
+PROBLEM_JSON = Problem.MEDIA_TYPE
 
 _INVALID = OpenApiResponse(
-    OpenApiTypes.OBJECT,
-    description='Invalid input: each field at fault with its messages, e.g. {"quantity": '
-    '["Ensure this value is less than or equal to 100."]}.',
+    ProblemSerializer,
+    description="Invalid input: a validation_error problem listing each field at fault under "
+    "`errors` (JSON pointer, detail, code).",
 )
-_UNAUTHENTICATED = OpenApiResponse(ErrorSerializer, description="No token, or a bad one.")
+_UNAUTHENTICATED = OpenApiResponse(ProblemSerializer, description="No token, or a bad one.")
 _FORBIDDEN = OpenApiResponse(
-    ErrorSerializer,
+    ProblemSerializer,
     description="The token lacks the scope, or (placing) the user is unknown or inactive.",
 )
-_NOT_FOUND = OpenApiResponse(ErrorSerializer, description="No such order of the caller's.")
-_BAD_GATEWAY = OpenApiResponse(ErrorSerializer, description="The users service answered wrongly.")
+_NOT_FOUND = OpenApiResponse(ProblemSerializer, description="No such order of the caller's.")
+_BAD_GATEWAY = OpenApiResponse(ProblemSerializer, description="The users service answered wrongly.")
 _UNAVAILABLE = OpenApiResponse(
-    ErrorSerializer, description="The users service is unavailable; retry after Retry-After."
+    description="The users service is unavailable; retry after Retry-After."
 )
 
 
@@ -83,11 +85,11 @@ class OrderList(generics.GenericAPIView[Order]):
         "service knows them now (scope `orders:read`).",
         responses={
             200: OrderSerializer(many=True),
-            401: _UNAUTHENTICATED,
-            403: _FORBIDDEN,
-            404: OpenApiResponse(ErrorSerializer, description="No such page."),
-            502: _BAD_GATEWAY,
-            503: _UNAVAILABLE,
+            (401, PROBLEM_JSON): _UNAUTHENTICATED,
+            (403, PROBLEM_JSON): _FORBIDDEN,
+            (404, PROBLEM_JSON): OpenApiResponse(ProblemSerializer, description="No such page."),
+            (502, PROBLEM_JSON): _BAD_GATEWAY,
+            (503, PROBLEM_JSON): _UNAVAILABLE,
         },
     )
     def get(self, request: Request) -> Response:
@@ -109,11 +111,11 @@ class OrderList(generics.GenericAPIView[Order]):
         request=PlaceOrderSerializer,
         responses={
             201: OrderSerializer,
-            400: _INVALID,
-            401: _UNAUTHENTICATED,
-            403: _FORBIDDEN,
-            502: _BAD_GATEWAY,
-            503: _UNAVAILABLE,
+            (400, PROBLEM_JSON): _INVALID,
+            (401, PROBLEM_JSON): _UNAUTHENTICATED,
+            (403, PROBLEM_JSON): _FORBIDDEN,
+            (502, PROBLEM_JSON): _BAD_GATEWAY,
+            (503, PROBLEM_JSON): _UNAVAILABLE,
         },
     )
     def post(self, request: Request) -> Response:
@@ -172,11 +174,11 @@ class OrderDetail(generics.GenericAPIView[Order]):
         ],
         responses={
             200: OrderSerializer,
-            401: _UNAUTHENTICATED,
-            403: _FORBIDDEN,
-            404: _NOT_FOUND,
-            502: _BAD_GATEWAY,
-            503: _UNAVAILABLE,
+            (401, PROBLEM_JSON): _UNAUTHENTICATED,
+            (403, PROBLEM_JSON): _FORBIDDEN,
+            (404, PROBLEM_JSON): _NOT_FOUND,
+            (502, PROBLEM_JSON): _BAD_GATEWAY,
+            (503, PROBLEM_JSON): _UNAVAILABLE,
         },
     )
     def get(self, request: Request, pk: int) -> Response:

@@ -15,7 +15,9 @@ names, and reads them once, at start-up::
 A variable that is unset, empty or only blanks counts as not given (its default applies, or it is
 reported as required). A validator may name a place inside a variable (a key of a JSON one) by
 starting its message with it: ``ValueError("['orders']: unknown scope")`` is reported as
-``NAME['orders']: unknown scope``. `from_environ` raises `EnvironmentSettingsError` listing every
+``NAME['orders']: unknown scope``; a model validator (a rule across variables) names the
+variable the same way: ``ValueError("BROKER_DIR: required without BROKER_URL")``. `from_environ`
+raises `EnvironmentSettingsError` listing every
 variable that is missing or wrong, each with what was wrong, never with its value (which may be a
 secret).
 
@@ -40,6 +42,14 @@ from common_utils._errors import EnvironmentSettingsError
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _DURATION = re.compile(r"(?P<number>[0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*(?P<unit>ms|s|m|h|d)?")
 _URL_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*")
+
+
+_TIMEDELTA_REPR = re.compile(r"datetime\.timedelta\(((?:\w+=-?[0-9.]+(?:, )?)*)\)")
+
+
+def _seconds(match: re.Match[str]) -> str:
+    parts = (part.split("=") for part in match[1].split(", ") if part)
+    return f"{timedelta(**{name: float(value) for name, value in parts}).total_seconds():g}s"
 
 
 def _words(value: Any) -> Any:
@@ -88,6 +98,8 @@ def _message(error: Mapping[str, Any]) -> str:
     if error["type"] == "missing":
         return "required, not set" if len(error["loc"]) <= 1 else "missing"
     message = str(error["msg"])
+    # A bound of a Duration reads "3600s", not "datetime.timedelta(seconds=3600)".
+    message = _TIMEDELTA_REPR.sub(_seconds, message)
     for prefix in ("Value error, ", "Assertion failed, "):
         message = message.removeprefix(prefix)
     return message
@@ -136,5 +148,8 @@ class EnvironmentSettings(pydantic.BaseModel):
             errors: dict[str, str] = {}
             for error in exc.errors(include_url=False, include_input=False):
                 where, message = _placed(_where(tuple(error["loc"])), _message(error))
+                variable, _, rest = message.partition(": ")
+                if not error["loc"] and rest and variable in cls.model_fields:
+                    where, message = variable, rest  # a model validator naming the variable
                 errors.setdefault(where, message)
             raise EnvironmentSettingsError(errors) from None

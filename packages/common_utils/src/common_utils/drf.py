@@ -13,7 +13,9 @@ exception's code (``not_found``, ``not_authenticated``, ``invalid_token``, ``ins
 and the ``Retry-After`` of an exception with ``wait``. A validation problem lists each field at
 fault under ``errors`` as ``{"pointer": "#/quantity", "detail": "...", "code": "min_value"}``
 (a JSON pointer into the request body, RFC 6901). An exception class may name its ``title`` and
-extra members (``problem_extensions``).
+extra members (``problem_extensions``). `ProblemSerializer` documents the shape in OpenAPI::
+
+    @extend_schema(responses={(404, Problem.MEDIA_TYPE): ProblemSerializer})
 """
 
 from __future__ import annotations
