@@ -22,9 +22,11 @@ NO_RETRIES = RetryPolicy(max_retries=0)
 
 def call(loopback: Any, reply: Any) -> APIStatusError:
     loopback.route("GET", "/things/1/", reply)
-    with SyncClient(base_url=loopback.url, retry_policy=NO_RETRIES) as client:
-        with pytest.raises(APIStatusError) as caught:
-            client.request("GET", "/things/1/", operation="things_retrieve", cast_to=dict)
+    with (
+        SyncClient(base_url=loopback.url, retry_policy=NO_RETRIES) as client,
+        pytest.raises(APIStatusError) as caught,
+    ):
+        client.request("GET", "/things/1/", operation="things_retrieve", cast_to=dict)
     return caught.value
 
 
