@@ -6,7 +6,6 @@ import logging
 from typing import Any
 
 from common_auth.drf import HasScopes
-from common_utils import Problem
 from common_utils.drf import ProblemSerializer
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
@@ -18,19 +17,11 @@ from notifications.models import Notification
 from notifications.serializers import NotificationSerializer
 
 logger = logging.getLogger("notifications")
-# Every error answer is RFC 9457 problem details (common_utils.drf.problem_exception_handler).
-PROBLEM_JSON = Problem.MEDIA_TYPE
 
 _ERRORS = {
-    (400, PROBLEM_JSON): OpenApiResponse(
-        ProblemSerializer, description="A malformed Authorization header."
-    ),
-    (401, PROBLEM_JSON): OpenApiResponse(
-        ProblemSerializer, description="No token, or a token that is not valid."
-    ),
-    (403, PROBLEM_JSON): OpenApiResponse(
-        ProblemSerializer, description="The token lacks `notifications:read`."
-    ),
+    400: OpenApiResponse(ProblemSerializer, description="A malformed Authorization header."),
+    401: OpenApiResponse(ProblemSerializer, description="No token, or a token that is not valid."),
+    403: OpenApiResponse(ProblemSerializer, description="The token lacks `notifications:read`."),
 }
 
 
@@ -42,7 +33,7 @@ _ERRORS = {
         responses={
             200: NotificationSerializer(many=True),
             **_ERRORS,
-            (404, PROBLEM_JSON): OpenApiResponse(ProblemSerializer, description="No such page."),
+            404: OpenApiResponse(ProblemSerializer, description="No such page."),
         },
     ),
     retrieve=extend_schema(
@@ -52,9 +43,7 @@ _ERRORS = {
         responses={
             200: NotificationSerializer,
             **_ERRORS,
-            (404, PROBLEM_JSON): OpenApiResponse(
-                ProblemSerializer, description="No such notification of yours."
-            ),
+            404: OpenApiResponse(ProblemSerializer, description="No such notification of yours."),
         },
     ),
 )

@@ -108,6 +108,11 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "COMPONENT_SPLIT_REQUEST": True,
     "SERVE_INCLUDE_SCHEMA": False,
+    # Error answers documented with common_utils.drf.ProblemSerializer are problem+json.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "common_utils.drf.problem_media_type_hook",
+    ],
 }
 
 # --- events: the broker --------------------------------------------------------------------------

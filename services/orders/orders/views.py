@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from common_auth import AccessTokenClaims
 from common_auth.drf import HasScopes
 from common_clients.users.models import User
-from common_utils import Problem, new_event
+from common_utils import new_event
 from common_utils.django import atomic_for, publish
 from common_utils.drf import ProblemSerializer
 from django.db.models import QuerySet
@@ -31,8 +31,6 @@ from orders.owners import active_owner, owner_lookup
 from orders.serializers import OrderSerializer, PlaceOrderSerializer
 
 logger = logging.getLogger("orders.api")
-# Every error answer is RFC 9457 problem details (common_utils.drf.problem_exception_handler).
-PROBLEM_JSON = Problem.MEDIA_TYPE
 
 _INVALID = OpenApiResponse(
     ProblemSerializer,
@@ -47,7 +45,7 @@ _FORBIDDEN = OpenApiResponse(
 _NOT_FOUND = OpenApiResponse(ProblemSerializer, description="No such order of the caller's.")
 _BAD_GATEWAY = OpenApiResponse(ProblemSerializer, description="The users service answered wrongly.")
 _UNAVAILABLE = OpenApiResponse(
-    description="The users service is unavailable; retry after Retry-After."
+    ProblemSerializer, description="The users service is unavailable; retry after Retry-After."
 )
 
 
@@ -85,11 +83,11 @@ class OrderList(generics.GenericAPIView[Order]):
         "service knows them now (scope `orders:read`).",
         responses={
             200: OrderSerializer(many=True),
-            (401, PROBLEM_JSON): _UNAUTHENTICATED,
-            (403, PROBLEM_JSON): _FORBIDDEN,
-            (404, PROBLEM_JSON): OpenApiResponse(ProblemSerializer, description="No such page."),
-            (502, PROBLEM_JSON): _BAD_GATEWAY,
-            (503, PROBLEM_JSON): _UNAVAILABLE,
+            401: _UNAUTHENTICATED,
+            403: _FORBIDDEN,
+            404: OpenApiResponse(ProblemSerializer, description="No such page."),
+            502: _BAD_GATEWAY,
+            503: _UNAVAILABLE,
         },
     )
     def get(self, request: Request) -> Response:
@@ -111,11 +109,11 @@ class OrderList(generics.GenericAPIView[Order]):
         request=PlaceOrderSerializer,
         responses={
             201: OrderSerializer,
-            (400, PROBLEM_JSON): _INVALID,
-            (401, PROBLEM_JSON): _UNAUTHENTICATED,
-            (403, PROBLEM_JSON): _FORBIDDEN,
-            (502, PROBLEM_JSON): _BAD_GATEWAY,
-            (503, PROBLEM_JSON): _UNAVAILABLE,
+            400: _INVALID,
+            401: _UNAUTHENTICATED,
+            403: _FORBIDDEN,
+            502: _BAD_GATEWAY,
+            503: _UNAVAILABLE,
         },
     )
     def post(self, request: Request) -> Response:
@@ -174,11 +172,11 @@ class OrderDetail(generics.GenericAPIView[Order]):
         ],
         responses={
             200: OrderSerializer,
-            (401, PROBLEM_JSON): _UNAUTHENTICATED,
-            (403, PROBLEM_JSON): _FORBIDDEN,
-            (404, PROBLEM_JSON): _NOT_FOUND,
-            (502, PROBLEM_JSON): _BAD_GATEWAY,
-            (503, PROBLEM_JSON): _UNAVAILABLE,
+            401: _UNAUTHENTICATED,
+            403: _FORBIDDEN,
+            404: _NOT_FOUND,
+            502: _BAD_GATEWAY,
+            503: _UNAVAILABLE,
         },
     )
     def get(self, request: Request, pk: int) -> Response:

@@ -7,7 +7,6 @@ from typing import Any
 
 from common_auth.django import jwks_view
 from common_auth.drf import HasScopes
-from common_utils import Problem
 from common_utils.drf import ProblemSerializer
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
@@ -30,8 +29,6 @@ from rest_framework.views import APIView
 from users.serializers import UserCreateSerializer, UserSerializer
 
 logger = logging.getLogger("users.api")
-# Every error answer is RFC 9457 problem details (common_utils.drf.problem_exception_handler).
-PROBLEM_JSON = Problem.MEDIA_TYPE
 
 _UNAUTHENTICATED = OpenApiResponse(ProblemSerializer, description="No token, or a bad one.")
 _FORBIDDEN = OpenApiResponse(ProblemSerializer, description="The token lacks the scope.")
@@ -56,8 +53,8 @@ def _caller(request: Request) -> str | None:
         description="Every user, by id (scope `users:read`).",
         responses={
             200: UserSerializer(many=True),
-            (401, PROBLEM_JSON): _UNAUTHENTICATED,
-            (403, PROBLEM_JSON): _FORBIDDEN,
+            401: _UNAUTHENTICATED,
+            403: _FORBIDDEN,
         },
     ),
     retrieve=extend_schema(
@@ -69,9 +66,9 @@ def _caller(request: Request) -> str | None:
         ],
         responses={
             200: UserSerializer,
-            (401, PROBLEM_JSON): _UNAUTHENTICATED,
-            (403, PROBLEM_JSON): _FORBIDDEN,
-            (404, PROBLEM_JSON): _NOT_FOUND,
+            401: _UNAUTHENTICATED,
+            403: _FORBIDDEN,
+            404: _NOT_FOUND,
         },
     ),
     create=extend_schema(
@@ -81,9 +78,9 @@ def _caller(request: Request) -> str | None:
         request=UserCreateSerializer,
         responses={
             201: UserSerializer,
-            (400, PROBLEM_JSON): _INVALID,
-            (401, PROBLEM_JSON): _UNAUTHENTICATED,
-            (403, PROBLEM_JSON): _FORBIDDEN,
+            400: _INVALID,
+            401: _UNAUTHENTICATED,
+            403: _FORBIDDEN,
         },
     ),
 )
@@ -142,8 +139,8 @@ class UserViewSet(
         "user and gets 404).",
         responses={
             200: UserSerializer,
-            (401, PROBLEM_JSON): _UNAUTHENTICATED,
-            (404, PROBLEM_JSON): _NOT_FOUND,
+            401: _UNAUTHENTICATED,
+            404: _NOT_FOUND,
         },
     )
     @action(detail=False, methods=["get"])

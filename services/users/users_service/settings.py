@@ -111,6 +111,11 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_AUTHENTICATION": [],
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    # Error answers documented with common_utils.drf.ProblemSerializer are problem+json.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "common_utils.drf.problem_media_type_hook",
+    ],
 }
 
 # --- logs: one JSON object per line on stderr, with the request id --------------------------

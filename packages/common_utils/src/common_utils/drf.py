@@ -13,9 +13,13 @@ exception's code (``not_found``, ``not_authenticated``, ``invalid_token``, ``ins
 and the ``Retry-After`` of an exception with ``wait``. A validation problem lists each field at
 fault under ``errors`` as ``{"pointer": "#/quantity", "detail": "...", "code": "min_value"}``
 (a JSON pointer into the request body, RFC 6901). An exception class may name its ``title`` and
-extra members (``problem_extensions``). `ProblemSerializer` documents the shape in OpenAPI::
+extra members (``problem_extensions``).
 
-    @extend_schema(responses={(404, Problem.MEDIA_TYPE): ProblemSerializer})
+`ProblemSerializer` documents the shape in OpenAPI (drf-spectacular), and
+`problem_media_type_hook` (a ``POSTPROCESSING_HOOKS`` entry) gives the error responses it
+documents their media type, ``application/problem+json``::
+
+    @extend_schema(responses={200: OrderSerializer, 404: ProblemSerializer})
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ __all__ = [
     "PayloadTooLarge",
     "ProblemSerializer",
     "problem_exception_handler",
+    "problem_media_type_hook",
 ]
 
 # A JSON string (escapes included) or a bracket: the depth scan skips what strings hold.
@@ -203,7 +208,7 @@ def problem_exception_handler(exc: Exception, context: Mapping[str, Any]) -> Htt
 
 
 class ProblemSerializer(serializers.Serializer[Any]):
-    """The shape of a problem details document, for OpenAPI documents (drf-spectacular)."""
+    """An RFC 9457 problem details document: the body of every error answer."""
 
     type = serializers.CharField(help_text="A URI naming the kind of error; branch on it.")
     title = serializers.CharField(help_text="A short summary of the kind of error.")
@@ -225,3 +230,21 @@ class ProblemSerializer(serializers.Serializer[Any]):
             help_text="A validation error's fields at fault: pointer (RFC 6901), detail, code.",
         )
         return fields
+
+
+def problem_media_type_hook(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """A drf-spectacular postprocessing hook: every 4xx/5xx response whose schema is
+    `ProblemSerializer`'s is served as ``application/problem+json``, not the renderer's type."""
+    reference = "#/components/schemas/Problem"
+    for path in result.get("paths", {}).values():
+        for operation in path.values():
+            if not isinstance(operation, dict):
+                continue
+            for status, response in operation.get("responses", {}).items():
+                content = response.get("content") if str(status)[:1] in "45" else None
+                if not content:
+                    continue
+                for media_type in list(content):
+                    if content[media_type].get("schema", {}).get("$ref") == reference:
+                        content[Problem.MEDIA_TYPE] = content.pop(media_type)
+    return result
