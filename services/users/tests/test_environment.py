@@ -158,9 +158,9 @@ def test_a_new_service_s_scopes_and_audience_come_from_the_environment() -> None
     assert "catalog" in env.user_audiences
     assert env.clients()["orders"]["AUDIENCES"] == ["catalog"]
     # Naming the scopes a user gets explicitly works for the new service's too.
-    assert read(USERS_SERVICES=CATALOG, USERS_USER_SCOPES="catalog:read").user_scopes == (
-        "catalog:read",
-    )
+    assert read(USERS_SERVICES=CATALOG, USERS_USER_SCOPES="catalog:read").user_scopes == [
+        "catalog:read"
+    ]
 
 
 def test_a_scope_of_an_unconfigured_service_is_still_refused() -> None:

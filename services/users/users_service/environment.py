@@ -8,6 +8,7 @@ The services this one issues tokens for, and the scopes each of them declares, a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -72,7 +73,7 @@ class ServiceAccount(BaseModel):
     audiences: Annotated[list[Name], Field(min_length=1)]
 
 
-def _unknown(values: list[str], known: set[str], what: str, *, where: str = "") -> None:
+def _unknown(values: Sequence[str], known: set[str], what: str, *, where: str = "") -> None:
     unknown = sorted(set(values) - known)
     if unknown:
         place = f"{where}: " if where else ""
@@ -125,7 +126,7 @@ class UsersEnvironment(EnvironmentSettings):
 
     @field_validator("USERS_USER_SCOPES", "USERS_USER_AUDIENCES", mode="after")
     @classmethod
-    def _known(cls, value: list[str] | None, info: ValidationInfo) -> list[str] | None:
+    def _known(cls, value: tuple[str, ...] | None, info: ValidationInfo) -> tuple[str, ...] | None:
         services = cls._services(info)
         if value is None or services is None:
             return value
@@ -172,7 +173,7 @@ class UsersEnvironment(EnvironmentSettings):
         """What a user may get: ``USERS_USER_SCOPES``, by default every scope of the other
         services and ``users:read``."""
         if self.USERS_USER_SCOPES is not None:
-            return self.USERS_USER_SCOPES
+            return list(self.USERS_USER_SCOPES)
         others = [
             scope
             for audience, scopes in self.USERS_SERVICES.items()
@@ -184,7 +185,7 @@ class UsersEnvironment(EnvironmentSettings):
     @property
     def user_audiences(self) -> list[str]:
         """The audiences a user's token may name: ``USERS_USER_AUDIENCES``, by default all."""
-        return self.USERS_USER_AUDIENCES or list(self.services)
+        return list(self.USERS_USER_AUDIENCES or self.services)
 
     def clients(self) -> dict[str, dict[str, Any]]:
         """``COMMON_AUTH['CLIENTS']`` from the service accounts."""

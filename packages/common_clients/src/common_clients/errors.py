@@ -129,7 +129,7 @@ class APIStatusError(ClientError):
         self.extensions: dict[str, Any] = {}
         if not isinstance(body, dict):
             return
-        if is_problem(response):
+        if _is_problem_response(response):
             self.type = _string(body, "type") or "about:blank"
             self.title = _string(body, "title")
             self.instance = _string(body, "instance")
@@ -142,9 +142,9 @@ class APIStatusError(ClientError):
         return self.type is not None
 
 
-def is_problem(response: httpx.Response) -> bool:
+def _is_problem_response(response: httpx.Response) -> bool:
     """Whether a response's media type is ``application/problem+json``."""
-    media_type = response.headers.get("content-type", "").partition(";")[0].strip().lower()
+    media_type = str(response.headers.get("content-type", "")).partition(";")[0].strip().lower()
     return media_type == "application/problem+json"
 
 
