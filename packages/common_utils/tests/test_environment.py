@@ -151,7 +151,7 @@ def test_the_process_environment_is_the_default_source(monkeypatch: pytest.Monke
 def test_the_settings_are_frozen() -> None:
     env = ServiceEnvironment.from_environ(GOOD)
     with pytest.raises(ValueError, match="frozen"):
-        env.SECRET_KEY = "other"  # type: ignore[misc]
+        env.SECRET_KEY = "other"
 
 
 class BrokerEnvironment(EnvironmentSettings):
