@@ -51,7 +51,7 @@ def test_every_member_is_read(loopback) -> None:
     assert error.body == document
     assert str(error).endswith(
         ": insufficient_scope: the token lacks the required scope(s): things:read "
-        "(operation=things_retrieve, request_id=" + error.request_id + ")"
+        f"(operation=things_retrieve, request_id={error.request_id})"
     )
 
 
