@@ -248,3 +248,28 @@ def test_the_request_context_does_not_leak_between_problems(api: Client) -> None
     with request_context(request_id="outer"):
         response = api.get("/items/7/", headers={"X-Request-ID": "inner"})
     assert problem(response)["request_id"] == "inner"
+
+
+def test_the_openapi_hook_serves_documented_problems_as_problem_json() -> None:
+    from common_utils.drf import problem_media_type_hook
+
+    problem = {"schema": {"$ref": "#/components/schemas/Problem"}}
+    other = {"schema": {"$ref": "#/components/schemas/Order"}}
+    document = {
+        "paths": {
+            "/orders/": {
+                "parameters": [],
+                "get": {
+                    "responses": {
+                        "200": {"content": {"application/json": dict(other)}},
+                        "404": {"content": {"application/json": dict(problem)}},
+                        "503": {"description": "no body"},
+                    }
+                },
+            }
+        }
+    }
+    responses = problem_media_type_hook(document)["paths"]["/orders/"]["get"]["responses"]
+    assert responses["200"]["content"] == {"application/json": other}
+    assert responses["404"]["content"] == {"application/problem+json": problem}
+    assert responses["503"] == {"description": "no body"}
