@@ -35,12 +35,23 @@ class Fuzzed:
 
 
 @dataclass
+class Answer:
+    """One error answer of a running service: status, media type, body and headers."""
+
+    status: int
+    media_type: str
+    body: dict[str, object]
+    headers: dict[str, str]
+
+
+@dataclass
 class Run:
     backend: str
     result: DemoResult
     lines: list[str]
     fuzzed: dict[str, Fuzzed] = field(default_factory=dict)
     probes: dict[str, dict[str, int]] = field(default_factory=dict)
+    problems: dict[str, Answer] = field(default_factory=dict)
     counts: dict[str, dict[int, int]] = field(default_factory=dict)
 
 
@@ -104,6 +115,39 @@ def probe_unauthenticated(stack: Stack) -> dict[str, dict[str, int]]:
     }
 
 
+def probe_errors(stack: Stack, token: str) -> dict[str, Answer]:
+    """Each kind of error, asked of the running services (gunicorn, from their locks)."""
+    read_only = sign_in(stack, scopes="orders:read", audiences="orders")["access_token"]
+    orders, users = stack.url("orders"), stack.url("users")
+    bearer = {"Authorization": f"Bearer {token}"}
+    json_body = {**bearer, "Content-Type": "application/json"}
+    asks: dict[str, tuple[str, str, dict[str, str], bytes | None]] = {
+        "no token": ("GET", f"{orders}/api/orders/", {}, None),
+        "bad token": ("GET", f"{users}/api/users/", {"Authorization": "Bearer abc.def.ghi"}, None),
+        "malformed header": ("GET", f"{orders}/api/orders/", {"Authorization": "Bearer a b"}, None),
+        "insufficient scope": (
+            "POST",
+            f"{orders}/api/orders/",
+            {"Authorization": f"Bearer {read_only}", "Content-Type": "application/json"},
+            b'{"product": "saw", "quantity": 1}',
+        ),
+        "validation": ("POST", f"{orders}/api/orders/", json_body, b'{"product": "saw"}'),
+        "not json": ("POST", f"{orders}/api/orders/", json_body, b"{nope"),
+        "nested too deep": ("POST", f"{orders}/api/orders/", json_body, b"[" * 1000 + b"]" * 1000),
+        "10 MB": ("POST", f"{orders}/api/orders/", json_body, b'["' + b"x" * 10_000_000 + b'"]'),
+        "not found": ("GET", f"{orders}/api/orders/999999/", bearer, None),
+        "no route": ("GET", f"{stack.url('notifications')}/nowhere/", bearer, None),
+    }
+    answers: dict[str, Answer] = {}
+    with httpx.Client(timeout=30) as http:
+        for label, (method, url, headers, content) in asks.items():
+            response = http.request(method, url, headers=headers, content=content)
+            media_type = response.headers.get("content-type", "").partition(";")[0]
+            body = response.json() if "json" in media_type else {"text": response.text[:200]}
+            answers[label] = Answer(response.status_code, media_type, body, dict(response.headers))
+    return answers
+
+
 def notifications_per_order(stack: Stack, token: str) -> dict[int, int]:
     """How many notifications the signed-in user has for each order (every page)."""
     counts: dict[int, int] = {}
@@ -126,11 +170,13 @@ def demo_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
     lines: list[str] = []
     fuzzed: dict[str, Fuzzed] = {}
     probes: dict[str, dict[str, int]] = {}
+    problems: dict[str, Answer] = {}
     counts: dict[str, dict[int, int]] = {}
 
     def while_up(stack: Stack) -> None:
         probes.update(probe_unauthenticated(stack))
         token = user_token(stack)
+        problems.update(probe_errors(stack, token))
         counts["notifications_per_order"] = notifications_per_order(stack, token)
         for service in SERVICES:
             fuzzed[service] = Fuzzed(
@@ -139,4 +185,6 @@ def demo_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
             )
 
     result = run_demo(REPO, workdir, real=real, say=lines.append, keep_running=while_up)
-    return Run(backend, result, lines, fuzzed=fuzzed, probes=probes, counts=counts)
+    return Run(
+        backend, result, lines, fuzzed=fuzzed, probes=probes, problems=problems, counts=counts
+    )

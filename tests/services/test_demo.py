@@ -79,6 +79,42 @@ def test_no_endpoint_answers_without_the_auth_it_declares(demo_run) -> None:
         assert set(statuses.values()) == {401}, (service, statuses)
 
 
+def test_every_error_of_the_running_services_is_problem_details(demo_run) -> None:
+    expected = {
+        "no token": (401, "not_authenticated"),
+        "bad token": (401, "invalid_token"),
+        "malformed header": (400, "invalid_request"),
+        "insufficient scope": (403, "insufficient_scope"),
+        "validation": (400, "validation_error"),
+        "not json": (400, "parse_error"),
+        "nested too deep": (400, "nesting_too_deep"),
+        "10 MB": (413, "payload_too_large"),
+        "not found": (404, "not_found"),
+        "no route": (404, "not_found"),
+    }
+    for label, (status, code) in expected.items():
+        answer = demo_run.problems[label]
+        assert (answer.status, answer.media_type) == (status, "application/problem+json"), (
+            label,
+            answer,
+        )
+        assert answer.body["type"] == f"https://commons.invalid/problems/{code}", (label, answer)
+        assert answer.body["status"] == status
+        assert answer.body["request_id"] == answer.headers["x-request-id"], label
+    problems = demo_run.problems
+    assert (
+        problems["bad token"]
+        .headers["www-authenticate"]
+        .startswith('Bearer realm="api", error="invalid_token"')
+    )
+    assert problems["bad token"].body["reason"]
+    assert problems["insufficient scope"].body["scope"] == "orders:write"
+    assert problems["validation"].body["errors"] == [
+        {"pointer": "#/quantity", "detail": "This field is required.", "code": "required"}
+    ]
+    assert problems["no route"].body["instance"] == "/nowhere/"
+
+
 def test_schemathesis_finds_no_server_error_and_no_ignored_auth(demo_run) -> None:
     for service, fuzzed in demo_run.fuzzed.items():
         for label, outcome in (

@@ -66,6 +66,8 @@ def pytest_configure(config: pytest.Config) -> None:
             STATIC_URL="/static/",
             # Client secrets of the token endpoint are password hashes: a fast hasher for tests.
             PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
+            # As a service sets it: DRF's errors as the same problem details as the middleware's.
+            REST_FRAMEWORK={"EXCEPTION_HANDLER": "common_utils.drf.problem_exception_handler"},
             COMMON_AUTH={
                 "ISSUER": ISSUER,
                 "AUDIENCE": AUDIENCE,

@@ -28,6 +28,28 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+INVALID_TOKEN = "https://commons.invalid/problems/invalid_token"
+
+
+def problem(response: Any) -> dict[str, Any]:
+    """The RFC 9457 body of a refusal (and that it is one)."""
+    assert response["Content-Type"] == "application/problem+json"
+    body: dict[str, Any] = json.loads(response.content)
+    assert body["status"] == response.status_code
+    return body
+
+
+def invalid_token(reason: str, path: str) -> dict[str, Any]:
+    return {
+        "type": INVALID_TOKEN,
+        "title": "Unauthorized",
+        "status": 401,
+        "detail": f"the bearer token is not valid: {reason}",
+        "instance": path,
+        "reason": reason,
+    }
+
+
 # -- the security suite through the middleware, sync and async ------------------------------
 
 
@@ -36,7 +58,7 @@ def test_every_attack_is_a_401_with_its_reason_sync(live_settings, attacks) -> N
     for name, (token, reason) in attacks.items():
         response = client.get("/whoami/", headers=bearer(token))
         assert response.status_code == 401, name
-        assert response.json() == {"error": "invalid_token", "reason": reason}, name
+        assert problem(response) == invalid_token(reason, "/whoami/"), name
         assert response["WWW-Authenticate"] == (
             f'Bearer realm="api", error="invalid_token", error_description="{reason}"'
         ), name
@@ -48,7 +70,7 @@ def test_every_attack_is_a_401_with_its_reason_async(live_settings, attacks) -> 
         for name, (token, reason) in attacks.items():
             response = await client.get("/whoami-async/", headers=bearer(token))
             assert response.status_code == 401, name
-            assert response.json()["reason"] == reason, name
+            assert problem(response) == invalid_token(reason, "/whoami-async/"), name
             assert 'error="invalid_token"' in response["WWW-Authenticate"], name
 
     asyncio.run(run())
@@ -60,7 +82,7 @@ def test_every_attack_is_a_401_from_drf_alone(live_settings, attacks) -> None:
     for name, (token, reason) in attacks.items():
         response = client.get("/drf/orders/", headers=bearer(token))
         assert response.status_code == 401, name
-        assert response.json()["detail"] == reason, name
+        assert problem(response) == invalid_token(reason, "/drf/orders/"), name
         assert response["WWW-Authenticate"] == (
             f'Bearer realm="api", error="invalid_token", error_description="{reason}"'
         ), name
@@ -73,7 +95,7 @@ def test_every_attack_is_a_401_from_a_drf_view_behind_the_middleware(
     for name, (token, reason) in attacks.items():
         response = client.get("/drf/orders/", headers=bearer(token))
         assert response.status_code == 401, name
-        assert response.json() == {"error": "invalid_token", "reason": reason}, name
+        assert problem(response) == invalid_token(reason, "/drf/orders/"), name
         assert response["WWW-Authenticate"] == (
             f'Bearer realm="api", error="invalid_token", error_description="{reason}"'
         ), name
@@ -88,13 +110,13 @@ def test_every_attack_is_a_401_through_the_decorator_alone(live_settings, attack
         answers = []
         for name, (token, _) in attacks.items():
             response = await client.get(path, headers=bearer(token))
-            answers.append((name, response.status_code, response.json()["reason"]))
+            answers.append((name, response.status_code, problem(response)["reason"]))
         return answers
 
     if path == "/orders/":
         client = Client()
         answers = [
-            (name, r.status_code, r.json()["reason"])
+            (name, r.status_code, problem(r)["reason"])
             for name, r in (
                 (n, client.get(path, headers=bearer(t))) for n, (t, _) in attacks.items()
             )
@@ -186,6 +208,9 @@ def test_a_malformed_bearer_header_is_a_400(live_settings, header) -> None:
     response = Client().get("/whoami/", HTTP_AUTHORIZATION=header)
     assert response.status_code == 400
     assert response["WWW-Authenticate"] == 'Bearer realm="api", error="invalid_request"'
+    body = problem(response)
+    assert body["type"] == "https://commons.invalid/problems/invalid_request"
+    assert body["detail"] == "the Authorization header is not 'Bearer <token>'"
 
 
 def test_permissions_map_to_scopes(live_settings, forge) -> None:
@@ -224,6 +249,13 @@ def test_decorator_needs_a_token(live_settings) -> None:
     response = Client().get("/orders/")
     assert response.status_code == 401
     assert response["WWW-Authenticate"] == 'Bearer realm="api"'
+    assert problem(response) == {
+        "type": "https://commons.invalid/problems/not_authenticated",
+        "title": "Unauthorized",
+        "status": 401,
+        "detail": "a bearer token is required",
+        "instance": "/orders/",
+    }
 
 
 def test_decorator_checks_scopes(live_settings, forge) -> None:
@@ -234,6 +266,14 @@ def test_decorator_checks_scopes(live_settings, forge) -> None:
     assert response["WWW-Authenticate"] == (
         'Bearer realm="api", error="insufficient_scope", scope="orders:admin"'
     )
+    assert problem(response) == {
+        "type": "https://commons.invalid/problems/insufficient_scope",
+        "title": "Forbidden",
+        "status": 403,
+        "detail": "the token lacks the required scope(s): orders:admin",
+        "instance": "/orders-admin/",
+        "scope": "orders:admin",
+    }
 
 
 def test_async_decorator(live_settings, forge) -> None:
@@ -258,11 +298,21 @@ def test_the_token_is_verified_once_per_request(live_settings, forge, verificati
 
 def test_missing_issuer_keys_are_a_503_not_a_500(settings, forge, unused_url) -> None:
     settings.COMMON_AUTH = {"ISSUER": ISSUER, "AUDIENCE": AUDIENCE, "JWKS_URL": unused_url}
+    unavailable = {
+        "type": "https://commons.invalid/problems/auth_unavailable",
+        "title": "Service Unavailable",
+        "status": 503,
+        "detail": "token keys are unavailable",
+    }
     response = Client().get("/whoami/", headers=bearer(forge.token()))
     assert response.status_code == 503
     assert response["Retry-After"] == "10"
+    assert problem(response) == {**unavailable, "instance": "/whoami/"}
     settings.MIDDLEWARE = []
-    assert Client().get("/drf/orders/", headers=bearer(forge.token())).status_code == 503
+    response = Client().get("/drf/orders/", headers=bearer(forge.token()))
+    assert response.status_code == 503
+    assert response["Retry-After"] == "10"
+    assert problem(response) == {**unavailable, "instance": "/drf/orders/"}
 
 
 # -- the auth service: signing keys, JWKS view, own tokens --------------------------------------
@@ -291,7 +341,9 @@ def test_auth_service_publishes_its_jwks_and_verifies_its_own_tokens(settings) -
 
 def test_jwks_view_without_keys_is_a_404(live_settings, monkeypatch) -> None:
     monkeypatch.delenv("COMMON_AUTH_SIGNING_KEY", raising=False)
-    assert Client().get("/.well-known/jwks.json").status_code == 404
+    response = Client().get("/.well-known/jwks.json")
+    assert response.status_code == 404
+    assert problem(response)["detail"] == "no signing keys are configured"
 
 
 def test_signing_keys_from_the_environment(settings, monkeypatch) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import pytest
 from django.test import Client
 
@@ -13,6 +16,14 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+def problem(response: Any) -> dict[str, Any]:
+    """The RFC 9457 body of a refusal (common_utils.drf.problem_exception_handler's)."""
+    assert response["Content-Type"] == "application/problem+json"
+    body: dict[str, Any] = json.loads(response.content)
+    assert body["status"] == response.status_code
+    return body
+
+
 @pytest.mark.parametrize("middleware", [True, False])
 def test_a_valid_token_reaches_the_view(live_settings, forge, middleware) -> None:
     if not middleware:
@@ -22,10 +33,20 @@ def test_a_valid_token_reaches_the_view(live_settings, forge, middleware) -> Non
     assert response.json() == {"sub": "user-42", "client_id": "web"}
 
 
-def test_no_token_is_a_401_with_the_bearer_challenge(live_settings) -> None:
+@pytest.mark.parametrize("middleware", [True, False])
+def test_no_token_is_a_401_with_the_bearer_challenge(live_settings, middleware) -> None:
+    if not middleware:
+        live_settings.MIDDLEWARE = []
     response = Client().get("/drf/orders/")
     assert response.status_code == 401
     assert response["WWW-Authenticate"] == 'Bearer realm="api"'
+    assert problem(response) == {
+        "type": "https://commons.invalid/problems/not_authenticated",
+        "title": "Unauthorized",
+        "status": 401,
+        "detail": "Authentication credentials were not provided.",
+        "instance": "/drf/orders/",
+    }
 
 
 def test_missing_scope_is_a_403_naming_the_scopes(live_settings, forge) -> None:
@@ -34,6 +55,14 @@ def test_missing_scope_is_a_403_naming_the_scopes(live_settings, forge) -> None:
     assert response["WWW-Authenticate"] == (
         'Bearer realm="api", error="insufficient_scope", scope="orders:admin orders:read"'
     )
+    assert problem(response) == {
+        "type": "https://commons.invalid/problems/insufficient_scope",
+        "title": "Forbidden",
+        "status": 403,
+        "detail": "the token lacks the required scope(s): orders:admin orders:read",
+        "instance": "/drf/admin/",
+        "scope": "orders:admin orders:read",
+    }
     admin = forge.token(forge.claims(scope="orders:read orders:admin"))
     assert Client().get("/drf/admin/", headers=bearer(admin)).status_code == 200
 
@@ -57,6 +86,7 @@ def test_a_malformed_header_is_refused_by_drf_alone(live_settings) -> None:
     response = Client().get("/drf/orders/", headers={"Authorization": "Bearer a b"})
     assert response.status_code == 401
     assert response["WWW-Authenticate"] == 'Bearer realm="api", error="invalid_request"'
+    assert problem(response)["type"] == "https://commons.invalid/problems/invalid_token"
 
 
 def test_drf_spectacular_documents_the_bearer_scheme() -> None:

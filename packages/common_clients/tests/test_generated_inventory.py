@@ -55,11 +55,21 @@ class Bearer(httpx.Auth):
 @pytest.fixture(scope="module")
 def inventory_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The inventory app served on 127.0.0.1 by a separate process, until the module is done."""
+    yield from _serve(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def problem_inventory_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The same app answering its errors as RFC 9457 problem details (as Commons services do)."""
+    yield from _serve(tmp_path_factory, INVENTORY_PROBLEMS="1")
+
+
+def _serve(tmp_path_factory: pytest.TempPathFactory, **env: str) -> Iterator[str]:
     folder = tmp_path_factory.mktemp("inventory")
     errors = (folder / "stderr.log").open("w")  # a file, never a pipe that could fill and block
     process = subprocess.Popen(
         [sys.executable, str(APP / "serve.py")],
-        env={**os.environ, "INVENTORY_DB": str(folder / "db.sqlite3")},
+        env={**os.environ, "INVENTORY_DB": str(folder / "db.sqlite3"), **env},
         stdout=subprocess.PIPE,
         stderr=errors,
         text=True,
@@ -162,6 +172,55 @@ def test_an_action_refusing_with_409_is_a_conflict(client: InventoryClient) -> N
     with pytest.raises(ConflictError) as caught:
         client.products.adjust_stock_create(id=product.id, body=StockAdjustmentRequest(delta=-6))
     assert caught.value.body == {"detail": "Not enough stock."}
+
+
+PROBLEMS = "https://commons.invalid/problems/"
+
+
+def test_problem_details_are_read_into_the_errors(problem_inventory_url: str) -> None:
+    with InventoryClient(
+        base_url=problem_inventory_url, auth=Bearer(TOKEN), max_retries=0
+    ) as client:
+        with pytest.raises(NotFoundError) as missing:
+            client.products.retrieve(id=999_999)
+        assert missing.value.is_problem
+        assert missing.value.type == PROBLEMS + "not_found"
+        assert missing.value.title == "Not Found"
+        assert missing.value.detail == "No Product matches the given query."
+        assert missing.value.instance == "/products/999999/"
+        assert missing.value.extensions == {}
+        assert str(missing.value).startswith("404 Not Found from GET ")
+        assert ": not_found: No Product matches the given query." in str(missing.value)
+
+        client.products.create(body=_product("PD-1", quantity=1))
+        with pytest.raises(BadRequestError) as invalid:
+            client.products.create(body=_product("PD-1"))
+        assert invalid.value.type == PROBLEMS + "validation_error"
+        assert [e["pointer"] for e in invalid.value.extensions["errors"]] == ["#/sku"]
+
+        made = client.products.create(body=_product("PD-2", quantity=1))
+        with pytest.raises(ConflictError) as conflict:
+            client.products.adjust_stock_create(id=made.id, body=StockAdjustmentRequest(delta=-5))
+        assert (conflict.value.type, conflict.value.detail) == (
+            PROBLEMS + "out_of_stock",
+            "Not enough stock.",
+        )
+
+    with (
+        InventoryClient(base_url=problem_inventory_url, max_retries=0) as anonymous,
+        pytest.raises(AuthenticationError) as unauthenticated,
+    ):
+        anonymous.products.retrieve(id=1)
+    assert unauthenticated.value.type == PROBLEMS + "not_authenticated"
+    assert unauthenticated.value.response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_plain_drf_errors_are_not_problems(client: InventoryClient) -> None:
+    with pytest.raises(NotFoundError) as caught:
+        client.products.retrieve(id=999_998)
+    assert not caught.value.is_problem
+    assert (caught.value.type, caught.value.title, caught.value.instance) == (None, None, None)
+    assert caught.value.detail == "No Product matches the given query."
 
 
 def test_patch_sends_only_the_fields_set_and_delete_returns_none(client: InventoryClient) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from rest_framework import serializers
 
 from notifications.models import Notification
@@ -24,16 +22,3 @@ class NotificationSerializer(serializers.ModelSerializer[Notification]):
         model = Notification
         fields = ("id", "user_id", "order_id", "kind", "message", "event_id", "created_at")
         read_only_fields = fields
-
-
-class ErrorSerializer(serializers.Serializer[Any]):
-    """An error answer. Authentication errors carry an RFC 6750 ``error`` code as well."""
-
-    detail = serializers.CharField(required=False, help_text="Why the request was refused.")
-    error = serializers.CharField(
-        required=False,
-        help_text="An RFC 6750 error code: invalid_request, invalid_token, insufficient_scope.",
-    )
-    reason = serializers.CharField(
-        required=False, help_text="Why the token is not valid (with invalid_token)."
-    )

@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from common_auth.drf import HasScopes
+from common_utils.drf import ProblemSerializer
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import viewsets
@@ -13,14 +14,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from notifications.models import Notification
-from notifications.serializers import ErrorSerializer, NotificationSerializer
+from notifications.serializers import NotificationSerializer
 
 logger = logging.getLogger("notifications")
 
 _ERRORS = {
-    400: OpenApiResponse(ErrorSerializer, description="A malformed Authorization header."),
-    401: OpenApiResponse(ErrorSerializer, description="No token, or a token that is not valid."),
-    403: OpenApiResponse(ErrorSerializer, description="The token lacks `notifications:read`."),
+    400: OpenApiResponse(ProblemSerializer, description="A malformed Authorization header."),
+    401: OpenApiResponse(ProblemSerializer, description="No token, or a token that is not valid."),
+    403: OpenApiResponse(ProblemSerializer, description="The token lacks `notifications:read`."),
 }
 
 
@@ -32,7 +33,7 @@ _ERRORS = {
         responses={
             200: NotificationSerializer(many=True),
             **_ERRORS,
-            404: OpenApiResponse(ErrorSerializer, description="No such page."),
+            404: OpenApiResponse(ProblemSerializer, description="No such page."),
         },
     ),
     retrieve=extend_schema(
@@ -42,7 +43,7 @@ _ERRORS = {
         responses={
             200: NotificationSerializer,
             **_ERRORS,
-            404: OpenApiResponse(ErrorSerializer, description="No such notification of yours."),
+            404: OpenApiResponse(ProblemSerializer, description="No such notification of yours."),
         },
     ),
 )

@@ -1,36 +1,47 @@
 """Settings of the notifications service, read from the environment (see README "Environment").
 
-Nothing secret lives here: ``DJANGO_SECRET_KEY`` and ``DATABASE_URL`` are required variables, a
-missing one stops the process with an error naming it.
+Nothing secret lives here: ``DJANGO_SECRET_KEY`` and ``DATABASE_URL`` are required variables;
+`NotificationsEnvironment` declares every variable, and a bad start names every missing or wrong
+one at once (``common_utils.EnvironmentSettingsError``).
 """
 
-import os
-from typing import Any
+from typing import Annotated, Any
 
-from common_utils import json_logging
+from common_utils import EnvironmentSettings, Url, Words, json_logging
 from common_utils.celery import EMBEDDED_BROKER_URL, FILESYSTEM_TRANSPORT, embedded_broker_options
 from common_utils.django import database_from_url
-from django.core.exceptions import ImproperlyConfigured
+from pydantic import Field, ValidationInfo, field_validator
 
 
-def _required(name: str) -> str:
-    value = os.environ.get(name, "").strip()
-    if not value:
-        raise ImproperlyConfigured(f"the environment variable {name} is required")
-    return value
+class NotificationsEnvironment(EnvironmentSettings):
+    """Every variable the notifications service reads (README, "Environment")."""
+
+    DJANGO_SECRET_KEY: str
+    DJANGO_DEBUG: bool = False
+    DJANGO_ALLOWED_HOSTS: Words = ("127.0.0.1", "localhost")
+    DATABASE_URL: Url
+    AUTH_ISSUER: Url
+    AUTH_AUDIENCE: str = "notifications"
+    AUTH_JWKS_URL: Url | None = None
+    CELERY_BROKER_URL: Url | None = None
+    # The embedded broker's folder, shared with the services that publish: required without a
+    # broker URL.
+    COMMONS_BROKER_DIR: Annotated[str | None, Field(validate_default=True)] = None
+    LOG_LEVEL: str = "INFO"
+
+    @field_validator("COMMONS_BROKER_DIR")
+    @classmethod
+    def _broker_dir(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None and info.data.get("CELERY_BROKER_URL") is None:
+            raise ValueError("required when CELERY_BROKER_URL is not set (the embedded broker)")
+        return value
 
 
-def _flag(name: str) -> bool:
-    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+env = NotificationsEnvironment.from_environ()
 
-
-SECRET_KEY = _required("DJANGO_SECRET_KEY")
-DEBUG = _flag("DJANGO_DEBUG")
-ALLOWED_HOSTS = [
-    host.strip()
-    for host in os.environ.get("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",")
-    if host.strip()
-]
+SECRET_KEY = env.DJANGO_SECRET_KEY
+DEBUG = env.DJANGO_DEBUG
+ALLOWED_HOSTS = env.DJANGO_ALLOWED_HOSTS
 
 INSTALLED_APPS = [
     "django.contrib.contenttypes",
@@ -54,7 +65,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- the database: one per service ---------------------------------------------------------------
 
-_database: dict[str, Any] = database_from_url(_required("DATABASE_URL"))
+_database: dict[str, Any] = database_from_url(env.DATABASE_URL)
 if _database["ENGINE"] == "django.db.backends.sqlite3":
     # A transaction that reads before it writes waits for the lock instead of failing.
     _database.setdefault("OPTIONS", {})["transaction_mode"] = "IMMEDIATE"
@@ -73,11 +84,11 @@ COMMON_UTILS = {
 
 # --- auth: tokens issued by the users service ----------------------------------------------------
 
-AUTH_ISSUER = _required("AUTH_ISSUER").rstrip("/")
+AUTH_ISSUER = env.AUTH_ISSUER.rstrip("/")
 COMMON_AUTH = {
     "ISSUER": AUTH_ISSUER,
-    "AUDIENCE": os.environ.get("AUTH_AUDIENCE") or "notifications",
-    "JWKS_URL": os.environ.get("AUTH_JWKS_URL") or f"{AUTH_ISSUER}/.well-known/jwks.json",
+    "AUDIENCE": env.AUTH_AUDIENCE,
+    "JWKS_URL": env.AUTH_JWKS_URL or f"{AUTH_ISSUER}/.well-known/jwks.json",
 }
 
 REST_FRAMEWORK = {
@@ -87,6 +98,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # Every error as RFC 9457 problem details; JSON bodies bounded in size and depth.
+    "EXCEPTION_HANDLER": "common_utils.drf.problem_exception_handler",
+    "DEFAULT_PARSER_CLASSES": ["common_utils.drf.BoundedJSONParser"],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Notifications",
@@ -94,18 +108,23 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "COMPONENT_SPLIT_REQUEST": True,
     "SERVE_INCLUDE_SCHEMA": False,
+    # Error answers documented with common_utils.drf.ProblemSerializer are problem+json.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "common_utils.drf.problem_media_type_hook",
+    ],
 }
 
 # --- events: the broker --------------------------------------------------------------------------
 
-CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "").strip()
+CELERY_BROKER_URL = env.CELERY_BROKER_URL or ""
 if CELERY_BROKER_URL:
     CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, Any] = {}
 else:
     # No broker server: the embedded one, in a folder shared with the services that publish.
     CELERY_BROKER_URL = EMBEDDED_BROKER_URL
     CELERY_BROKER_TRANSPORT = FILESYSTEM_TRANSPORT
-    CELERY_BROKER_TRANSPORT_OPTIONS = embedded_broker_options(_required("COMMONS_BROKER_DIR"))
+    CELERY_BROKER_TRANSPORT_OPTIONS = embedded_broker_options(str(env.COMMONS_BROKER_DIR))
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_TIMEOUT = 5
 CELERY_TASK_IGNORE_RESULT = True
@@ -116,7 +135,7 @@ NOTIFICATIONS_QUEUE = "notifications.events"
 
 # --- logging: one JSON object per line on stderr, with the request id ----------------------------
 
-LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").strip().upper() or "INFO"
+LOG_LEVEL = env.LOG_LEVEL.upper()
 LOGGING = json_logging(
     LOG_LEVEL,
     loggers={

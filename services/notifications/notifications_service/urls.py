@@ -1,6 +1,5 @@
 """URLs of the notifications service: the API, its OpenAPI document and the health checks."""
 
-from django.http import HttpRequest, JsonResponse
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
@@ -11,15 +10,8 @@ urlpatterns = [
 ]
 
 
-def not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
-    """Answer an unknown path in JSON, like the API's own 404s."""
-    return JsonResponse({"detail": "Not found."}, status=404)
-
-
-def server_error(request: HttpRequest) -> JsonResponse:
-    """Answer an unexpected failure in JSON, without its details (they are in the log)."""
-    return JsonResponse({"detail": "Internal server error."}, status=500)
-
-
-handler404 = not_found
-handler500 = server_error
+# What Django itself refuses (no route, a body over its size limit, a crash) is a problem too.
+handler400 = "common_utils.django.problem_bad_request"
+handler403 = "common_utils.django.problem_permission_denied"
+handler404 = "common_utils.django.problem_not_found"
+handler500 = "common_utils.django.problem_server_error"

@@ -1,7 +1,9 @@
-"""The notifications API: the caller's own notifications, behind a token with the right scope."""
+"""The notifications API: the caller's own notifications, behind a token with the right scope;
+every error is RFC 9457 problem details."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -21,6 +23,15 @@ def _notify(user_id: str, order_id: int) -> Notification:
         message=f"order {order_id} placed",
         event_id=f"event-{order_id}",
     )
+
+
+def problem(response: Any, code: str) -> dict[str, Any]:
+    """The problem details body of an error answer, checked to be of the type of `code`."""
+    assert response["Content-Type"] == "application/problem+json", response.content
+    body: dict[str, Any] = json.loads(response.content)
+    assert body["type"] == f"https://commons.invalid/problems/{code}", body
+    assert body["status"] == response.status_code
+    return body
 
 
 def _get(path: str, bearer: str | None = None, **headers: str) -> Any:
@@ -56,7 +67,8 @@ def test_the_list_is_paginated_by_50() -> None:
     assert first["next"].endswith("?page=2")
     assert len(_get("/api/notifications/?page=2", token("7")).json()["results"]) == 1
     missing = _get("/api/notifications/?page=3", token("7"))
-    assert (missing.status_code, missing.json()) == (404, {"detail": "Invalid page."})
+    assert missing.status_code == 404
+    assert problem(missing, "not_found")["detail"] == "Invalid page."
 
 
 def test_a_notification_of_the_caller_is_answered_another_users_is_not_found() -> None:
@@ -65,21 +77,21 @@ def test_a_notification_of_the_caller_is_answered_another_users_is_not_found() -
     for path in (f"/api/notifications/{other.pk}/", "/api/notifications/999999/"):
         response = _get(path, token("7"))
         assert response.status_code == 404
-        assert "detail" in response.json()
+        assert problem(response, "not_found")["instance"] == path
 
 
 @pytest.mark.parametrize("pk", ["abc", "99999999999999999999999", "-1"])
 def test_ids_that_are_not_ids_are_not_found(pk: str) -> None:
     response = _get(f"/api/notifications/{pk}/", token("7"))
     assert response.status_code == 404
-    assert response["Content-Type"] == "application/json"
+    problem(response, "not_found")
 
 
 def test_without_a_token_the_answer_is_401_with_a_bearer_challenge() -> None:
     response = _get("/api/notifications/")
     assert response.status_code == 401
     assert response["WWW-Authenticate"].startswith("Bearer")
-    assert "detail" in response.json()
+    problem(response, "not_authenticated")
 
 
 @pytest.mark.parametrize(
@@ -92,7 +104,7 @@ def test_without_a_token_the_answer_is_401_with_a_bearer_challenge() -> None:
 def test_a_bad_token_is_401_naming_the_reason(bearer: str, reason: str) -> None:
     response = _get("/api/notifications/", bearer)
     assert response.status_code == 401
-    assert response.json() == {"error": "invalid_token", "reason": reason}
+    assert problem(response, "invalid_token")["reason"] == reason
 
 
 def test_a_token_without_notifications_read_is_403() -> None:
@@ -100,13 +112,14 @@ def test_a_token_without_notifications_read_is_403() -> None:
     for path in ("/api/notifications/", f"/api/notifications/{notification.pk}/"):
         response = _get(path, token("7", scopes=("orders:read",)))
         assert response.status_code == 403
-        assert "notifications:read" in response.json()["detail"]
+        assert problem(response, "insufficient_scope")["scope"] == "notifications:read"
         assert 'error="insufficient_scope"' in response["WWW-Authenticate"]
 
 
-def test_an_unknown_path_is_a_json_404() -> None:
+def test_an_unknown_path_is_a_404_problem() -> None:
     response = _get("/nope/", token("7"))
-    assert (response.status_code, response.json()) == (404, {"detail": "Not found."})
+    assert response.status_code == 404
+    assert problem(response, "not_found")["instance"] == "/nope/"
 
 
 def test_the_request_id_is_echoed_and_logged(records: list[dict[str, Any]]) -> None:

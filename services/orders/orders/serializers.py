@@ -59,10 +59,3 @@ class PlaceOrderSerializer(serializers.Serializer[Any]):
         max_value=MAX_QUANTITY,
         help_text=f"How many, {MIN_QUANTITY} to {MAX_QUANTITY}.",
     )
-
-
-class ErrorSerializer(serializers.Serializer[Any]):
-    """An error: what went wrong, and a short code to branch on."""
-
-    detail = serializers.CharField()
-    code = serializers.CharField()

@@ -16,8 +16,8 @@ from common_auth.drf import HasScopes
 from common_clients.users.models import User
 from common_utils import new_event
 from common_utils.django import atomic_for, publish
+from common_utils.drf import ProblemSerializer
 from django.db.models import QuerySet
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import NotAuthenticated, NotFound
@@ -28,24 +28,24 @@ from rest_framework.response import Response
 from orders.events import EVENT_SOURCE, OrderPlaced
 from orders.models import Order
 from orders.owners import active_owner, owner_lookup
-from orders.serializers import ErrorSerializer, OrderSerializer, PlaceOrderSerializer
+from orders.serializers import OrderSerializer, PlaceOrderSerializer
 
 logger = logging.getLogger("orders.api")
 
 _INVALID = OpenApiResponse(
-    OpenApiTypes.OBJECT,
-    description='Invalid input: each field at fault with its messages, e.g. {"quantity": '
-    '["Ensure this value is less than or equal to 100."]}.',
+    ProblemSerializer,
+    description="Invalid input: a validation_error problem listing each field at fault under "
+    "`errors` (JSON pointer, detail, code).",
 )
-_UNAUTHENTICATED = OpenApiResponse(ErrorSerializer, description="No token, or a bad one.")
+_UNAUTHENTICATED = OpenApiResponse(ProblemSerializer, description="No token, or a bad one.")
 _FORBIDDEN = OpenApiResponse(
-    ErrorSerializer,
+    ProblemSerializer,
     description="The token lacks the scope, or (placing) the user is unknown or inactive.",
 )
-_NOT_FOUND = OpenApiResponse(ErrorSerializer, description="No such order of the caller's.")
-_BAD_GATEWAY = OpenApiResponse(ErrorSerializer, description="The users service answered wrongly.")
+_NOT_FOUND = OpenApiResponse(ProblemSerializer, description="No such order of the caller's.")
+_BAD_GATEWAY = OpenApiResponse(ProblemSerializer, description="The users service answered wrongly.")
 _UNAVAILABLE = OpenApiResponse(
-    ErrorSerializer, description="The users service is unavailable; retry after Retry-After."
+    ProblemSerializer, description="The users service is unavailable; retry after Retry-After."
 )
 
 
@@ -85,7 +85,7 @@ class OrderList(generics.GenericAPIView[Order]):
             200: OrderSerializer(many=True),
             401: _UNAUTHENTICATED,
             403: _FORBIDDEN,
-            404: OpenApiResponse(ErrorSerializer, description="No such page."),
+            404: OpenApiResponse(ProblemSerializer, description="No such page."),
             502: _BAD_GATEWAY,
             503: _UNAVAILABLE,
         },

@@ -1,45 +1,58 @@
 """Settings of the orders service: everything comes from the environment (see README.md).
 
-A missing required variable stops the start with ``ImproperlyConfigured`` naming it; the users
-lookup's own variables are checked by the ``orders`` system checks (``orders.E001``-``E002``).
+`OrdersEnvironment` declares every variable; a bad start names every missing or wrong one at once
+(``common_utils.EnvironmentSettingsError``); the users lookup's own variables are checked by the
+``orders`` system checks (``orders.E001``-``E002``).
 """
 
 from __future__ import annotations
 
-import os
+from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from common_utils import json_logging
+from common_utils import Duration, EnvironmentSettings, Url, Words, json_logging
 from common_utils.django import database_from_url
-from django.core.exceptions import ImproperlyConfigured
+from pydantic import Field, ValidationInfo, field_validator
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
-def _required(name: str) -> str:
-    value = os.environ.get(name, "").strip()
-    if not value:
-        raise ImproperlyConfigured(f"environment variable {name} is required and not set")
-    return value
+class OrdersEnvironment(EnvironmentSettings):
+    """Every variable the orders service reads (README, "Environment")."""
+
+    DJANGO_SECRET_KEY: str
+    DJANGO_DEBUG: bool = False
+    DJANGO_ALLOWED_HOSTS: Words = ("127.0.0.1", "localhost")
+    DATABASE_URL: Url
+    CELERY_BROKER_URL: Url | None = None
+    # The embedded broker's folder, shared with the consumers: required without a broker URL.
+    COMMONS_BROKER_DIR: Annotated[str | None, Field(validate_default=True)] = None
+    AUTH_ISSUER: Url
+    AUTH_AUDIENCE: str = "orders"
+    AUTH_JWKS_URL: Url | None = None
+    ORDERS_USERS_LOOKUP: Literal["http", "inprocess"] = "http"
+    # Checked by orders.E001 (with ORDERS_USERS_LOOKUP=http), not here.
+    USERS_URL: str = ""
+    # How long one users call (one attempt) may take before it counts as failed.
+    USERS_TIMEOUT: Annotated[Duration, Field(gt=timedelta(0), le=timedelta(seconds=300))] = (
+        timedelta(seconds=5)
+    )
+    LOG_LEVEL: str = "INFO"
+
+    @field_validator("COMMONS_BROKER_DIR")
+    @classmethod
+    def _broker_dir(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None and info.data.get("CELERY_BROKER_URL") is None:
+            raise ValueError("required when CELERY_BROKER_URL is not set (the embedded broker)")
+        return value
 
 
-def _flag(name: str) -> bool:
-    value = os.environ.get(name, "").strip().lower()
-    if value in ("", "0", "false", "no", "off"):
-        return False
-    if value in ("1", "true", "yes", "on"):
-        return True
-    raise ImproperlyConfigured(f"environment variable {name} must be true or false, got {value!r}")
+env = OrdersEnvironment.from_environ()
 
-
-SECRET_KEY = _required("DJANGO_SECRET_KEY")
-DEBUG = _flag("DJANGO_DEBUG")
-ALLOWED_HOSTS = [
-    host.strip()
-    for host in os.environ.get("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",")
-    if host.strip()
-]
+SECRET_KEY = env.DJANGO_SECRET_KEY
+DEBUG = env.DJANGO_DEBUG
+ALLOWED_HOSTS = env.DJANGO_ALLOWED_HOSTS
 
 INSTALLED_APPS = [
     "django.contrib.contenttypes",
@@ -67,7 +80,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- database: one per service --------------------------------------------------------------------
 
-_database: dict[str, Any] = database_from_url(_required("DATABASE_URL"))
+_database: dict[str, Any] = database_from_url(env.DATABASE_URL)
 if _database["ENGINE"] == "django.db.backends.sqlite3":
     # The outbox relay writes beside the service: wait for the lock instead of failing.
     _database["OPTIONS"] = {**_database.get("OPTIONS", {}), "transaction_mode": "IMMEDIATE"}
@@ -76,9 +89,8 @@ DATABASE_ROUTERS = ["common_utils.django.AppDatabaseRouter"]
 
 # --- events: the Celery broker the outbox relay publishes to --------------------------------------
 
-_broker_url = os.environ.get("CELERY_BROKER_URL", "").strip()
-if _broker_url:
-    CELERY_BROKER_URL = _broker_url
+if env.CELERY_BROKER_URL:
+    CELERY_BROKER_URL = env.CELERY_BROKER_URL
 else:
     # The embedded broker: common-utils' filesystem transport in a folder shared with the
     # consumers of the other services.
@@ -90,7 +102,7 @@ else:
 
     CELERY_BROKER_URL = EMBEDDED_BROKER_URL
     CELERY_BROKER_TRANSPORT = FILESYSTEM_TRANSPORT
-    CELERY_BROKER_TRANSPORT_OPTIONS = embedded_broker_options(_required("COMMONS_BROKER_DIR"))
+    CELERY_BROKER_TRANSPORT_OPTIONS = embedded_broker_options(str(env.COMMONS_BROKER_DIR))
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 
@@ -107,30 +119,19 @@ COMMON_UTILS = {
 
 # --- auth: tokens from the users service ----------------------------------------------------------
 
-AUTH_ISSUER = _required("AUTH_ISSUER").rstrip("/")
+AUTH_ISSUER = env.AUTH_ISSUER.rstrip("/")
 COMMON_AUTH = {
     "ISSUER": AUTH_ISSUER,
-    "AUDIENCE": os.environ.get("AUTH_AUDIENCE", "").strip() or "orders",
-    "JWKS_URL": os.environ.get("AUTH_JWKS_URL", "").strip()
-    or f"{AUTH_ISSUER}/.well-known/jwks.json",
+    "AUDIENCE": env.AUTH_AUDIENCE,
+    "JWKS_URL": env.AUTH_JWKS_URL or f"{AUTH_ISSUER}/.well-known/jwks.json",
 }
 
 # --- the users lookup -----------------------------------------------------------------------------
 
-ORDERS_USERS_LOOKUP = os.environ.get("ORDERS_USERS_LOOKUP", "").strip() or "http"
-if ORDERS_USERS_LOOKUP not in ("http", "inprocess"):
-    raise ImproperlyConfigured(
-        f"environment variable ORDERS_USERS_LOOKUP must be 'http' or 'inprocess', "
-        f"got {ORDERS_USERS_LOOKUP!r}"
-    )
-USERS_URL = os.environ.get("USERS_URL", "").strip()
+ORDERS_USERS_LOOKUP = env.ORDERS_USERS_LOOKUP
+USERS_URL = env.USERS_URL
 # Seconds one users call (one attempt) may take before it counts as failed.
-try:
-    USERS_TIMEOUT = float(os.environ.get("USERS_TIMEOUT", "").strip() or "5")
-except ValueError:
-    raise ImproperlyConfigured("environment variable USERS_TIMEOUT must be a number") from None
-if not 0 < USERS_TIMEOUT <= 300:
-    raise ImproperlyConfigured("environment variable USERS_TIMEOUT must be in (0, 300] seconds")
+USERS_TIMEOUT = env.USERS_TIMEOUT.total_seconds()
 
 # --- the API --------------------------------------------------------------------------------------
 
@@ -140,9 +141,10 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # Every error as RFC 9457 problem details; JSON bodies bounded in size and depth.
+    "EXCEPTION_HANDLER": "common_utils.drf.problem_exception_handler",
+    "DEFAULT_PARSER_CLASSES": ["common_utils.drf.BoundedJSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "orders.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
 }
 SPECTACULAR_SETTINGS = {
@@ -153,9 +155,14 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_AUTHENTICATION": [],
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    # Error answers documented with common_utils.drf.ProblemSerializer are problem+json.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "common_utils.drf.problem_media_type_hook",
+    ],
 }
 
 # --- logging: one JSON object per line on stderr, each carrying the request id --------------------
 
-LOG_LEVEL = os.environ.get("LOG_LEVEL", "").strip().upper() or "INFO"
+LOG_LEVEL = env.LOG_LEVEL.upper()
 LOGGING = json_logging(LOG_LEVEL)  # httpx stays at WARNING: it would log every URL

@@ -11,6 +11,8 @@ urlpatterns = [
     path("healthz/", include("common_utils.django.health_urls")),
 ]
 
-# JSON for unknown URLs and unexpected errors too, like every API answer.
-handler404 = "orders.errors.not_found"
-handler500 = "orders.errors.server_error"
+# What Django itself refuses (no route, a body over its size limit, a crash) is a problem too.
+handler400 = "common_utils.django.problem_bad_request"
+handler403 = "common_utils.django.problem_permission_denied"
+handler404 = "common_utils.django.problem_not_found"
+handler500 = "common_utils.django.problem_server_error"

@@ -1,4 +1,5 @@
-"""The orders API against the real users service: place, list, read; 400/401/403/404/503."""
+"""The orders API against the real users service: place, list, read; 400/401/403/404/413/503,
+every error as RFC 9457 problem details."""
 
 from __future__ import annotations
 
@@ -14,6 +15,15 @@ from orders.models import Order
 from tests.conftest import DEAD_URL, bearer
 
 pytestmark = pytest.mark.django_db
+
+
+def problem(response: Any, code: str) -> dict[str, Any]:
+    """The problem details body of an error answer, checked to be of the type of `code`."""
+    assert response["Content-Type"] == "application/problem+json", response.content
+    body: dict[str, Any] = json.loads(response.content)
+    assert body["type"] == f"https://commons.invalid/problems/{code}", body
+    assert body["status"] == response.status_code
+    return body
 
 
 def place(client: Client, token: str, body: object) -> Any:
@@ -96,8 +106,10 @@ def test_another_users_order_is_not_found(client: Client, tokens: dict[str, str]
 
     theirs = client.get(f"/api/orders/{order_id}/", **bearer(tokens["bob"]))
     assert theirs.status_code == 404
-    assert theirs.json()["code"] == "not_found"
-    assert client.get("/api/orders/abc/", **bearer(tokens["bob"])).status_code == 404
+    assert problem(theirs, "not_found")["instance"] == f"/api/orders/{order_id}/"
+    malformed = client.get("/api/orders/abc/", **bearer(tokens["bob"]))
+    assert malformed.status_code == 404
+    problem(malformed, "not_found")
 
 
 @pytest.mark.parametrize(
@@ -110,7 +122,7 @@ def test_another_users_order_is_not_found(client: Client, tokens: dict[str, str]
         ({"quantity": 1}, "product"),
         ({"product": "", "quantity": 1}, "product"),
         ({"product": "x" * 201, "quantity": 1}, "product"),
-        (["saw", 1], "non_field_errors"),
+        (["saw", 1], ""),
     ],
 )
 def test_bad_input_is_a_400_naming_the_field(
@@ -118,7 +130,8 @@ def test_bad_input_is_a_400_naming_the_field(
 ) -> None:
     response = place(client, tokens["alice"], body)
     assert response.status_code == 400
-    assert field in response.json()
+    errors = problem(response, "validation_error")["errors"]
+    assert f"#/{field}".rstrip("/") in [error["pointer"] for error in errors], errors
     assert not Order.objects.exists()
     assert not OutboxMessage.objects.exists()
 
@@ -128,7 +141,33 @@ def test_a_body_that_is_not_json_is_a_400(client: Client, tokens: dict[str, str]
         "/api/orders/", "{nope", content_type="application/json", **bearer(tokens["alice"])
     )
     assert response.status_code == 400
-    assert response.json()["code"] == "parse_error"
+    problem(response, "parse_error")
+
+
+def test_a_body_nested_too_deep_is_a_400_not_a_500(client: Client, tokens: dict[str, str]) -> None:
+    nested = "[" * 1000 + "]" * 1000
+    response = client.post(
+        "/api/orders/", nested, content_type="application/json", **bearer(tokens["alice"])
+    )
+    assert response.status_code == 400
+    assert "64" in problem(response, "nesting_too_deep")["detail"]
+    assert not Order.objects.exists()
+
+
+def test_a_10_mb_body_is_a_413(client: Client, tokens: dict[str, str]) -> None:
+    body = json.dumps({"product": "x" * 10_000_000, "quantity": 1})
+    response = client.post(
+        "/api/orders/", body, content_type="application/json", **bearer(tokens["alice"])
+    )
+    assert response.status_code == 413
+    problem(response, "payload_too_large")
+    assert not Order.objects.exists()
+
+
+def test_an_unknown_path_is_a_404_problem(client: Client, tokens: dict[str, str]) -> None:
+    response = client.get("/api/nothing-here/", **bearer(tokens["alice"]))
+    assert response.status_code == 404
+    problem(response, "not_found")
 
 
 def test_without_a_token_every_endpoint_answers_401(client: Client, users_service: Path) -> None:
@@ -139,23 +178,27 @@ def test_without_a_token_every_endpoint_answers_401(client: Client, users_servic
     ):
         response = getattr(client, method)(path)
         assert response.status_code == 401, path
-        assert response.json()["code"] == "not_authenticated"
+        problem(response, "not_authenticated")
         assert response["WWW-Authenticate"].startswith("Bearer")
 
 
 def test_a_token_without_the_scope_is_a_403(client: Client, tokens: dict[str, str]) -> None:
     response = place(client, tokens["alice-read-only"], {"product": "saw", "quantity": 1})
     assert response.status_code == 403
-    assert response.json()["code"] == "insufficient_scope"
+    assert problem(response, "insufficient_scope")["scope"] == "orders:write"
     assert client.get("/api/orders/", **bearer(tokens["alice-read-only"])).status_code == 200
 
 
 def test_an_inactive_user_cannot_place_an_order(client: Client, tokens: dict[str, str]) -> None:
     response = place(client, tokens["carol"], {"product": "saw", "quantity": 1})
     assert response.status_code == 403
-    assert response.json() == {
+    assert problem(response, "user_not_allowed") == {
+        "type": "https://commons.invalid/problems/user_not_allowed",
+        "title": "Forbidden",
+        "status": 403,
         "detail": f"user {_sub(tokens['carol'])} is inactive",
-        "code": "user_not_allowed",
+        "instance": "/api/orders/",
+        "request_id": response["X-Request-ID"],
     }
     assert not Order.objects.exists()
 
@@ -164,8 +207,8 @@ def test_users_down_is_a_503_not_a_500(client: Client, tokens: dict[str, str]) -
     with override_settings(USERS_URL=DEAD_URL):
         response = place(client, tokens["alice"], {"product": "saw", "quantity": 1})
     assert response.status_code == 503
-    assert response.json()["code"] == "users_unavailable"
-    assert response["Retry-After"]
+    problem(response, "users_unavailable")
+    assert response["Retry-After"] == "5"
     assert not Order.objects.exists()
 
 
@@ -175,7 +218,7 @@ def test_the_token_endpoint_down_is_a_503(
     monkeypatch.setenv("USERS_TOKEN_URL", f"{DEAD_URL}/o/token/")
     response = place(client, tokens["alice"], {"product": "saw", "quantity": 1})
     assert response.status_code == 503
-    assert response.json()["code"] == "users_unavailable"
+    problem(response, "users_unavailable")
 
 
 def test_the_inprocess_lookup_answers_the_same_without_asking_users(

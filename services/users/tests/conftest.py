@@ -62,6 +62,15 @@ def alice(db: Any) -> Any:
     )
 
 
+def problem(response: Any, code: str) -> dict[str, Any]:
+    """The RFC 9457 body of an error answer, checked to be of the type of `code`."""
+    assert response["Content-Type"] == "application/problem+json", response.content
+    body: dict[str, Any] = json.loads(response.content)
+    assert body["type"] == f"https://commons.invalid/problems/{code}", body
+    assert body["status"] == response.status_code
+    return body
+
+
 def post_form(client: Any, path: str, form: dict[str, str], **headers: str) -> Any:
     """POST `form` urlencoded (Django's test client would send multipart)."""
     return client.post(

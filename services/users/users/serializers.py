@@ -66,15 +66,6 @@ class UserCreateSerializer(serializers.Serializer[User]):
         )
 
 
-class ErrorSerializer(serializers.Serializer[Any]):
-    """An error answer: ``detail`` from the API; a bad token gets RFC 6750's ``error`` code
-    (``invalid_token``, ``invalid_request``) and a short ``reason``."""
-
-    detail = serializers.CharField(required=False)
-    error = serializers.CharField(required=False)
-    reason = serializers.CharField(required=False)
-
-
 class TokenSerializer(serializers.Serializer[Any]):
     """An OAuth2 token request (RFC 6749 §4.3 password, §4.4 client credentials)."""
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from common_auth.django import jwks_view
 from common_auth.drf import HasScopes
+from common_utils.drf import ProblemSerializer
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.http import HttpResponseBase
@@ -25,17 +26,17 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from users.serializers import ErrorSerializer, UserCreateSerializer, UserSerializer
+from users.serializers import UserCreateSerializer, UserSerializer
 
 logger = logging.getLogger("users.api")
 
-_UNAUTHENTICATED = OpenApiResponse(ErrorSerializer, description="No token, or a bad one.")
-_FORBIDDEN = OpenApiResponse(ErrorSerializer, description="The token lacks the scope.")
-_NOT_FOUND = OpenApiResponse(ErrorSerializer, description="No such user.")
+_UNAUTHENTICATED = OpenApiResponse(ProblemSerializer, description="No token, or a bad one.")
+_FORBIDDEN = OpenApiResponse(ProblemSerializer, description="The token lacks the scope.")
+_NOT_FOUND = OpenApiResponse(ProblemSerializer, description="No such user.")
 _INVALID = OpenApiResponse(
-    OpenApiTypes.OBJECT,
-    description="Invalid input: each field at fault with its messages, "
-    'e.g. {"username": ["this username is taken"]}.',
+    ProblemSerializer,
+    description="Invalid input: a validation_error problem listing each field at fault under "
+    "`errors` (JSON pointer, detail, code).",
 )
 
 
@@ -50,7 +51,11 @@ def _caller(request: Request) -> str | None:
         operation_id="users_list",
         summary="List users",
         description="Every user, by id (scope `users:read`).",
-        responses={200: UserSerializer(many=True), 401: _UNAUTHENTICATED, 403: _FORBIDDEN},
+        responses={
+            200: UserSerializer(many=True),
+            401: _UNAUTHENTICATED,
+            403: _FORBIDDEN,
+        },
     ),
     retrieve=extend_schema(
         operation_id="users_retrieve",
@@ -132,7 +137,11 @@ class UserViewSet(
         summary="The caller",
         description="The user the token was issued to (any user token; a service token has no "
         "user and gets 404).",
-        responses={200: UserSerializer, 401: _UNAUTHENTICATED, 404: _NOT_FOUND},
+        responses={
+            200: UserSerializer,
+            401: _UNAUTHENTICATED,
+            404: _NOT_FOUND,
+        },
     )
     @action(detail=False, methods=["get"])
     def me(self, request: Request) -> Response:

@@ -1,155 +1,199 @@
-"""Reading the users service's environment variables, each error naming the variable at fault.
+"""The users service's environment variables, read once at start-up by common-utils'
+`EnvironmentSettings`: a bad start lists every missing or wrong variable at once, each named
+(``USERS_SERVICE_ACCOUNTS['orders']['scopes']: not allowed: users:admin``).
 
-Settings call these once at start-up; a bad value stops the process with `ImproperlyConfigured`
-(``USERS_SERVICE_ACCOUNTS['orders']['scopes']: ...``) instead of failing on the first request.
+The services this one issues tokens for, and the scopes each of them declares, are configuration
+(``USERS_SERVICES``): adding a service never edits this code.
 """
 
 from __future__ import annotations
 
-import json
-import os
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Annotated, Any
 
-from django.core.exceptions import ImproperlyConfigured
-
-# The scopes the example services declare on their APIs; nothing else may be granted.
-KNOWN_SCOPES = frozenset(
-    {"users:read", "users:write", "orders:read", "orders:write", "notifications:read"}
+from common_utils import Duration, EnvironmentSettings, Url, Words
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Json,
+    ValidationInfo,
+    field_validator,
 )
-_ACCOUNT_KEYS = frozenset({"secret_hash", "scopes", "audiences"})
+
+# The scopes this service's own API declares (users_service/views: HasScopes.of(...)).
+OWN_SCOPES = ("users:read", "users:write")
+# The example services and the scopes their APIs declare: the default of USERS_SERVICES.
+DEFAULT_SERVICES = {
+    "orders": ["orders:read", "orders:write"],
+    "notifications": ["notifications:read"],
+}
 
 
-def required(name: str) -> str:
-    """The value of a variable that must be set and not empty."""
-    value = os.environ.get(name, "")
-    if not value.strip():
-        raise ImproperlyConfigured(f"the environment variable {name} is required")
-    return value
-
-
-def optional(name: str, default: str) -> str:
-    """The value of a variable, or `default` when it is unset or empty."""
-    value = os.environ.get(name, "")
-    return value if value.strip() else default
-
-
-def flag(name: str, *, default: bool = False) -> bool:
-    """A boolean variable: 1/true/yes/on or 0/false/no/off (any case)."""
-    value = os.environ.get(name, "").strip().lower()
-    if not value:
-        return default
-    if value in ("1", "true", "yes", "on"):
-        return True
-    if value in ("0", "false", "no", "off"):
-        return False
-    raise ImproperlyConfigured(f"{name}: expected true or false, got {value!r}")
-
-
-def words(name: str, default: str, *, allowed: frozenset[str] | None = None) -> list[str]:
-    """A space- or comma-separated list of words, without duplicates, in the given order."""
-    raw = optional(name, default).replace(",", " ").split()
-    result = list(dict.fromkeys(raw))
-    if allowed is not None:
-        unknown = sorted(set(result) - allowed)
-        if unknown:
-            raise ImproperlyConfigured(
-                f"{name}: unknown value(s) {', '.join(unknown)}; "
-                f"allowed: {', '.join(sorted(allowed))}"
-            )
-    if not result:
-        raise ImproperlyConfigured(f"{name}: must name at least one value")
-    return result
-
-
-def number(name: str, default: float, *, low: float, high: float) -> float:
-    """A number within ``[low, high]``."""
-    raw = optional(name, str(default))
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name}: expected a number, got {raw!r}") from None
-    if not low <= value <= high:
-        raise ImproperlyConfigured(f"{name}: must be between {low:g} and {high:g}, got {raw}")
-    return value
-
-
-def pem(name: str) -> str:
-    """A PEM from a required variable; ``\\n`` written as two characters (env files that hold
-    one line per variable) is read as a line break."""
-    value = required(name).strip()
+def _pem(value: Any) -> Any:
+    """A PEM with real line breaks, or with ``\\n`` written as two characters (env files that
+    hold one line per variable)."""
+    if not isinstance(value, str):
+        return value
     if "\n" not in value and "\\n" in value:
         value = value.replace("\\n", "\n")
     if not value.startswith("-----BEGIN "):
-        raise ImproperlyConfigured(
-            f"{name}: expected a PEM private key (-----BEGIN PRIVATE KEY----- ...)"
+        raise ValueError("expected a PEM private key (-----BEGIN PRIVATE KEY----- ...)")
+    return value
+
+
+def _name(value: Any) -> Any:
+    if isinstance(value, str) and (not value.strip() or any(c.isspace() for c in value)):
+        raise ValueError("expected a name without blanks")
+    return value
+
+
+def _password_hash(value: Any) -> Any:
+    # make_password's format is "<algorithm>$<fields>"; the algorithm is checked against
+    # PASSWORD_HASHERS by the system check users.E001, once Django is set up.
+    if isinstance(value, str) and "$" not in value:
+        raise ValueError(
+            "expected a Django password hash (django.contrib.auth.hashers.make_password(secret))"
         )
     return value
 
 
-def _string_list(where: str, value: Any, *, allowed: frozenset[str] | None = None) -> list[str]:
-    if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
-        raise ImproperlyConfigured(f"{where}: expected a list of non-empty strings")
-    if allowed is not None:
-        unknown = sorted(set(value) - allowed)
-        if unknown:
-            raise ImproperlyConfigured(f"{where}: not allowed: {', '.join(unknown)}")
-    return list(value)
+Name = Annotated[str, BeforeValidator(_name)]
 
 
-def _account(where: str, value: Any, audiences: frozenset[str]) -> dict[str, Any]:
-    if not isinstance(value, Mapping):
-        raise ImproperlyConfigured(f"{where}: expected an object with {', '.join(_ACCOUNT_KEYS)}")
-    extra = sorted(set(value) - _ACCOUNT_KEYS)
-    if extra:
-        raise ImproperlyConfigured(f"{where}: unknown key(s) {', '.join(extra)}")
-    for key in sorted(_ACCOUNT_KEYS - {"scopes"}):
-        if key not in value:
-            raise ImproperlyConfigured(f"{where}[{key!r}] is missing")
-    secret_hash = value["secret_hash"]
-    # make_password's format is "<algorithm>$<fields>"; the algorithm is checked against
-    # PASSWORD_HASHERS by the system check users.E001, once Django is set up.
-    if not isinstance(secret_hash, str) or "$" not in secret_hash:
-        raise ImproperlyConfigured(
-            f"{where}['secret_hash']: expected a Django password hash "
-            "(django.contrib.auth.hashers.make_password(secret))"
-        )
-    scopes = _string_list(f"{where}['scopes']", value.get("scopes", []), allowed=KNOWN_SCOPES)
-    granted_audiences = _string_list(f"{where}['audiences']", value["audiences"])
-    if not granted_audiences:
-        raise ImproperlyConfigured(f"{where}['audiences']: must name at least one audience")
-    unknown = sorted(set(granted_audiences) - audiences)
+class ServiceAccount(BaseModel):
+    """One entry of ``USERS_SERVICE_ACCOUNTS``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    secret_hash: Annotated[str, BeforeValidator(_password_hash)]
+    scopes: list[Name] = []
+    audiences: Annotated[list[Name], Field(min_length=1)]
+
+
+def _unknown(values: Sequence[str], known: set[str], what: str, *, where: str = "") -> None:
+    unknown = sorted(set(values) - known)
     if unknown:
-        raise ImproperlyConfigured(
-            f"{where}['audiences']: unknown audience(s) {', '.join(unknown)}; "
-            f"known: {', '.join(sorted(audiences))}"
+        place = f"{where}: " if where else ""
+        raise ValueError(
+            f"{place}unknown {what}(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
         )
-    return {"SECRET_HASH": secret_hash, "SCOPES": scopes, "AUDIENCES": granted_audiences}
 
 
-def service_accounts(name: str, *, audiences: frozenset[str]) -> dict[str, dict[str, Any]]:
-    """``COMMON_AUTH['CLIENTS']`` from a JSON variable::
+class UsersEnvironment(EnvironmentSettings):
+    """Every variable the users service reads (README, "Environment")."""
 
-        {"orders": {"secret_hash": "<make_password hash>", "scopes": ["users:read"],
-                    "audiences": ["users"]}}
+    DJANGO_SECRET_KEY: str
+    DJANGO_DEBUG: bool = False
+    DJANGO_ALLOWED_HOSTS: Words = ("127.0.0.1", "localhost")
+    DATABASE_URL: Url
+    LOG_LEVEL: str = "INFO"
+    AUTH_ISSUER: Url
+    AUTH_AUDIENCE: Name = "users"
+    AUTH_JWKS_URL: Url | None = None
+    USERS_SIGNING_KEY: Annotated[str, BeforeValidator(_pem)]
+    # audience -> the scopes that service declares; this service's own (AUTH_AUDIENCE, with
+    # OWN_SCOPES) is always there.
+    USERS_SERVICES: Json[dict[Name, list[Name]]] = DEFAULT_SERVICES
+    USERS_USER_SCOPES: Words | None = None
+    USERS_USER_AUDIENCES: Words | None = None
+    USERS_SERVICE_ACCOUNTS: Json[dict[str, ServiceAccount]] = Field(default_factory=dict)
+    USERS_TOKEN_LIFETIME: Annotated[
+        Duration, Field(ge=timedelta(seconds=30), le=timedelta(seconds=3600))
+    ] = timedelta(seconds=300)
 
-    Client ids are not all digits, so a service token's ``sub`` can never be read as a user id.
-    """
-    raw = optional(name, "{}")
-    try:
-        document = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise ImproperlyConfigured(
-            f"{name}: not valid JSON ({exc.msg} at char {exc.pos})"
-        ) from None
-    if not isinstance(document, dict):
-        raise ImproperlyConfigured(f"{name}: expected a JSON object of client id -> account")
-    clients: dict[str, dict[str, Any]] = {}
-    for client_id, account in document.items():
-        where = f"{name}[{client_id!r}]"
-        if not client_id.strip() or client_id.isdigit() or ":" in client_id:
-            raise ImproperlyConfigured(
-                f"{where}: a client id must be a name (not empty, not all digits, no ':')"
-            )
-        clients[client_id] = _account(where, account, audiences)
-    return clients
+    @staticmethod
+    def _services(info: ValidationInfo) -> dict[str, list[str]] | None:
+        services = info.data.get("USERS_SERVICES")
+        audience = info.data.get("AUTH_AUDIENCE")
+        if services is None or audience is None:
+            return None  # reported on its own variable
+        return {**services, audience: [*services.get(audience, []), *OWN_SCOPES]}
+
+    @field_validator("USERS_SERVICES", mode="after")
+    @classmethod
+    def _scopes_unique(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        owners: dict[str, str] = {}
+        for audience, scopes in value.items():
+            for scope in scopes:
+                if owners.setdefault(scope, audience) != audience:
+                    raise ValueError(
+                        f"[{audience!r}]: scope {scope} is declared by {owners[scope]} too"
+                    )
+        return value
+
+    @field_validator("USERS_USER_SCOPES", "USERS_USER_AUDIENCES", mode="after")
+    @classmethod
+    def _known(cls, value: tuple[str, ...] | None, info: ValidationInfo) -> tuple[str, ...] | None:
+        services = cls._services(info)
+        if value is None or services is None:
+            return value
+        if not value:
+            raise ValueError("must name at least one value")
+        if info.field_name == "USERS_USER_SCOPES":
+            known = {scope for scopes in services.values() for scope in scopes}
+            _unknown(value, known, "scope")
+        else:
+            _unknown(value, set(services), "audience")
+        return value
+
+    @field_validator("USERS_SERVICE_ACCOUNTS", mode="after")
+    @classmethod
+    def _accounts(
+        cls, value: dict[str, ServiceAccount], info: ValidationInfo
+    ) -> dict[str, ServiceAccount]:
+        services = cls._services(info)
+        for client_id, account in value.items():
+            where = f"[{client_id!r}]"
+            if not client_id.strip() or client_id.isdigit() or ":" in client_id:
+                raise ValueError(
+                    f"{where}: a client id must be a name (not empty, not all digits, no ':')"
+                )
+            if services is None:
+                continue
+            known_scopes = {scope for scopes in services.values() for scope in scopes}
+            _unknown(account.scopes, known_scopes, "scope", where=f"{where}['scopes']")
+            _unknown(account.audiences, set(services), "audience", where=f"{where}['audiences']")
+        return value
+
+    # --- what settings.py uses ----------------------------------------------------------------
+
+    @property
+    def services(self) -> dict[str, list[str]]:
+        """Every audience this service issues tokens for, with the scopes it declares."""
+        return {
+            **self.USERS_SERVICES,
+            self.AUTH_AUDIENCE: [*self.USERS_SERVICES.get(self.AUTH_AUDIENCE, []), *OWN_SCOPES],
+        }
+
+    @property
+    def user_scopes(self) -> list[str]:
+        """What a user may get: ``USERS_USER_SCOPES``, by default every scope of the other
+        services and ``users:read``."""
+        if self.USERS_USER_SCOPES is not None:
+            return list(self.USERS_USER_SCOPES)
+        others = [
+            scope
+            for audience, scopes in self.USERS_SERVICES.items()
+            if audience != self.AUTH_AUDIENCE
+            for scope in scopes
+        ]
+        return list(dict.fromkeys([*others, "users:read"]))
+
+    @property
+    def user_audiences(self) -> list[str]:
+        """The audiences a user's token may name: ``USERS_USER_AUDIENCES``, by default all."""
+        return list(self.USERS_USER_AUDIENCES or self.services)
+
+    def clients(self) -> dict[str, dict[str, Any]]:
+        """``COMMON_AUTH['CLIENTS']`` from the service accounts."""
+        return {
+            client_id: {
+                "SECRET_HASH": account.secret_hash,
+                "SCOPES": list(account.scopes),
+                "AUDIENCES": list(account.audiences),
+            }
+            for client_id, account in self.USERS_SERVICE_ACCOUNTS.items()
+        }

@@ -1,6 +1,7 @@
 """Settings of the users service (the auth service): everything comes from the environment.
 
-The variables are listed, with their defaults, in the "Environment" table of the README.
+The variables are listed, with their defaults, in the "Environment" table of the README and
+declared in `users_service.environment`; a bad start names every missing or wrong one at once.
 """
 
 from __future__ import annotations
@@ -10,11 +11,13 @@ from typing import Any
 from common_utils import json_logging
 from common_utils.django import database_from_url
 
-from users_service import environment as env
+from users_service.environment import UsersEnvironment
 
-SECRET_KEY = env.required("DJANGO_SECRET_KEY")
-DEBUG = env.flag("DJANGO_DEBUG")
-ALLOWED_HOSTS = env.words("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost")
+env = UsersEnvironment.from_environ()
+
+SECRET_KEY = env.DJANGO_SECRET_KEY
+DEBUG = env.DJANGO_DEBUG
+ALLOWED_HOSTS = env.DJANGO_ALLOWED_HOSTS
 
 INSTALLED_APPS = [
     "django.contrib.contenttypes",
@@ -44,7 +47,7 @@ TEMPLATES: list[dict[str, Any]] = [
 ]
 
 # One database per service: this one holds Django's users and the profiles.
-DATABASES = {"default": database_from_url(env.required("DATABASE_URL"))}
+DATABASES = {"default": database_from_url(env.DATABASE_URL)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {})["transaction_mode"] = "IMMEDIATE"
 DATABASE_ROUTERS = ["common_utils.django.AppDatabaseRouter"]
@@ -64,32 +67,27 @@ LANGUAGE_CODE = "en-us"
 USE_I18N = False
 
 # --- tokens ---------------------------------------------------------------------------------
-AUTH_ISSUER = env.required("AUTH_ISSUER").rstrip("/")
-AUTH_AUDIENCE = env.optional("AUTH_AUDIENCE", "users")
+AUTH_ISSUER = env.AUTH_ISSUER.rstrip("/")
+AUTH_AUDIENCE = env.AUTH_AUDIENCE
+# The services tokens are issued for (audience -> the scopes it declares), from USERS_SERVICES.
+USERS_SERVICES = env.services
 # What a user may get through the password grant: scopes, and the audiences of the services
 # the token is for (all of them when the request names none).
-USERS_USER_SCOPES = env.words(
-    "USERS_USER_SCOPES",
-    "orders:read orders:write notifications:read users:read",
-    allowed=env.KNOWN_SCOPES,
-)
-USERS_USER_AUDIENCES = env.words("USERS_USER_AUDIENCES", "orders notifications users")
+USERS_USER_SCOPES = env.user_scopes
+USERS_USER_AUDIENCES = env.user_audiences
 
 COMMON_AUTH: dict[str, Any] = {
     "ISSUER": AUTH_ISSUER,
     "AUDIENCE": AUTH_AUDIENCE,
-    "SIGNING_KEYS": [env.pem("USERS_SIGNING_KEY")],
-    "CLIENTS": env.service_accounts(
-        "USERS_SERVICE_ACCOUNTS",
-        audiences=frozenset(USERS_USER_AUDIENCES) | {AUTH_AUDIENCE},
-    ),
-    "TOKEN_LIFETIME": env.number("USERS_TOKEN_LIFETIME", 300, low=30, high=3600),
+    "SIGNING_KEYS": [env.USERS_SIGNING_KEY],
+    "CLIENTS": env.clients(),
+    "TOKEN_LIFETIME": env.USERS_TOKEN_LIFETIME.total_seconds(),
 }
 # The service verifies its own tokens with its own keys, in process. AUTH_JWKS_URL naming
 # another document (a key set published elsewhere) makes it fetch that one instead; naming this
 # service's own document changes nothing (a request would otherwise wait on a request to itself).
 _OWN_JWKS_URL = f"{AUTH_ISSUER}/.well-known/jwks.json"
-_JWKS_URL = env.optional("AUTH_JWKS_URL", _OWN_JWKS_URL)
+_JWKS_URL = env.AUTH_JWKS_URL or _OWN_JWKS_URL
 if _JWKS_URL != _OWN_JWKS_URL:
     COMMON_AUTH["JWKS_URL"] = _JWKS_URL
 
@@ -101,7 +99,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # Every error as RFC 9457 problem details; JSON bodies bounded in size and depth.
+    "EXCEPTION_HANDLER": "common_utils.drf.problem_exception_handler",
+    "DEFAULT_PARSER_CLASSES": ["common_utils.drf.BoundedJSONParser"],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Users",
@@ -111,10 +111,15 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_AUTHENTICATION": [],
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    # Error answers documented with common_utils.drf.ProblemSerializer are problem+json.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "common_utils.drf.problem_media_type_hook",
+    ],
 }
 
 # --- logs: one JSON object per line on stderr, with the request id --------------------------
-LOG_LEVEL = env.optional("LOG_LEVEL", "INFO").upper()
+LOG_LEVEL = env.LOG_LEVEL.upper()
 LOGGING = json_logging(
     LOG_LEVEL,
     loggers={

@@ -9,7 +9,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
 ]
 
-handler400 = "users_service.errors.bad_request"
-handler403 = "users_service.errors.permission_denied"
-handler404 = "users_service.errors.not_found"
-handler500 = "users_service.errors.server_error"
+# What Django itself refuses (no route, a body over its size limit, a crash) is a problem too.
+handler400 = "common_utils.django.problem_bad_request"
+handler403 = "common_utils.django.problem_permission_denied"
+handler404 = "common_utils.django.problem_not_found"
+handler500 = "common_utils.django.problem_server_error"

@@ -9,7 +9,10 @@
 
 A bad token is a 401 with an RFC 6750 ``WWW-Authenticate`` (``error="invalid_token"`` and the
 reason), a token without the scopes a 403 with ``error="insufficient_scope"``, missing issuer
-keys a 503; the token is verified once even when the middleware also runs.
+keys a 503; the token is verified once even when the middleware also runs. With common-utils'
+``common_utils.drf.problem_exception_handler`` these answer the same problem details (RFC 9457)
+as the middleware: types ``invalid_token`` (with ``reason``), ``not_authenticated``,
+``insufficient_scope`` (with ``scope``) and ``auth_unavailable``.
 """
 
 from __future__ import annotations
@@ -23,7 +26,12 @@ from rest_framework.request import Request
 
 from common_auth._claims import AccessTokenClaims
 from common_auth._errors import IntrospectionError, InvalidToken, KeySetUnavailable
-from common_auth.django._authentication import _OUTCOME, authenticate, www_authenticate
+from common_auth.django._authentication import (
+    OUTCOME_ATTRIBUTE,
+    RETRY_AFTER,
+    authenticate,
+    www_authenticate,
+)
 from common_auth.django._settings import auth_settings
 from common_auth.django._user import TokenUser
 
@@ -33,8 +41,19 @@ class AuthUnavailable(exceptions.APIException):
 
     status_code = 503
     default_detail = "token keys are unavailable"
-    default_code = "temporarily_unavailable"
-    wait = 10
+    default_code = "auth_unavailable"
+    wait = RETRY_AFTER
+
+
+class InvalidTokenFailed(exceptions.AuthenticationFailed):
+    """401 ``invalid_token``: the bearer token did not verify; ``reason`` says why."""
+
+    default_code = "invalid_token"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(detail=f"the bearer token is not valid: {reason}", code="invalid_token")
+        self.reason = reason
+        self.problem_extensions = {"reason": reason}
 
 
 class BearerTokenAuthentication(BaseAuthentication):
@@ -47,13 +66,13 @@ class BearerTokenAuthentication(BaseAuthentication):
         except (KeySetUnavailable, IntrospectionError) as exc:
             raise AuthUnavailable() from exc
         except InvalidToken as exc:
-            raise exceptions.AuthenticationFailed(detail=exc.reason, code="invalid_token") from None
+            raise InvalidTokenFailed(exc.reason) from None
         if claims is None:
             return None
         return TokenUser(claims, permission_scopes=auth_settings().permission_scopes), claims
 
     def authenticate_header(self, request: Request) -> str:
-        outcome = getattr(request._request, _OUTCOME, None)
+        outcome = getattr(request._request, OUTCOME_ATTRIBUTE, None)
         reason = getattr(outcome, "reason", None)
         if reason == "invalid_request":
             return www_authenticate("invalid_request")
@@ -71,6 +90,7 @@ class InsufficientScopeDenied(exceptions.PermissionDenied):
         scope = " ".join(sorted(required))
         super().__init__(detail=f"the token lacks the required scope(s): {scope}")
         self.auth_header = www_authenticate("insufficient_scope", scope=scope)
+        self.problem_extensions = {"scope": scope}
 
 
 class _ScopePermission(BasePermission):
@@ -122,4 +142,5 @@ __all__ = [
     "HasAnyScope",
     "HasScopes",
     "InsufficientScopeDenied",
+    "InvalidTokenFailed",
 ]

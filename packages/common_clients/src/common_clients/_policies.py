@@ -167,21 +167,25 @@ class ErrorMappingPolicy:
         kind = InternalServerError if status >= 500 else _STATUS_ERRORS.get(status, APIStatusError)
         body = error_body(response)
         reason = response.reason_phrase or "error"
-        detail = body.get("detail") if isinstance(body, dict) else None
-        message = f"{status} {reason} from {call.method} {redact_url(response.request.url)}"
-        if isinstance(detail, str):
-            message += f": {detail}"
-        return kind(
-            message,
+        error = kind(
+            f"{status} {reason} from {call.method} {redact_url(response.request.url)}",
             response=response,
             body=body,
             operation=call.operation,
             request_id=response.headers.get(REQUEST_ID_HEADER) or call.request_id,
         )
+        said = error.detail or error.title
+        if error.type is not None and error.type != "about:blank":
+            said = f"{error.type.rsplit('/', 1)[-1]}: {said}" if said else error.type
+        if said:
+            error.message = f"{error.message}: {said}"
+            error.args = (error.message,)
+        return error
 
 
 def error_body(response: httpx.Response) -> Any:
-    """An error response's body: its JSON when it is JSON, else its text (``None`` when empty)."""
+    """An error response's body: its JSON when it is JSON (``application/json``,
+    ``application/problem+json``), else its text (``None`` when empty)."""
     content = response.content
     if not content:
         return None

@@ -19,7 +19,13 @@
 
 Every error carries the ``operation`` (the operationId, e.g. ``"users_retrieve"``) and the
 ``request_id`` the call travelled with; status errors also carry the ``status_code``, the parsed
-error ``body`` (JSON when the server sent JSON, else text) and the :class:`httpx.Response`.
+error ``body`` (JSON when the server sent JSON, else text) and the :class:`httpx.Response`, and
+read an RFC 9457 problem details body (``application/problem+json``, what the Commons services
+answer) into ``type``, ``title``, ``detail``, ``instance`` and ``extensions`` (every other member,
+e.g. ``errors`` of a validation problem, ``request_id``); branch on ``type``::
+
+    except PermissionDeniedError as exc:
+        if exc.type == "https://commons.invalid/problems/insufficient_scope": ...
 httpx's own exceptions never escape a client: they are mapped to this tree, with the original as
 ``__cause__``. Messages never include request headers or bodies (which may hold credentials), and
 show URLs without userinfo and with every query value as ``***`` (``?page=***&access_token=***``);
@@ -90,8 +96,18 @@ class APITimeoutError(APIConnectionError):
     """A phase of the request (connect, write, read, waiting for a pooled connection) timed out."""
 
 
+_PROBLEM_MEMBERS = ("type", "title", "status", "detail", "instance")
+
+
 class APIStatusError(ClientError):
-    """The server answered with an error status; ``body`` is its parsed error document."""
+    """The server answered with an error status; ``body`` is its parsed error document.
+
+    When the body is problem details (RFC 9457, ``application/problem+json``): ``type`` (``"about:
+    blank"`` when the document names none), ``title``, ``detail``, ``instance`` and
+    ``extensions`` hold its members (a member of the wrong JSON type is ignored, as the RFC
+    asks); otherwise they are ``None`` and ``{}``, and ``detail`` is a JSON body's ``detail``
+    string if it has one.
+    """
 
     def __init__(
         self,
@@ -106,6 +122,35 @@ class APIStatusError(ClientError):
         self.response = response
         self.status_code = response.status_code
         self.body = body
+        self.type: str | None = None
+        self.title: str | None = None
+        self.detail: str | None = None
+        self.instance: str | None = None
+        self.extensions: dict[str, Any] = {}
+        if not isinstance(body, dict):
+            return
+        if _is_problem_response(response):
+            self.type = _string(body, "type") or "about:blank"
+            self.title = _string(body, "title")
+            self.instance = _string(body, "instance")
+            self.extensions = {k: v for k, v in body.items() if k not in _PROBLEM_MEMBERS}
+        self.detail = _string(body, "detail")
+
+    @property
+    def is_problem(self) -> bool:
+        """Whether the body was problem details (RFC 9457)."""
+        return self.type is not None
+
+
+def _is_problem_response(response: httpx.Response) -> bool:
+    """Whether a response's media type is ``application/problem+json``."""
+    media_type = str(response.headers.get("content-type", "")).partition(";")[0].strip().lower()
+    return media_type == "application/problem+json"
+
+
+def _string(body: dict[str, Any], name: str) -> str | None:
+    value = body.get(name)
+    return value if isinstance(value, str) else None
 
 
 class BadRequestError(APIStatusError):

@@ -35,3 +35,7 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "COMPONENT_SPLIT_REQUEST": True,
 }
+
+if os.environ.get("INVENTORY_PROBLEMS") == "1":
+    # The Commons services' error shape: RFC 9457 problem details from common-utils.
+    REST_FRAMEWORK["EXCEPTION_HANDLER"] = "common_utils.drf.problem_exception_handler"

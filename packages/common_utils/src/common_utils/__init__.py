@@ -9,6 +9,10 @@ The map:
   (a ``LOGGING`` setting);
 - events (``_events``): ``Envelope`` (CloudEvents 1.0), ``event_type``, ``new_event``,
   ``parse_event``, ``EventRegistry`` and the process-wide ``events`` registry;
+- settings from the environment (``_environment``): ``EnvironmentSettings`` and the
+  ``Words``, ``Duration`` and ``Url`` field types;
+- problem details, RFC 9457 (``_problems``): ``Problem`` (its ``MEDIA_TYPE``),
+  ``problem_type``, ``status_title``;
 - errors (``_errors``): one tree under ``CommonUtilsError``.
 
 Every client of every service imports this module for the request id, so importing it stays
@@ -34,6 +38,7 @@ from common_utils._context import (
 from common_utils._errors import (
     CommonUtilsError,
     DatabaseConfigError,
+    EnvironmentSettingsError,
     EventError,
     EventRegistrationError,
     InvalidEventError,
@@ -43,8 +48,10 @@ from common_utils._errors import (
     OutboxError,
     UnknownEventTypeError,
 )
+from common_utils._problems import Problem, problem_type, status_title
 
 if TYPE_CHECKING:
+    from common_utils._environment import Duration, EnvironmentSettings, Url, Words
     from common_utils._events import (
         Envelope,
         EventRegistry,
@@ -59,7 +66,10 @@ if TYPE_CHECKING:
 __all__ = [
     "CommonUtilsError",
     "DatabaseConfigError",
+    "Duration",
     "Envelope",
+    "EnvironmentSettings",
+    "EnvironmentSettingsError",
     "EventError",
     "EventRegistrationError",
     "EventRegistry",
@@ -69,9 +79,12 @@ __all__ = [
     "JsonLogFormatter",
     "NoTransactionError",
     "OutboxError",
+    "Problem",
     "RequestContext",
     "RequestContextLogFilter",
     "UnknownEventTypeError",
+    "Url",
+    "Words",
     "__version__",
     "async_httpx_request_hook",
     "current_request_context",
@@ -85,11 +98,17 @@ __all__ = [
     "outgoing_headers",
     "parse_event",
     "parse_traceparent",
+    "problem_type",
     "request_context",
+    "status_title",
 ]
 
 # Name -> the private module that defines it, imported on first access.
 _LAZY = {
+    "Duration": "common_utils._environment",
+    "EnvironmentSettings": "common_utils._environment",
+    "Url": "common_utils._environment",
+    "Words": "common_utils._environment",
     "Envelope": "common_utils._events",
     "EventRegistry": "common_utils._events",
     "event_type": "common_utils._events",

@@ -10,9 +10,12 @@ CommonUtilsError
  +-- OutboxError
  |    +-- NoTransactionError      publish() outside transaction.atomic() on the event's database
  +-- DatabaseConfigError          (ValueError) a database URL or routing setting is wrong
+ +-- EnvironmentSettingsError     (ValueError) environment variables missing or wrong, all named
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 
 class CommonUtilsError(Exception):
@@ -53,3 +56,15 @@ class NoTransactionError(OutboxError):
 
 class DatabaseConfigError(CommonUtilsError, ValueError):
     """A database URL or a database routing setting is malformed."""
+
+
+class EnvironmentSettingsError(CommonUtilsError, ValueError):
+    """Environment variables are missing or wrong; ``errors`` maps each variable (with the key
+    inside it, ``NAME['key']``) to what is wrong with it, and the message lists them all."""
+
+    def __init__(self, errors: Mapping[str, str]) -> None:
+        self.errors = dict(errors)
+        count = len(self.errors)
+        lines = "".join(f"\n  {variable}: {message}" for variable, message in self.errors.items())
+        noun = "variable is" if count == 1 else "variables are"
+        super().__init__(f"{count} environment {noun} missing or wrong:{lines}")

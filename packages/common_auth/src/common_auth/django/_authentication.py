@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse
 
 from common_auth._claims import AccessTokenClaims
 from common_auth._errors import (
@@ -24,10 +24,13 @@ from common_auth._errors import (
 )
 from common_auth.django._settings import auth_settings, get_verifier
 from common_auth.django._user import TokenUser
+from common_utils import Problem
+from common_utils.django import problem_response
 
 logger = logging.getLogger("common_auth.django")
 
-_OUTCOME = "_common_auth_outcome"
+OUTCOME_ATTRIBUTE = "_common_auth_outcome"
+RETRY_AFTER = 10  # seconds a caller waits before trying again when the issuer's keys are missing
 _UNAVAILABLE = (KeySetUnavailable, IntrospectionError)
 # What a request can cause: answered 401/400/503. A ConfigurationError is the server's fault
 # and propagates (a 500 naming the setting), never disguised as a client error.
@@ -56,7 +59,7 @@ def bearer_token(request: HttpRequest) -> str | None:
 
 
 def _record(request: HttpRequest, outcome: AccessTokenClaims | CommonAuthError | None) -> None:
-    setattr(request, _OUTCOME, outcome)
+    setattr(request, OUTCOME_ATTRIBUTE, outcome)
     if isinstance(outcome, AccessTokenClaims):
         user = TokenUser(outcome, permission_scopes=auth_settings().permission_scopes)
         request.user = user  # type: ignore[assignment]
@@ -77,9 +80,9 @@ def set_auser(request: HttpRequest, user: Any) -> None:
 
 
 def _replay(request: HttpRequest) -> tuple[bool, AccessTokenClaims | None]:
-    if not hasattr(request, _OUTCOME):
+    if not hasattr(request, OUTCOME_ATTRIBUTE):
         return False, None
-    outcome = getattr(request, _OUTCOME)
+    outcome = getattr(request, OUTCOME_ATTRIBUTE)
     if isinstance(outcome, CommonAuthError):
         raise outcome
     return True, outcome
@@ -133,38 +136,46 @@ def www_authenticate(error: str | None = None, **params: str) -> str:
     return "Bearer " + ", ".join(parts)
 
 
-def error_response(error: CommonAuthError | None) -> JsonResponse:
-    """401 without or with a bad token, 400 for a malformed header, 503 when keys are missing."""
-    body: dict[str, Any]
+def error_response(
+    error: CommonAuthError | None, request: HttpRequest | None = None
+) -> HttpResponse:
+    """The problem (RFC 9457) answering a request without a good token: 401 without or with a bad
+    token, 400 for a malformed header (both with RFC 6750's ``WWW-Authenticate``), 503 with
+    ``Retry-After`` when the issuer's keys cannot be had."""
     if isinstance(error, _UNAVAILABLE):
-        response = JsonResponse(
-            {"error": "temporarily_unavailable", "detail": "token keys are unavailable"},
-            status=503,
-        )
-        response["Retry-After"] = "10"
-        return response
+        problem = Problem.of("auth_unavailable", 503, detail="token keys are unavailable")
+        return problem_response(problem, request, headers={"Retry-After": str(RETRY_AFTER)})
     if isinstance(error, MalformedAuthorization):
-        body = {"error": "invalid_request", "detail": str(error)}
-        response = JsonResponse(body, status=400)
-        response["WWW-Authenticate"] = www_authenticate("invalid_request")
-        return response
-    if isinstance(error, InvalidToken):
-        body = {"error": "invalid_token", "reason": error.reason}
-        response = JsonResponse(body, status=401)
-        response["WWW-Authenticate"] = www_authenticate(
-            "invalid_token", error_description=error.reason
-        )
-        return response
-    response = JsonResponse(
-        {"error": "unauthorized", "detail": "a bearer token is required"}, status=401
+        problem = Problem.of("invalid_request", 400, detail=str(error))
+        header = www_authenticate("invalid_request")
+    elif isinstance(error, InvalidToken):
+        problem = invalid_token_problem(error.reason)
+        header = www_authenticate("invalid_token", error_description=error.reason)
+    else:
+        problem = Problem.of("not_authenticated", 401, detail="a bearer token is required")
+        header = www_authenticate()
+    return problem_response(problem, request, headers={"WWW-Authenticate": header})
+
+
+def invalid_token_problem(reason: str) -> Problem:
+    """401 ``invalid_token``, with the verifier's reason (``expired``, ``bad_signature``...)
+    as the ``reason`` member."""
+    return Problem.of(
+        "invalid_token", 401, detail=f"the bearer token is not valid: {reason}", reason=reason
     )
-    response["WWW-Authenticate"] = www_authenticate()
-    return response
 
 
-def insufficient_scope_response(required: Iterable[str]) -> JsonResponse:
-    """403 with ``error="insufficient_scope"`` and the scopes the operation needs."""
+def insufficient_scope_response(
+    required: Iterable[str], request: HttpRequest | None = None
+) -> HttpResponse:
+    """403 ``insufficient_scope`` naming the scopes the operation needs (``scope`` member and
+    ``WWW-Authenticate``)."""
     scope = " ".join(sorted(required))
-    response = JsonResponse({"error": "insufficient_scope", "scope": scope}, status=403)
-    response["WWW-Authenticate"] = www_authenticate("insufficient_scope", scope=scope)
-    return response
+    problem = Problem.of(
+        "insufficient_scope",
+        403,
+        detail=f"the token lacks the required scope(s): {scope}",
+        scope=scope,
+    )
+    header = www_authenticate("insufficient_scope", scope=scope)
+    return problem_response(problem, request, headers={"WWW-Authenticate": header})

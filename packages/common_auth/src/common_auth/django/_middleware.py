@@ -4,7 +4,8 @@ With a valid ``Authorization: Bearer`` token: a `TokenUser` and the token's clai
 is the current one for `ForwardUserToken` while the view runs. Without a token: the user another
 middleware set (session authentication) or `AnonymousUser`, and ``request.auth = None``. With a
 bad token: 401 and an RFC 6750 ``WWW-Authenticate`` answer, before any view runs; 503 when the
-issuer's keys cannot be had. Sync and async.
+issuer's keys cannot be had. Every refusal is RFC 9457 problem details
+(``application/problem+json``). Sync and async.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ class TokenAuthenticationMiddleware:
         try:
             claims = authenticate(request)
         except REQUEST_ERRORS as exc:
-            return error_response(exc)
+            return error_response(exc, request)
         if claims is None:
             _default_user(request)
             return self.get_response(request)
@@ -68,7 +69,7 @@ class TokenAuthenticationMiddleware:
         try:
             claims = await aauthenticate(request)
         except REQUEST_ERRORS as exc:
-            return error_response(exc)
+            return error_response(exc, request)
         if claims is None:
             _default_user(request)
         get_response: AsyncGetResponse = self.get_response  # type: ignore[assignment]

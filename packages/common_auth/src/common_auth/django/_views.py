@@ -7,7 +7,7 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from asgiref.sync import iscoroutinefunction
-from django.http import HttpRequest, HttpResponseBase, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.views.decorators.http import require_safe
 
 from common_auth._claims import AccessTokenClaims
@@ -20,30 +20,35 @@ from common_auth.django._authentication import (
     insufficient_scope_response,
 )
 from common_auth.django._settings import auth_settings, get_signing_keys
+from common_utils import Problem
+from common_utils.django import problem_response
 
 ViewT = TypeVar("ViewT", bound=Callable[..., Any])
 
 
 @require_safe
-def jwks_view(request: HttpRequest) -> JsonResponse:
+def jwks_view(request: HttpRequest) -> HttpResponse:
     """The public keys of ``COMMON_AUTH['SIGNING_KEYS']`` as a JWKS document, cacheable for
     ``COMMON_AUTH['JWKS_MAX_AGE']`` seconds. Route it at ``.well-known/jwks.json``."""
     try:
         document = get_signing_keys().jwks()
     except ConfigurationError:
-        return JsonResponse({"error": "no signing keys are configured"}, status=404)
+        problem = Problem.of("not_found", 404, detail="no signing keys are configured")
+        return problem_response(problem, request)
     response = JsonResponse(document)
     response["Cache-Control"] = f"public, max-age={auth_settings().jwks_max_age}"
     return response
 
 
-def _denied(claims: AccessTokenClaims | None, scopes: frozenset[str]) -> HttpResponseBase | None:
+def _denied(
+    request: HttpRequest, claims: AccessTokenClaims | None, scopes: frozenset[str]
+) -> HttpResponseBase | None:
     if claims is None:
-        return error_response(None)
+        return error_response(None, request)
     try:
         claims.require_scopes(*scopes)
     except InsufficientScope as exc:
-        return insufficient_scope_response(exc.required)
+        return insufficient_scope_response(exc.required, request)
     return None
 
 
@@ -61,8 +66,8 @@ def require_scopes(*scopes: str) -> Callable[[ViewT], ViewT]:
                 try:
                     claims = await aauthenticate(request)
                 except REQUEST_ERRORS as exc:
-                    return error_response(exc)
-                return _denied(claims, required) or await view(request, *args, **kwargs)
+                    return error_response(exc, request)
+                return _denied(request, claims, required) or await view(request, *args, **kwargs)
 
             return async_wrapper  # type: ignore[return-value]
 
@@ -71,8 +76,8 @@ def require_scopes(*scopes: str) -> Callable[[ViewT], ViewT]:
             try:
                 claims = authenticate(request)
             except REQUEST_ERRORS as exc:
-                return error_response(exc)
-            return _denied(claims, required) or view(request, *args, **kwargs)
+                return error_response(exc, request)
+            return _denied(request, claims, required) or view(request, *args, **kwargs)
 
         return wrapper  # type: ignore[return-value]
 

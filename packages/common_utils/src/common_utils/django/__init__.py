@@ -4,7 +4,9 @@ Add ``"common_utils.django"`` to ``INSTALLED_APPS`` (app label ``common_utils``:
 processed-event tables, the system checks, ``manage.py outbox_relay`` and
 ``manage.py migrate_all``),
 ``"common_utils.django.AppDatabaseRouter"`` to ``DATABASE_ROUTERS`` and
-``"common_utils.django.RequestContextMiddleware"`` first in ``MIDDLEWARE``.
+``"common_utils.django.RequestContextMiddleware"`` first in ``MIDDLEWARE``, and the
+``problem_*`` handlers as the root URLconf's ``handler400``/``403``/``404``/``500`` (errors as
+RFC 9457 problem details).
 
 Nothing here imports models at import time, so this module is safe to import from settings.
 """
@@ -13,6 +15,13 @@ from common_utils.django._databases import database_from_url, databases_from_url
 from common_utils.django._health import liveness, readiness, readiness_report
 from common_utils.django._middleware import RequestContextMiddleware
 from common_utils.django._outbox import publish
+from common_utils.django._problems import (
+    problem_bad_request,
+    problem_not_found,
+    problem_permission_denied,
+    problem_response,
+    problem_server_error,
+)
 from common_utils.django._router import (
     AppDatabaseRouter,
     pin_to_primary,
@@ -36,6 +45,11 @@ __all__ = [
     "pin_to_primary",
     "pinned_databases",
     "pinning_scope",
+    "problem_bad_request",
+    "problem_not_found",
+    "problem_permission_denied",
+    "problem_response",
+    "problem_server_error",
     "publish",
     "readiness",
     "readiness_report",
