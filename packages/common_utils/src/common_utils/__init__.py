@@ -32,6 +32,8 @@ from common_utils._context import (
     request_context,
 )
 from common_utils._errors import (
+    BoundariesError,
+    BoundariesInputError,
     CommonUtilsError,
     DatabaseConfigError,
     EventError,
@@ -39,6 +41,7 @@ from common_utils._errors import (
     InvalidEventError,
     InvalidRequestIdError,
     InvalidTraceparentError,
+    MissingExtraError,
     NoTransactionError,
     OutboxError,
     UnknownEventTypeError,
@@ -57,6 +60,8 @@ if TYPE_CHECKING:
     from common_utils._logging import JsonLogFormatter, RequestContextLogFilter, json_logging
 
 __all__ = [
+    "BoundariesError",
+    "BoundariesInputError",
     "CommonUtilsError",
     "DatabaseConfigError",
     "Envelope",
@@ -67,6 +72,7 @@ __all__ = [
     "InvalidRequestIdError",
     "InvalidTraceparentError",
     "JsonLogFormatter",
+    "MissingExtraError",
     "NoTransactionError",
     "OutboxError",
     "RequestContext",

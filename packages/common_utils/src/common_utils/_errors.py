@@ -10,6 +10,9 @@ CommonUtilsError
  +-- OutboxError
  |    +-- NoTransactionError      publish() outside transaction.atomic() on the event's database
  +-- DatabaseConfigError          (ValueError) a database URL or routing setting is wrong
+ +-- BoundariesError              manage.py boundaries cannot report
+      +-- BoundariesInputError    (ValueError) a services map, baseline or query record is bad
+      +-- MissingExtraError       (ImportError) an optional extra is not installed
 """
 
 from __future__ import annotations
@@ -53,3 +56,18 @@ class NoTransactionError(OutboxError):
 
 class DatabaseConfigError(CommonUtilsError, ValueError):
     """A database URL or a database routing setting is malformed."""
+
+
+class BoundariesError(CommonUtilsError):
+    """The root of errors of ``manage.py boundaries`` and its query recording."""
+
+
+class BoundariesInputError(BoundariesError, ValueError):
+    """A file handed to ``manage.py boundaries`` is unreadable, too big, a symlink or malformed.
+
+    The message names the file and, where there is one, the key or line that is wrong.
+    """
+
+
+class MissingExtraError(BoundariesError, ImportError):
+    """A feature needs an optional extra of common-utils that is not installed."""

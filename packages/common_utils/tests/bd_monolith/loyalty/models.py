@@ -1,0 +1,10 @@
+"""Loyalty points: tied to nothing."""
+
+from django.db import models
+
+
+class Points(models.Model):
+    """Points of somebody."""
+
+    holder = models.CharField(max_length=100)
+    amount = models.IntegerField(default=0)

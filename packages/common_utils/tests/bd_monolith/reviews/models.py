@@ -1,0 +1,11 @@
+"""Reviews of products by customers."""
+
+from django.db import models
+
+
+class Review(models.Model):
+    """A customer's review of a product."""
+
+    product = models.ForeignKey("catalog.Product", on_delete=models.CASCADE)
+    author = models.ForeignKey("accounts.Customer", on_delete=models.CASCADE)
+    stars = models.IntegerField()
