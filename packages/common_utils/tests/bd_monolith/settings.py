@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from pathlib import Path
 
 import dj_database_url
 
@@ -25,7 +26,7 @@ INSTALLED_APPS = [
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("BD_DATABASE_URL")
-        or f"sqlite:///{os.path.join(tempfile.gettempdir(), 'bd-monolith.sqlite3')}"
+        or f"sqlite:///{Path(tempfile.gettempdir()) / 'bd-monolith.sqlite3'}"
     )
 }
 TEST_RUNNER = "common_utils.django.boundaries.RecordingTestRunner"

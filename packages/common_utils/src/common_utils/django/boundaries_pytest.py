@@ -1,10 +1,12 @@
-"""The pytest plugin of ``manage.py boundaries``: ``pytest --record-boundaries [FILE]``.
+"""The pytest plugin of ``manage.py boundaries``: ``pytest --record-boundaries FILE``.
 
 Loaded by its ``pytest11`` entry point wherever common-utils is installed (or with
 ``-p common_utils.django.boundaries_pytest``); without the option it does nothing. With it, and
 Django set up by pytest-django, every statement of the suite that ties two apps' tables is
-written to FILE (default ``boundaries-queries.json``); creating the test databases is not
-recorded. Under pytest-xdist each worker writes ``FILE`` with its worker id before the suffix.
+written to FILE (``boundaries-queries.json`` is the name ``manage.py boundaries`` looks
+for); creating the test databases is not recorded. Under pytest-xdist each worker writes
+FILE with its worker id before the suffix (``boundaries-queries.gw0.json``), which
+``manage.py boundaries`` also reads.
 """
 
 from __future__ import annotations
@@ -22,16 +24,14 @@ DEFAULT_FILE = "boundaries-queries.json"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    """Declare ``--record-boundaries [FILE]``."""
+    """Declare ``--record-boundaries FILE``."""
     group = parser.getgroup("boundaries", "manage.py boundaries (common-utils)")
     group.addoption(
         "--record-boundaries",
-        nargs="?",
-        const=DEFAULT_FILE,
         default=None,
         metavar="FILE",
-        help="record the queries that tie two Django apps' tables into FILE for "
-        f"manage.py boundaries (default {DEFAULT_FILE})",
+        help="record the queries that tie two Django apps' tables into FILE (e.g. "
+        f"{DEFAULT_FILE}, which manage.py boundaries reads by default)",
     )
 
 
@@ -41,6 +41,8 @@ def pytest_configure(config: pytest.Config) -> None:
     if option is None:
         return
     path = Path(option)
+    if path.is_dir():
+        raise pytest.UsageError(f"--record-boundaries {option}: a folder, give a file name")
     worker = getattr(config, "workerinput", {}).get("workerid")
     if worker:
         path = path.with_name(f"{path.stem}.{worker}{path.suffix}")

@@ -49,7 +49,7 @@ def propose_cut(apps: Iterable[str], edges: dict[tuple[str, str], int]) -> Cut:
     import networkx as nx
     from networkx.algorithms import community
 
-    graph = nx.Graph()
+    graph: nx.Graph[str] = nx.Graph()
     graph.add_nodes_from(sorted(apps))
     for (first, second), weight in sorted(edges.items()):
         graph.add_edge(first, second, weight=weight)
@@ -60,7 +60,12 @@ def propose_cut(apps: Iterable[str], edges: dict[tuple[str, str], int]) -> Cut:
         (f"louvain (seed {seed})", list(community.louvain_communities(graph, seed=seed)))
         for seed in LOUVAIN_SEEDS
     ]
-    candidates.append(("greedy modularity", list(community.greedy_modularity_communities(graph, weight="weight"))))
+    candidates.append(
+        (
+            "greedy modularity",
+            [set(c) for c in community.greedy_modularity_communities(graph, weight="weight")],
+        )
+    )
     scored = [
         (community.modularity(graph, partition, weight="weight"), method, partition)
         for method, partition in candidates

@@ -44,37 +44,37 @@ def scan_imports(apps: list[AppSource], owners: ModuleOwners) -> ImportScan:
     scan = ImportScan()
     app_folders = {app.path.resolve() for app in apps}
     seen: dict[str, Tie] = {}
-    sources = [(app, module, path) for app in apps for module, path in _modules(app, app_folders, scan)]
+    sources = [
+        (app, module, path) for app in apps for module, path in _modules(app, app_folders, scan)
+    ]
     known = {module for _, module, _ in sources} | set(sys.modules)
     for app, module, path in sources:
-            scan.files += 1
-            tree = _parse(path, scan)
-            if tree is None:
+        scan.files += 1
+        tree = _parse(path, scan)
+        if tree is None:
+            continue
+        package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+        for target_module, lineno in _imported_modules(tree, package, known):
+            target = owners.owner(target_module)
+            if target is None or target == app.label:
                 continue
-            package = module if path.name == "__init__.py" else module.rpartition(".")[0]
-            for target_module, lineno in _imported_modules(tree, package, known):
-                target = owners.owner(target_module)
-                if target is None or target == app.label:
-                    continue
-                key = f"import:{module}->{target_module}"
-                if key not in seen:
-                    seen[key] = Tie(
-                        kind="import",
-                        source=app.label,
-                        target=target,
-                        key=key,
-                        detail=f"{module} imports {target_module}",
-                        where=f"{display_path(str(path))}:{lineno}",
-                    )
-            for name in _signal_definitions(tree):
-                scan.signals[(module, name)] = app.label
+            key = f"import:{module}->{target_module}"
+            if key not in seen:
+                seen[key] = Tie(
+                    kind="import",
+                    source=app.label,
+                    target=target,
+                    key=key,
+                    detail=f"{module} imports {target_module}",
+                    where=f"{display_path(str(path))}:{lineno}",
+                )
+        for name in _signal_definitions(tree):
+            scan.signals[(module, name)] = app.label
     scan.ties = sorted(seen.values(), key=lambda tie: tie.key)
     return scan
 
 
-def _modules(
-    app: AppSource, app_folders: set[Path], scan: ImportScan
-) -> list[tuple[str, Path]]:
+def _modules(app: AppSource, app_folders: set[Path], scan: ImportScan) -> list[tuple[str, Path]]:
     found: list[tuple[str, Path]] = []
     root = app.path.resolve()
     for folder, subfolders, files in os.walk(root):  # symlinked folders are not followed

@@ -71,23 +71,14 @@ def load_plan(path: Path | None, installed: Collection[str]) -> Plan:
                 f"{where}: service name {service[:80]!r} must be letters, digits, '_', '.' or '-' "
                 "(at most 64)"
             )
-        key = f"{where}: services.{service}"
-        if not isinstance(apps, list) or not all(isinstance(app, str) for app in apps):
-            raise BoundariesInputError(f"{key}: must be a list of app labels (strings)")
-        if not apps:
-            raise BoundariesInputError(f"{key}: lists no apps")
-        for app in apps:
-            if app not in installed:
-                raise BoundariesInputError(
-                    f"{key}: unknown app {app[:80]!r} (installed app labels: "
-                    f"{', '.join(sorted(installed))})"
-                )
+        services[service] = _checked_apps(apps, f"{where}: services.{service}", installed)
+        for app in services[service]:
             if app in owner:
-                other = owner[app]
-                same = "twice" if other == service else f"and in services.{other}"
-                raise BoundariesInputError(f"{key}: app {app!r} is listed {same}")
+                raise BoundariesInputError(
+                    f"{where}: services.{service}: app {app!r} is listed "
+                    + ("twice" if owner[app] == service else f"and in services.{owner[app]}")
+                )
             owner[app] = service
-        services[service] = tuple(apps)
     for app in installed:
         if app not in owner and app in services:
             raise BoundariesInputError(
@@ -95,3 +86,17 @@ def load_plan(path: Path | None, installed: Collection[str]) -> Plan:
                 "list the app there or rename the service"
             )
     return Plan(services=services, source=str(path))
+
+
+def _checked_apps(apps: object, key: str, installed: Collection[str]) -> tuple[str, ...]:
+    if not isinstance(apps, list) or not all(isinstance(app, str) for app in apps):
+        raise BoundariesInputError(f"{key}: must be a list of app labels (strings)")
+    if not apps:
+        raise BoundariesInputError(f"{key}: lists no apps")
+    for app in apps:
+        if app not in installed:
+            raise BoundariesInputError(
+                f"{key}: unknown app {app[:80]!r} (installed app labels: "
+                f"{', '.join(sorted(installed))})"
+            )
+    return tuple(apps)

@@ -137,7 +137,9 @@ class QueryRecorder:
         finally:
             self._paused -= 1
 
-    def _on_connection_created(self, sender: Any, connection: BaseDatabaseWrapper, **_: Any) -> None:
+    def _on_connection_created(
+        self, sender: Any, connection: BaseDatabaseWrapper, **_: Any
+    ) -> None:
         self._instrument(connection)
 
     def _instrument(self, connection: BaseDatabaseWrapper) -> None:
@@ -164,8 +166,9 @@ class QueryRecorder:
         self.statements += 1
         if not connection.in_atomic_block:
             self._transactions.pop(id(connection), None)
-        reading = self._readings.get(sql, False)
-        if reading is False:
+        try:
+            reading = self._readings[sql]
+        except KeyError:
             reading = self._read(sql)
         if reading is None:
             return
@@ -198,11 +201,13 @@ class QueryRecorder:
         # TestCase's own. Nested in a TestCase it is a savepoint, whose id tells one entry of
         # the block from the next.
         blocks = connection.atomic_blocks
-        for index, block in enumerate(blocks):
-            if not getattr(block, "_from_testcase", False):
-                break
-        else:
+        index = next(
+            (i for i, block in enumerate(blocks) if not getattr(block, "_from_testcase", False)),
+            None,
+        )
+        if index is None:
             return  # only the TestCase's blocks: each statement commits alone in production
+        block = blocks[index]
         savepoints = connection.savepoint_ids
         sid = savepoints[index - 1] if 0 < index <= len(savepoints) else None
         marker = (id(block), sid)
@@ -211,7 +216,8 @@ class QueryRecorder:
             state = _Transaction(marker)
             self._transactions[id(connection)] = state
         app, table = reading.written_app, reading.written_table
-        assert app is not None and table is not None
+        assert app is not None
+        assert table is not None
         if app in state.writes:
             return
         site = call_site()
@@ -284,7 +290,7 @@ _PROJECT_FILES: dict[str, bool] = {}
 
 def call_site(start: FrameType | None = None) -> str | None:
     """``path:line in function`` of the innermost frame of the project's own code, or None."""
-    frame = start or sys._getframe(1)
+    frame: FrameType | None = start or sys._getframe(1)
     while frame is not None:
         code = frame.f_code
         filename = code.co_filename

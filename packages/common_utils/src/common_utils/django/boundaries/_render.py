@@ -33,7 +33,7 @@ def report_document(report: Report, check: Check | None = None) -> dict[str, Any
         "format": REPORT_FORMAT,
         "version": REPORT_VERSION,
         "services_map": report.plan.source,
-        "services": {name: apps for name, apps in sorted(services.items())},
+        "services": dict(sorted(services.items())),
         "apps": [
             {"app": app, "service": service(app), "group": group_of[app]} for app in report.apps
         ],
@@ -124,7 +124,9 @@ def render_table(report: Report, check: Check | None = None) -> str:
             for i, cap in enumerate((4, 40, 11, 80, 60))
         ]
         for row in [header, *rows]:
-            cells = [clean(cell, width).ljust(width) for cell, width in zip(row, widths, strict=True)]
+            cells = [
+                clean(cell, width).ljust(width) for cell, width in zip(row, widths, strict=True)
+            ]
             lines.append("  ".join(cells).rstrip())
     else:
         lines.append("No ties across the planned services.")
@@ -140,8 +142,12 @@ def render_table(report: Report, check: Check | None = None) -> str:
     if alone:
         lines.append(f"  stand alone (no ties): {clean(', '.join(alone), 200)}")
     if check is not None:
-        lines += ["", f"Against baseline {check.baseline}: {len(check.new)} new, "
-                  f"{len(check.gone)} gone" + (" (write the baseline again to ratchet)" if check.gone else "")]
+        lines += [
+            "",
+            f"Against baseline {check.baseline}: {len(check.new)} new, "
+            f"{len(check.gone)} gone"
+            + (" (write the baseline again to ratchet)" if check.gone else ""),
+        ]
     for warning in report.warnings:
         lines.append(f"warning: {clean(warning, 200)}")
     return "\n".join(lines) + "\n"

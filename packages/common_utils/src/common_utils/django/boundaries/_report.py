@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -64,7 +63,7 @@ def build_report(*, services: Path | None, recordings: list[Path]) -> Report:
     project = {
         config.label
         for config in configs
-        if not is_library_file(os.path.join(config.path, "__init__.py"))
+        if not is_library_file(str(Path(config.path) / "__init__.py"))
     }
     relations = relation_ties()
     related = {

@@ -12,12 +12,12 @@ from common_utils.django.boundaries._recorder import DEFAULT_RECORD, QueryRecord
 
 
 class RecordingRunnerMixin:
-    """Adds ``--record-boundaries [FILE]`` to a ``DiscoverRunner`` subclass.
+    """Adds ``--record-boundaries FILE`` to a ``DiscoverRunner`` subclass.
 
     With the option, the suite runs in one process (the recorder sees only its own process) and
-    every statement tying two apps' tables is written to FILE (default
-    ``boundaries-queries.json``) for ``manage.py boundaries``. The test databases are created
-    before recording starts.
+    every statement tying two apps' tables is written to FILE (``boundaries-queries.json`` is
+    the name ``manage.py boundaries`` looks for). The test databases are created before
+    recording starts.
     """
 
     record_boundaries: Path | None
@@ -27,20 +27,18 @@ class RecordingRunnerMixin:
         super().__init__(*args, **kwargs)
         self.record_boundaries = Path(record_boundaries) if record_boundaries else None
         if self.record_boundaries is not None:
-            self.parallel = 1  # type: ignore[attr-defined]  # DiscoverRunner's attribute
+            self.parallel = 1  # DiscoverRunner's: the recorder sees only its own process
 
     @classmethod
     def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
-        """Declare ``--record-boundaries [FILE]``."""
+        """Declare ``--record-boundaries FILE``."""
         super().add_arguments(parser)  # type: ignore[misc]  # DiscoverRunner's classmethod
         parser.add_argument(
             "--record-boundaries",
-            nargs="?",
-            const=str(DEFAULT_RECORD),
             default=None,
             metavar="FILE",
-            help="record queries that tie two apps' tables into FILE for manage.py boundaries "
-            f"(default {DEFAULT_RECORD})",
+            help="record the queries that tie two apps' tables into FILE (e.g. "
+            f"{DEFAULT_RECORD}, which manage.py boundaries reads by default)",
         )
 
     def run_suite(self, suite: Any, **kwargs: Any) -> Any:
@@ -49,7 +47,7 @@ class RecordingRunnerMixin:
             return super().run_suite(suite, **kwargs)  # type: ignore[misc]
         with QueryRecorder(self.record_boundaries) as recorder:
             result = super().run_suite(suite, **kwargs)  # type: ignore[misc]
-        print(  # noqa: T201 - the runner's own summary line, as Django prints its own
+        print(  # the runner's own summary line, as Django prints its own
             f"boundaries: {len(recorder.document()['queries'])} statements tying two apps "
             f"recorded in {self.record_boundaries}"
         )

@@ -53,7 +53,7 @@ def relation_ties() -> list[Tie]:
 
 
 def _field_tie(model: type[models.Model], fld: Any) -> Tie | None:
-    if not fld.is_relation or getattr(fld, "auto_created", False) and not fld.concrete:
+    if not fld.is_relation or (getattr(fld, "auto_created", False) and not fld.concrete):
         return None  # reverse accessors are seen from the side that declares the relation
     related = fld.related_model
     if related is None or isinstance(related, str):
@@ -102,15 +102,15 @@ def signal_ties(owners: ModuleOwners, custom_signals: dict[tuple[str, str], str]
         for name in _MODEL_SIGNALS
     ]
     for (module_name, name), app in sorted(custom_signals.items()):
-        module = sys.modules.get(module_name)
-        signal = getattr(module, name, None) if module is not None else None
+        defining = sys.modules.get(module_name)
+        signal = getattr(defining, name, None) if defining is not None else None
         if isinstance(signal, Signal):
             checked.append((f"{module_name}.{name}", signal, app))
     ties: dict[str, Tie] = {}
     for signal_name, signal, defined_in in checked:
         for lookup_key, receiver in _receivers(signal):
             function = _unwrap(receiver)
-            module = getattr(function, "__module__", None) or type(function).__module__
+            module = str(getattr(function, "__module__", None) or type(function).__module__)
             receiver_app = owners.owner(module)
             if receiver_app is None:
                 continue

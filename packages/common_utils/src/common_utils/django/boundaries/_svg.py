@@ -104,16 +104,16 @@ def render_svg(report: Report) -> str:
             },
         )
         kinds = ", ".join(f"{count} {kind}" for kind, count in edge.kinds.items())
-        ET.SubElement(line, "title").text = (
-            f"{edge.first} - {edge.second}: weight {edge.weight} ({kinds})"
-        )
+        ET.SubElement(
+            line, "title"
+        ).text = f"{edge.first} - {edge.second}: weight {edge.weight} ({kinds})"
     nodes = ET.SubElement(layer, "g", attrib={"class": "apps"})
     for app in report.apps:
         x, y = position[app]
         node = ET.SubElement(nodes, "g")
-        ET.SubElement(node, "title").text = (
-            f"app {app}, service {service(app)}, proposed group {group_of[app] + 1}"
-        )
+        ET.SubElement(
+            node, "title"
+        ).text = f"app {app}, service {service(app)}, proposed group {group_of[app] + 1}"
         ET.SubElement(
             node,
             "circle",
@@ -124,7 +124,11 @@ def render_svg(report: Report) -> str:
             stroke="#333333",
         )
         text = ET.SubElement(
-            node, "text", x=f"{x:.1f}", y=f"{y + _APP_RADIUS + 12:.1f}", attrib={"text-anchor": "middle"}
+            node,
+            "text",
+            x=f"{x:.1f}",
+            y=f"{y + _APP_RADIUS + 12:.1f}",
+            attrib={"text-anchor": "middle"},
         )
         text.text = app
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(svg, encoding="unicode") + "\n"

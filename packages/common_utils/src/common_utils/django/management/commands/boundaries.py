@@ -1,4 +1,4 @@
-"""``manage.py boundaries``: the ties between apps of planned services, a proposed cut, a ratchet."""
+"""``manage.py boundaries``: ties between apps of planned services, a proposed cut, a ratchet."""
 
 from __future__ import annotations
 
