@@ -450,16 +450,31 @@ BAD_MAPS = {
 
 
 @pytest.mark.parametrize("case", sorted(BAD_MAPS))
-def test_a_bad_services_map_is_one_line_naming_file_and_key(monolith: Monolith, case: str) -> None:
+def test_a_bad_services_map_is_a_typed_error_naming_file_and_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str
+) -> None:
+    from common_utils import BoundariesInputError
+    from common_utils.django.boundaries._plan import load_plan
+
     content, message = BAD_MAPS[case]
-    path = monolith.root / "bad.toml"
+    monkeypatch.chdir(tmp_path)
+    path = Path("bad.toml")
     if isinstance(content, bytes):
         path.write_bytes(content)
     else:
         path.write_text(content)
+    installed = {"accounts", "auth", "catalog", "contenttypes", "loyalty", "notes", "orders"}
+    installed |= {"reviews", "shipping"}
+    with pytest.raises(BoundariesInputError) as caught:
+        load_plan(path, installed)
+    assert str(caught.value).startswith(message)
+    assert "\n" not in str(caught.value)
+
+
+def test_the_command_prints_a_bad_map_as_one_line(monolith: Monolith) -> None:
+    (monolith.root / "bad.toml").write_text(BAD_MAPS["app in two services"][0])
     failed = monolith.boundaries("--services", "bad.toml", returncode=1)
-    assert failed.stderr.startswith(f"CommandError: {message}")
-    assert failed.stderr.count("\n") == 1, failed.stderr  # one line, no traceback
+    assert failed.stderr == f"CommandError: {BAD_MAPS['app in two services'][1]}\n"
 
 
 def test_a_symlinked_or_missing_map_is_refused(monolith: Monolith) -> None:
@@ -473,35 +488,55 @@ def test_a_symlinked_or_missing_map_is_refused(monolith: Monolith) -> None:
     assert failed.stderr.strip() == "CommandError: services map nowhere.toml: no such file"
 
 
-@pytest.mark.parametrize(
-    ("content", "message"),
-    [
-        ("{", "query recording bad.json: not JSON"),
-        (
-            '{"format": "other"}',
-            "query recording bad.json: not a recording of manage.py boundaries",
-        ),
-        (
-            '{"format": "commons-boundaries-queries", "version": 1, "queries": [{"kind": "x"}]}',
-            "query recording bad.json: queries[0].kind: must be 'query' or 'transaction'",
-        ),
-        (
-            '{"format": "commons-boundaries-queries", "version": 1, "queries": [{"kind": '
-            '"query", "tables": [], "subquery_tables": [], "sites": [], "sql": "", "count": 0}]}',
-            "query recording bad.json: queries[0].count: must be a positive integer",
-        ),
-    ],
-)
-def test_a_bad_recording_or_baseline_is_one_line(
-    monolith: Monolith, content: str, message: str
+BAD_RECORDINGS = [
+    ("{", "query recording bad.json: not JSON"),
+    ('{"format": "other"}', "query recording bad.json: not a recording of manage.py boundaries"),
+    (
+        '{"format": "commons-boundaries-queries", "version": 2, "queries": []}',
+        "query recording bad.json: version 2, this common-utils reads 1: record again",
+    ),
+    (
+        '{"format": "commons-boundaries-queries", "version": 1, "queries": [{"kind": "x"}]}',
+        "query recording bad.json: queries[0].kind: must be 'query' or 'transaction'",
+    ),
+    (
+        '{"format": "commons-boundaries-queries", "version": 1, "queries": [{"kind": '
+        '"query", "tables": [], "subquery_tables": [], "sites": [], "sql": "", "count": 0}]}',
+        "query recording bad.json: queries[0].count: must be a positive integer",
+    ),
+    (
+        '{"format": "commons-boundaries-queries", "version": 1, "queries": [{"kind": '
+        '"query", "tables": [1], "subquery_tables": [], "sites": [], "sql": "", "count": 1}]}',
+        "query recording bad.json: queries[0].tables: must be a list of strings",
+    ),
+]
+
+
+@pytest.mark.parametrize(("content", "message"), BAD_RECORDINGS)
+def test_a_bad_recording_is_a_typed_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, content: str, message: str
 ) -> None:
-    (monolith.root / "bad.json").write_text(content)
+    from common_utils import BoundariesInputError
+    from common_utils.django.boundaries._records import read_recording
+
+    monkeypatch.chdir(tmp_path)
+    Path("bad.json").write_text(content)
+    with pytest.raises(BoundariesInputError) as caught:
+        read_recording(Path("bad.json"), {"orders_order": "orders"})
+    assert str(caught.value).startswith(message)
+
+
+def test_the_command_prints_a_bad_recording_or_baseline_as_one_line(monolith: Monolith) -> None:
+    (monolith.root / "bad.json").write_text('{"format": "other"}')
     failed = monolith.boundaries("--recording", "bad.json", returncode=1)
-    assert failed.stderr.startswith(f"CommandError: {message}")
-    assert failed.stderr.count("\n") == 1, failed.stderr
+    assert failed.stderr == (
+        "CommandError: query recording bad.json: not a recording of manage.py boundaries\n"
+    )
     failed = monolith.boundaries("--baseline", "bad.json", "--check", returncode=1)
-    assert failed.stderr.startswith("CommandError: baseline bad.json: ")
-    assert failed.stderr.count("\n") == 1, failed.stderr
+    assert failed.stderr == (
+        "CommandError: baseline bad.json: not a baseline of manage.py boundaries "
+        "(write one with --baseline alone)\n"
+    )
 
 
 def test_without_networkx_the_error_names_the_extra(monolith: Monolith) -> None:
