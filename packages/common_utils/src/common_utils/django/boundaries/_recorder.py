@@ -43,6 +43,13 @@ MAX_SQL_CHARS = 4000
 MAX_SITES = 5
 MAX_ENTRIES = 20_000  # distinct statements kept; beyond that they are only counted
 _CACHE_SIZE = 50_000
+_TRANSACTION_CONTROL = (
+    "SAVEPOINT",
+    "RELEASE SAVEPOINT",
+    "ROLLBACK TO SAVEPOINT",
+    "BEGIN",
+    "COMMIT",
+)
 
 
 @dataclass
@@ -164,6 +171,8 @@ class QueryRecorder:
 
     def _observe(self, sql: str, connection: BaseDatabaseWrapper) -> None:
         self.statements += 1
+        if sql.startswith(_TRANSACTION_CONTROL):
+            return  # savepoint names differ each time: not worth reading or caching
         if not connection.in_atomic_block:
             self._transactions.pop(id(connection), None)
         try:
@@ -285,7 +294,8 @@ def record_queries(path: Path | str = DEFAULT_RECORD) -> Iterator[QueryRecorder]
         yield recorder
 
 
-_PROJECT_FILES: dict[str, bool] = {}
+# File name -> how a call site shows it, or "" for files that are not the project's own.
+_PROJECT_FILES: dict[str, str] = {}
 
 
 def call_site(start: FrameType | None = None) -> str | None:
@@ -293,14 +303,14 @@ def call_site(start: FrameType | None = None) -> str | None:
     frame: FrameType | None = start or sys._getframe(1)
     while frame is not None:
         code = frame.f_code
-        filename = code.co_filename
-        own = _PROJECT_FILES.get(filename)
-        if own is None:
-            own = not is_library_file(filename) and not is_framework_module(
+        shown = _PROJECT_FILES.get(code.co_filename)
+        if shown is None:
+            own = not is_library_file(code.co_filename) and not is_framework_module(
                 str(frame.f_globals.get("__name__", ""))
             )
-            _PROJECT_FILES[filename] = own
-        if own:
-            return f"{display_path(filename)}:{frame.f_lineno} in {code.co_name}"
+            shown = display_path(code.co_filename) if own else ""
+            _PROJECT_FILES[code.co_filename] = shown
+        if shown:
+            return f"{shown}:{frame.f_lineno} in {code.co_name}"
         frame = frame.f_back
     return None
