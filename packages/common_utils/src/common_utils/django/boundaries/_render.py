@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import textwrap
 from typing import Any
 
 from common_utils.django.boundaries._baseline import Check
@@ -134,13 +135,24 @@ def render_table(report: Report, check: Check | None = None) -> str:
     lines += ["", f"Proposed cut ({cut.method}, modularity {cut.modularity}): apps tied together"]
     alone = [g.apps[0] for g in cut.groups if len(g.apps) == 1 and g.inside == 0 and g.outside == 0]
     for number, group in enumerate((g for g in cut.groups if g.apps[0] not in alone), 1):
-        planned_in = ", ".join(sorted({service(app) for app in group.apps}))
+        planned_in = sorted({service(app) for app in group.apps})
+        split = "one planned service" if len(planned_in) == 1 else f"{len(planned_in)} planned"
         lines.append(
-            f"  {number}. {clean(', '.join(group.apps), 100)}  (ties inside {group.inside}, "
-            f"to other groups {group.outside}; planned in {clean(planned_in, 60)})"
+            f"  {number}. ties inside {group.inside}, to other groups {group.outside}, {split}:"
+        )
+        lines += textwrap.wrap(
+            clean(", ".join(group.apps)),
+            width=96,
+            initial_indent="     ",
+            subsequent_indent="     ",
         )
     if alone:
-        lines.append(f"  stand alone (no ties): {clean(', '.join(alone), 200)}")
+        lines += textwrap.wrap(
+            clean(", ".join(alone)),
+            width=96,
+            initial_indent="  stand alone (no ties): ",
+            subsequent_indent="     ",
+        )
     if check is not None:
         lines += [
             "",
