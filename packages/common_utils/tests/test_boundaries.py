@@ -410,7 +410,7 @@ def test_the_plugin_loads_by_entry_point_and_by_name(monolith: Monolith) -> None
 
 # --- bad input: one line naming the file and what is wrong --------------------------------------
 
-BAD_MAPS = {
+BAD_MAPS: dict[str, tuple[str | bytes, str]] = {
     "unknown app": (
         '[services]\nshop = ["catalog", "basket"]\n',
         "services map bad.toml: services.shop: unknown app 'basket' (installed app labels: "
@@ -472,9 +472,11 @@ def test_a_bad_services_map_is_a_typed_error_naming_file_and_key(
 
 
 def test_the_command_prints_a_bad_map_as_one_line(monolith: Monolith) -> None:
-    (monolith.root / "bad.toml").write_text(BAD_MAPS["app in two services"][0])
+    content, message = BAD_MAPS["app in two services"]
+    assert isinstance(content, str)
+    (monolith.root / "bad.toml").write_text(content)
     failed = monolith.boundaries("--services", "bad.toml", returncode=1)
-    assert failed.stderr == f"CommandError: {BAD_MAPS['app in two services'][1]}\n"
+    assert failed.stderr == f"CommandError: {message}\n"
 
 
 def test_a_symlinked_or_missing_map_is_refused(monolith: Monolith) -> None:

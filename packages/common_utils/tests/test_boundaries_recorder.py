@@ -84,3 +84,19 @@ def test_a_second_recording_starts_empty_and_instruments_once(tmp_path: Path) ->
             list(OrderReport.objects.filter(order__total=run))
         counts = [q["count"] for q in json.loads((tmp_path / f"{run}.json").read_text())["queries"]]
         assert counts == [1]
+
+
+def test_the_public_surface_is_deliberate() -> None:
+    from common_utils.django import boundaries
+
+    assert boundaries.__all__ == [
+        "BoundariesError",
+        "BoundariesInputError",
+        "MissingExtraError",
+        "QueryRecorder",
+        "RecordingRunnerMixin",
+        "RecordingTestRunner",
+        "record_queries",
+    ]
+    for name in boundaries.__all__:
+        assert hasattr(boundaries, name), name

@@ -1,5 +1,7 @@
 """Products and their categories."""
 
+from typing import Any
+
 from django.contrib.contenttypes.fields import GenericRelation
 from django.db import models
 
@@ -7,13 +9,15 @@ from django.db import models
 class Category(models.Model):
     """A category of products."""
 
-    name = models.CharField(max_length=100)
+    name: models.CharField[str, str] = models.CharField(max_length=100)
 
 
 class Product(models.Model):
     """A product with its stock."""
 
-    name = models.CharField(max_length=100)
-    category = models.ForeignKey(Category, null=True, on_delete=models.SET_NULL)
-    stock = models.IntegerField(default=0)
+    name: models.CharField[str, str] = models.CharField(max_length=100)
+    category: models.ForeignKey[Any, Any] = models.ForeignKey(
+        Category, null=True, on_delete=models.SET_NULL
+    )
+    stock: models.IntegerField[int, int] = models.IntegerField(default=0)
     notes = GenericRelation("notes.Note")

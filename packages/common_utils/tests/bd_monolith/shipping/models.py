@@ -6,4 +6,4 @@ from django.db import models
 class Shipment(models.Model):
     """A shipment of an order."""
 
-    order_id = models.BigIntegerField()
+    order_id: models.BigIntegerField[int, int] = models.BigIntegerField()

@@ -12,11 +12,10 @@ The work is done in private modules along its concerns: collecting ties (``_stat
 """
 
 from common_utils._errors import BoundariesError, BoundariesInputError, MissingExtraError
-from common_utils.django.boundaries._recorder import DEFAULT_RECORD, QueryRecorder, record_queries
+from common_utils.django.boundaries._recorder import QueryRecorder, record_queries
 from common_utils.django.boundaries._runner import RecordingRunnerMixin, RecordingTestRunner
 
 __all__ = [
-    "DEFAULT_RECORD",
     "BoundariesError",
     "BoundariesInputError",
     "MissingExtraError",
