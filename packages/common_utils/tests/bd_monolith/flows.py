@@ -1,6 +1,6 @@
 """The monolith's own test suite (Django TestCases: run by pytest-django and by manage.py test)."""
 
-from django.test import TestCase
+from django.test import TestCase, TransactionTestCase
 
 from bd_monolith.accounts.models import Customer
 from bd_monolith.catalog.models import Product
@@ -35,3 +35,11 @@ class FlowTests(TestCase):
     def test_points_stand_alone(self) -> None:
         Points.objects.create(holder="ann", amount=3)
         assert Points.objects.get().amount == 3
+
+
+class CommittedTests(TransactionTestCase):
+    """A test whose writes commit: the runner empties every table after it (framework work)."""
+
+    def test_points_are_committed(self) -> None:
+        Points.objects.create(holder="bob", amount=1)
+        assert Points.objects.count() == 1

@@ -1,5 +1,7 @@
 """Customers (each may be a Django user)."""
 
+from __future__ import annotations
+
 from typing import Any
 
 from django.conf import settings

@@ -1,5 +1,7 @@
 """Products and their categories."""
 
+from __future__ import annotations
+
 from typing import Any
 
 from django.contrib.contenttypes.fields import GenericRelation

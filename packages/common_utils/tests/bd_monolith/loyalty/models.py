@@ -1,5 +1,7 @@
 """Loyalty points: tied to nothing."""
 
+from __future__ import annotations
+
 from django.db import models
 
 

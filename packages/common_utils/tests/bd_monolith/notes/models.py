@@ -1,5 +1,7 @@
 """Notes attached to any object (a generic foreign key)."""
 
+from __future__ import annotations
+
 from typing import Any
 
 from django.contrib.contenttypes.fields import GenericForeignKey

@@ -1,5 +1,7 @@
 """Orders and their lines."""
 
+from __future__ import annotations
+
 from typing import Any
 
 from django.db import models

@@ -1,5 +1,7 @@
 """Reviews of products by customers."""
 
+from __future__ import annotations
+
 from typing import Any
 
 from django.db import models

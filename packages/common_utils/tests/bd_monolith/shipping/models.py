@@ -1,5 +1,7 @@
 """Shipments keep the order's id as a plain number (no relation)."""
 
+from __future__ import annotations
+
 from django.db import models
 
 

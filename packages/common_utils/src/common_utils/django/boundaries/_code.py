@@ -9,9 +9,12 @@ from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 
-# Modules that are never a call site or a project app: the framework, Commons, the test tools.
+# Modules that are never a call site or a project app: the framework, Commons, the test tools,
+# and the script that started the process (manage.py runs as __main__: a statement whose only
+# project frame is manage.py is the test runner's own work, such as flushing the database).
 FRAMEWORK_PACKAGES = frozenset(
     {"django", "common_utils", "pytest", "_pytest", "pluggy", "pytest_django", "unittest"}
+    | {"__main__"}
 )
 
 
