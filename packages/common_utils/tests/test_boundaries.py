@@ -389,6 +389,23 @@ def test_a_second_recording_replaces_the_first(monolith: Monolith) -> None:
     }
 
 
+def test_under_xdist_each_worker_records_and_the_command_reads_them_all(
+    monolith: Monolith,
+) -> None:
+    pytest.importorskip("xdist")
+    monolith.run(
+        "-m", "pytest", "-p", "no:cacheprovider", "-q", "-n", "2", "--record-boundaries",
+        "boundaries-queries.json", "bd_monolith/flows.py",
+    )  # fmt: skip
+    assert sorted(p.name for p in monolith.root.glob("*.json")) == [
+        "boundaries-queries.gw0.json",
+        "boundaries-queries.gw1.json",
+    ]
+    report = monolith.report()
+    assert len(report["recordings"]) == 2
+    assert _runtime(report) == RUNTIME_TIES
+
+
 def test_the_plugin_without_django_is_a_usage_error(tmp_path: Path) -> None:
     (tmp_path / "test_plain.py").write_text("def test_nothing():\n    pass\n")
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}

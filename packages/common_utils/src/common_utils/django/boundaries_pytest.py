@@ -46,6 +46,8 @@ def pytest_configure(config: pytest.Config) -> None:
     worker = getattr(config, "workerinput", {}).get("workerid")
     if worker:
         path = path.with_name(f"{path.stem}.{worker}{path.suffix}")
+    elif getattr(config.option, "dist", "no") != "no":
+        return  # pytest-xdist's controller runs no tests: each worker records its own file
     config.pluginmanager.register(_Recording(path), "common_utils_boundaries_recording")
 
 
