@@ -266,16 +266,20 @@ def main() -> None:
             f"  medians {statistics.median(report):.2f} s against {statistics.median(check):.2f} s;"
             f" CPU time (user + system) {statistics.median(report_cpu):.2f} s against "
             f"{statistics.median(check_cpu):.2f} s (goal < 5 s in CPU time: "
-            f"{'met' if statistics.median(report_cpu) < 5 else 'MISSED'}; wall time above 5 s with "
-            "check's own wall time above it too means the machine was busy)"
+            f"{'met' if statistics.median(report_cpu) < 5 else 'MISSED'}; wall time adds the "
+            "waits of a busy machine)"
         )
-        plain, recorded = [], []
+        plain, recorded, plain_cpu, recorded_cpu = [], [], [], []
         for round_ in range(args.rounds):
+            cpu = _cpu()
             plain.append(_suite_seconds(_run(root, "test", "--noinput")[1]))
+            plain_cpu.append(_cpu() - cpu)
             path = root / f"queries-{round_}.json"
+            cpu = _cpu()
             recorded.append(
                 _suite_seconds(_run(root, "test", "--noinput", "--record-boundaries", str(path))[1])
             )
+            recorded_cpu.append(_cpu() - cpu)
         kept = len(json.loads((root / "queries-0.json").read_text())["queries"])
         ratio = min(recorded) / min(plain)
         print(
@@ -286,6 +290,12 @@ def main() -> None:
         median_ratio = statistics.median(recorded) / statistics.median(plain)
         rounds = f"without: {[round(s, 2) for s in plain]}, with: {[round(s, 2) for s in recorded]}"
         print(f"  medians {median_ratio:.2f}x; rounds {rounds}")
+        cpu_ratio = statistics.median(recorded_cpu) / statistics.median(plain_cpu)
+        print(
+            f"  CPU time of the whole manage.py test (database set-up included): "
+            f"{statistics.median(recorded_cpu):.2f} s against {statistics.median(plain_cpu):.2f} s"
+            f" ({cpu_ratio:.2f}x)"
+        )
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
