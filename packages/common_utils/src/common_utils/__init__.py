@@ -36,6 +36,8 @@ from common_utils._context import (
     request_context,
 )
 from common_utils._errors import (
+    BoundariesError,
+    BoundariesInputError,
     CommonUtilsError,
     DatabaseConfigError,
     EnvironmentSettingsError,
@@ -44,6 +46,7 @@ from common_utils._errors import (
     InvalidEventError,
     InvalidRequestIdError,
     InvalidTraceparentError,
+    MissingExtraError,
     NoTransactionError,
     OutboxError,
     UnknownEventTypeError,
@@ -64,6 +67,8 @@ if TYPE_CHECKING:
     from common_utils._logging import JsonLogFormatter, RequestContextLogFilter, json_logging
 
 __all__ = [
+    "BoundariesError",
+    "BoundariesInputError",
     "CommonUtilsError",
     "DatabaseConfigError",
     "Duration",
@@ -77,6 +82,7 @@ __all__ = [
     "InvalidRequestIdError",
     "InvalidTraceparentError",
     "JsonLogFormatter",
+    "MissingExtraError",
     "NoTransactionError",
     "OutboxError",
     "Problem",

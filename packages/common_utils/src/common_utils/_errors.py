@@ -11,6 +11,9 @@ CommonUtilsError
  |    +-- NoTransactionError      publish() outside transaction.atomic() on the event's database
  +-- DatabaseConfigError          (ValueError) a database URL or routing setting is wrong
  +-- EnvironmentSettingsError     (ValueError) environment variables missing or wrong, all named
+ +-- BoundariesError              manage.py boundaries cannot report
+      +-- BoundariesInputError    (ValueError) a services map, baseline or query record is bad
+      +-- MissingExtraError       (ImportError) an optional extra is not installed
 """
 
 from __future__ import annotations
@@ -68,3 +71,18 @@ class EnvironmentSettingsError(CommonUtilsError, ValueError):
         lines = "".join(f"\n  {variable}: {message}" for variable, message in self.errors.items())
         noun = "variable is" if count == 1 else "variables are"
         super().__init__(f"{count} environment {noun} missing or wrong:{lines}")
+
+
+class BoundariesError(CommonUtilsError):
+    """The root of errors of ``manage.py boundaries`` and its query recording."""
+
+
+class BoundariesInputError(BoundariesError, ValueError):
+    """A file handed to ``manage.py boundaries`` is unreadable, too big, a symlink or malformed.
+
+    The message names the file and, where there is one, the key or line that is wrong.
+    """
+
+
+class MissingExtraError(BoundariesError, ImportError):
+    """A feature needs an optional extra of common-utils that is not installed."""

@@ -1,0 +1,1 @@
+"""The accounts app of the fixture monolith."""

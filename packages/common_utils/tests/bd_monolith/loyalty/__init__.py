@@ -1,0 +1,1 @@
+"""The loyalty app of the fixture monolith."""

@@ -1,0 +1,1 @@
+"""The shipping app of the fixture monolith."""
