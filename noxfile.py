@@ -57,7 +57,10 @@ def _has_python(version: str) -> bool:
         from python_discovery import get_interpreter  # nox's own interpreter discovery
     except ImportError:  # an older nox: an interpreter named python3.X on PATH that runs
         found = shutil.which(f"python{version}")
-        return bool(found) and subprocess.run([found, "-c", ""], check=False).returncode == 0
+        probe = (
+            subprocess.run([found, "-c", ""], capture_output=True, check=False) if found else None
+        )
+        return probe is not None and probe.returncode == 0
     return get_interpreter(version) is not None
 
 
