@@ -1,24 +1,49 @@
 """The one entry point for developers, CI and releases: ``nox -l`` lists the sessions.
 
 ``nox -s ci`` is what CI runs: lint, typecheck, the changelog gate, the check that generated
-clients match their specs, the tests of every package on Django 4.2 and 5.2, the repository's own
-tests, and the reproducible build.
+clients match their specs, the tests of every package on each supported pair (Django 5.2 on
+Python 3.11, Django 6.1 on Python 3.13) and on the newest release of every dependency, the example
+services' tests, the repository's own tests, and the reproducible build. A session whose Python
+this machine lacks is left out of ``ci``, which says so; asked for by name, it is an error.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
+import subprocess
+import sys
 from pathlib import Path
 from types import FrameType
+from typing import NamedTuple
 
 import nox
+import nox.command
 
 ROOT = Path(__file__).parent
 PACKAGES = ("common_utils", "common_auth", "common_clients")
 SERVICES = ("users", "orders", "notifications")  # the example services (commons_tools.workspace)
-DJANGO_VERSIONS = {"4.2": "django>=4.2,<4.3", "5.2": "django>=5.2,<5.3"}
+
+
+class Pair(NamedTuple):
+    """A supported Django series as CI tests it: on one Python, with its own django-stubs."""
+
+    python: str
+    django: str  # the requirement that picks the series
+    typecheck: str  # the dependency group (pyproject.toml) with the stubs of this series
+
+
+# The supported pairs CI tests: Django 5.2 LTS on the oldest Python we support, Django 6.1 on the
+# newest (Django 6.x needs Python 3.12+). The READMEs' support tables say the same.
+DJANGO_PAIRS = {
+    "5.2": Pair("3.11", "django>=5.2,<5.3", "typecheck"),
+    "6.1": Pair("3.13", "django>=6.1,<6.2", "typecheck-django6"),
+}
+# The example services and the demo run on the newest pair (services/*/requirements.in ask for
+# its Django); tests-latest takes the newest Python too.
+NEWEST_PYTHON = DJANGO_PAIRS["6.1"].python
 TOOLS_REQUIREMENTS = ROOT / "tools" / "requirements.txt"
 WORKSPACE = nox.project.load_toml(ROOT / "pyproject.toml")
 
@@ -27,6 +52,19 @@ nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.reuse_venv = "yes"
 nox.options.error_on_missing_interpreters = True
 nox.options.sessions = ["ci"]
+
+
+def _has_python(version: str) -> bool:
+    """Whether nox can find a Python ``version`` on this machine (as it will look for it)."""
+    try:
+        from python_discovery import get_interpreter  # nox's own interpreter discovery
+    except ImportError:  # an older nox: an interpreter named python3.X on PATH that runs
+        found = shutil.which(f"python{version}")
+        probe = (
+            subprocess.run([found, "-c", ""], capture_output=True, check=False) if found else None
+        )
+        return probe is not None and probe.returncode == 0
+    return get_interpreter(version) is not None
 
 
 def _package_extras(package: str) -> list[str]:
@@ -52,18 +90,23 @@ def _editable_packages() -> list[str]:
     return args
 
 
+def _install_args(*, with_tests: bool = True) -> list[str]:
+    """Every workspace package editable, with all its extras (and test dependencies)."""
+    args = _editable_packages()
+    if with_tests:
+        for package in PACKAGES:
+            args += _test_group(package)
+        args.append("pytest")
+    return args
+
+
 def _install_packages(session: nox.Session, *, with_tests: bool = True) -> None:
     """Install every workspace package editable, with all its extras (and test dependencies).
 
     They go in one install command, so that the resolver takes ``common-*`` from this workspace
     and never from a public index that has a package of the same name.
     """
-    args = _editable_packages()
-    if with_tests:
-        for package in PACKAGES:
-            args += _test_group(package)
-        args.append("pytest")
-    session.install(*args)
+    session.install(*_install_args(with_tests=with_tests))
 
 
 def _install_tools(session: nox.Session) -> None:
@@ -75,25 +118,71 @@ def _install_tools(session: nox.Session) -> None:
     session.env["PYTHONPATH"] = str(ROOT / "tools")
 
 
-def _run_pytest(session: nox.Session, *paths: str) -> None:
+def _run_pytest(session: nox.Session, *paths: str, env: dict[str, str] | None = None) -> None:
     # ``python -m`` so that a pytest outside the session's venv can never stand in for its own.
-    session.run("python", "-m", "pytest", *paths, *session.posargs)
+    session.run("python", "-m", "pytest", *paths, *session.posargs, env=env)
 
 
-@nox.session(python="3.11")
+# The packages' tests turn every warning into an error (pytest's filterwarnings in pyproject.toml).
+# This carries deprecations (Django's RemovedInDjango* warnings are DeprecationWarning and
+# PendingDeprecationWarning subclasses) to what runs before pytest's filters and to the Django
+# projects the tests start in subprocesses, so a deprecated use in Commons fails there too.
+DEPRECATIONS_ARE_ERRORS = {
+    "PYTHONWARNINGS": "error::DeprecationWarning,error::PendingDeprecationWarning"
+}
+
+
+@nox.session
 @nox.parametrize(
-    ("package", "django"),
+    ("python", "package", "django"),
     [
-        nox.param(package, django, id=f"{package}-django{django}")
+        nox.param(pair.python, package, django, id=f"{package}-django{django}")
         for package in PACKAGES
-        for django in DJANGO_VERSIONS
+        for django, pair in DJANGO_PAIRS.items()
     ],
 )
 def tests(session: nox.Session, package: str, django: str) -> None:
-    """Run one package's tests against one Django series."""
+    """Run one package's tests against one Django series, on the Python CI pairs it with."""
     _install_packages(session)
-    session.install(DJANGO_VERSIONS[django])
-    _run_pytest(session, f"packages/{package}/tests")
+    session.install(DJANGO_PAIRS[django].django)
+    _run_pytest(session, f"packages/{package}/tests", env=DEPRECATIONS_ARE_ERRORS)
+
+
+# The dependencies whose newest release tests-latest takes and names (with everything else).
+LATEST_NAMED = (
+    "django",
+    "djangorestframework",
+    "celery",
+    "kombu",
+    "pydantic",
+    "httpx",
+    "pyjwt",
+    "drf-spectacular",
+)
+
+
+@nox.session(python=NEWEST_PYTHON, name="tests-latest")
+def tests_latest(session: nox.Session) -> None:
+    """Every package's tests on the newest release of every dependency (upgraded on each run).
+
+    A new upstream release that breaks Commons fails here the day it is out; the versions it ran
+    on are printed first.
+    """
+    session.install("--upgrade", "--resolution", "highest", *_install_args())
+    script = (
+        "import importlib.metadata as m, sys; "
+        "print('tests-latest runs on Python ' + sys.version.split()[0] + ', ' + ', '.join("
+        f"n + ' ' + m.version(n) for n in {list(LATEST_NAMED)!r}))"
+    )
+    session.run("python", "-c", script)
+    failed: list[str] = []
+    for package in PACKAGES:  # one pytest each: every package's tests configure Django their way
+        try:
+            _run_pytest(session, f"packages/{package}/tests", env=DEPRECATIONS_ARE_ERRORS)
+        except nox.command.CommandFailed:
+            failed.append(package)
+    if failed:
+        session.error(f"tests-latest: the tests of {', '.join(failed)} failed on these versions")
 
 
 @nox.session(python="3.11", name="tests-repo")
@@ -113,42 +202,48 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "format", "--check", ".")
 
 
-@nox.session(python="3.11")
-def typecheck(session: nox.Session) -> None:
-    """mypy --strict over every package, the tools, the services and the tests."""
-    _install_services(session)
+@nox.session
+@nox.parametrize(
+    ("python", "django"),
+    [nox.param(pair.python, django, id=f"django{django}") for django, pair in DJANGO_PAIRS.items()],
+)
+def typecheck(session: nox.Session, django: str) -> None:
+    """mypy --strict over the packages and their tests, with the stubs of one Django series.
+
+    The tools and the repository's tests are checked on the oldest pair, the services (which ask
+    for Django 6.1) on the newest.
+    """
+    pair = DJANGO_PAIRS[django]
+    services = pair.python == NEWEST_PYTHON  # the services ask for the newest pair's Django
+    if services:
+        _install_services(session)
     _install_packages(session)
     _install_tools(session)
     # The repository's tests import their own requirements (hypothesis): mypy must see them.
     session.install(
-        *nox.project.dependency_groups(WORKSPACE, "typecheck"),
+        *nox.project.dependency_groups(WORKSPACE, pair.typecheck),
+        pair.django,
         "nox",
         "pytest",
-        "-r",
-        "tests/requirements.txt",
+        *([] if services else ["-r", "tests/requirements.txt"]),
     )
-    session.run(
-        "mypy",
-        "packages/common_utils/src",
-        "packages/common_auth/src",
-        "packages/common_clients/src",
-        "tools",
-        "noxfile.py",
-    )
+    mypy = ["mypy", "--python-version", pair.python]
+    sources = [f"packages/{p}/src" for p in PACKAGES]
+    session.run(*mypy, *sources, *([] if services else ["tools", "noxfile.py"]))
     # Each service is its own mypy run from its folder: the django-stubs plugin loads its
     # settings, which read the environment (throwaway values, as for the OpenAPI export).
-    for service in SERVICES:
+    for service in SERVICES if services else ():
         with session.chdir(ROOT / "services" / service):
             env = _service_export_env(session)
-            session.run("mypy", ".", env=env)
+            session.run(*mypy, ".", env=env)
     # Test folders repeat module names across packages, so each is its own mypy run; test
     # functions may stay unannotated, everything else is as strict as the packages.
     relaxed = ["--allow-untyped-defs", "--allow-incomplete-defs", "--check-untyped-defs"]
-    test_dirs = [f"packages/{p}/tests" for p in PACKAGES] + ["tests"]
+    test_dirs = [f"packages/{p}/tests" for p in PACKAGES] + ([] if services else ["tests"])
     for test_dir in test_dirs:
         if any(Path(test_dir).rglob("*.py")):
             # The test folder is a root of its own: test projects inside it import as top-level.
-            session.run("mypy", *relaxed, test_dir, env={"MYPYPATH": test_dir})
+            session.run(*mypy, *relaxed, test_dir, env={"MYPYPATH": test_dir})
 
 
 @nox.session(python="3.11")
@@ -253,7 +348,7 @@ def _service_export_env(session: nox.Session) -> dict[str, str]:
     return env
 
 
-@nox.session(python="3.11", name="tests-services")
+@nox.session(python=NEWEST_PYTHON, name="tests-services")
 def tests_services(session: nox.Session) -> None:
     """Each example service's own tests (``services/<name>/tests``), run from its folder."""
     _install_services(session)
@@ -263,7 +358,7 @@ def tests_services(session: nox.Session) -> None:
             _run_pytest(session)
 
 
-@nox.session(python="3.11")
+@nox.session(python=NEWEST_PYTHON)
 def specs(session: nox.Session) -> None:
     """Fail when a service's OpenAPI document in common-clients' specs/ is stale.
 
@@ -306,23 +401,51 @@ def bench(session: nox.Session) -> None:
         session.run("python", f"benchmarks/bench_{topic}.py")
 
 
-CI_SESSIONS = [
-    "lint",
-    "typecheck",
-    "changelog",
-    "clients-check",
-    "specs",
-    *(f"tests({package}-django{django})" for package in PACKAGES for django in DJANGO_VERSIONS),
-    "tests-services",
-    "tests-repo",
-    "build",
-]
+# What CI runs, each with the Python it needs (the sessions on NEWEST_PYTHON: the services ask
+# for Django 6.1).
+CI_PLAN: dict[str, str] = {
+    "lint": "3.11",
+    **{f"typecheck(django{django})": pair.python for django, pair in DJANGO_PAIRS.items()},
+    "changelog": "3.11",
+    "clients-check": "3.11",
+    "specs": NEWEST_PYTHON,
+    **{
+        f"tests({package}-django{django})": pair.python
+        for package in PACKAGES
+        for django, pair in DJANGO_PAIRS.items()
+    },
+    "tests-latest": NEWEST_PYTHON,
+    "tests-services": NEWEST_PYTHON,
+    "tests-repo": "3.11",
+    "build": "3.11",
+}
+
+
+def _ci_selected(argv: list[str]) -> bool:
+    """Whether this nox run may run ``ci``: no sessions chosen (it is the default), or ``ci``."""
+    choosing = ("-s", "-e", "--session", "--sessions", "-k", "--keywords", "-t", "--tags")
+    chosen = any(arg.split("=", 1)[0] in choosing for arg in argv[1:])
+    return not chosen or "ci" in argv[1:]
+
+
+# A machine without one of these Pythons runs the rest, and ``ci`` names what it left out; asked
+# for by name, such a session fails (nox.options.error_on_missing_interpreters). Looking for the
+# interpreters takes a second, so only a run that may run ``ci`` looks.
+MISSING_PYTHONS = (
+    sorted({python for python in CI_PLAN.values() if not _has_python(python)})
+    if _ci_selected(sys.argv)
+    else []
+)
+CI_SESSIONS = [name for name, python in CI_PLAN.items() if python not in MISSING_PYTHONS]
 
 
 @nox.session(python=False, requires=CI_SESSIONS)
 def ci(session: nox.Session) -> None:
     """Everything CI checks; ``.ci/run`` and the README's test command run this."""
     session.log("ci: all of %s passed", ", ".join(CI_SESSIONS))
+    for python in MISSING_PYTHONS:
+        skipped = [name for name, needs in CI_PLAN.items() if needs == python]
+        session.warn(f"ci: no Python {python} here, so these did not run: {', '.join(skipped)}")
     if os.environ.get("CI"):
         session.log("real services: %s", _real_services_summary())
 

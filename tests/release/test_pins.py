@@ -14,14 +14,14 @@ import pytest
 
 from commons_tools.errors import PinError
 from commons_tools.index import RunningIndex
-from commons_tools.pins import locked_versions, run_pins, verify_lock_sources
+from commons_tools.pins import locked_versions, run_pins, service_python, verify_lock_sources
 from commons_tools.publish import publish_files
 from commons_tools.simple_api import IndexTarget
 
 REPO = Path(__file__).resolve().parents[2]
 SERVICE_IN = """\
 # The orders service's direct needs.
-django>=4.2,<6
+django>=5.2
 common-utils>=0.1.0,<0.2
 common-auth[django]  # tokens from the users service
 common-clients
@@ -225,3 +225,52 @@ def test_a_lock_of_other_builds_of_the_same_version_is_relocked_with_this_index_
     target = IndexTarget.from_env()
     assert target is not None
     verify_lock_sources(target, service / "requirements.txt", ["common-utils"])
+
+
+@pytest.mark.usefixtures("private_index")
+@pytest.mark.parametrize(("python", "locked"), [("3.11", True), ("3.13", False)])
+def test_the_lock_is_made_for_the_python_the_service_names(
+    tmp_path: Path,
+    publish_tiny: Callable[..., None],
+    kit: Any,
+    python: str,
+    locked: bool,
+) -> None:
+    publish_tiny("common-utils")
+    service = _service(tmp_path, "common-utils\ntyping-extensions; python_version < '3.12'\n")
+    (service / "pyproject.toml").write_text(f'[tool.uv.pip]\npython-version = "{python}"\n')
+
+    run_pins(kit.make_repo(), [service / "requirements.in"], check=False, say=lambda _: None)
+
+    assert ("typing-extensions" in locked_versions(service / "requirements.txt")) is locked
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ('[tool.uv.pip]\npython-version = "3.x"\n', "'3.x' is not a Python version"),
+        ("[tool.uv.pip]\npython-version = 3.13\n", "3.13 is not a Python version"),
+        ("[tool.uv.pip\n", "not readable TOML"),
+    ],
+)
+def test_a_service_python_that_is_not_a_version_is_named(
+    tmp_path: Path, content: str, message: str
+) -> None:
+    (tmp_path / "pyproject.toml").write_text(content)
+    with pytest.raises(PinError, match=rf"pyproject\.toml: .*{message}"):
+        service_python(tmp_path)
+
+
+def test_a_service_python_from_a_symlink_is_refused(tmp_path: Path) -> None:
+    target = tmp_path / "elsewhere.toml"
+    target.write_text('[tool.uv.pip]\npython-version = "3.13"\n')
+    (tmp_path / "service").mkdir()
+    (tmp_path / "service" / "pyproject.toml").symlink_to(target)
+    with pytest.raises(PinError, match="a symlink"):
+        service_python(tmp_path / "service")
+    assert service_python(tmp_path) is None  # no pyproject.toml: no Python named
+
+
+def test_each_example_service_names_the_python_of_its_django() -> None:
+    for service in ("users", "orders", "notifications"):
+        assert service_python(REPO / "services" / service) == "3.13"

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from packaging.requirements import Requirement
 from packaging.version import Version
 
 from commons_tools.demo import DEMO_USER
+from commons_tools.pins import service_python
 from commons_tools.workspace import SERVICES
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_services_run_the_released_packages_from_the_index(demo_run) -> None:
@@ -15,6 +21,28 @@ def test_services_run_the_released_packages_from_the_index(demo_run) -> None:
         assert {"common-utils", "common-auth"} <= set(before[service]), before[service]
     assert "common-clients" in before["orders"]
     assert any("on the index: common-utils" in line for line in demo_run.lines)
+
+
+def test_services_run_on_the_python_and_django_their_configuration_names(demo_run) -> None:
+    for service in SERVICES:
+        folder = REPO / "services" / service
+        wanted_python = service_python(folder)
+        (wanted_django,) = (
+            Requirement(line).specifier
+            for line in (folder / "requirements.in").read_text().splitlines()
+            if line.startswith("django>")
+        )
+        runtime = demo_run.result.runtimes[service]
+        python, django = runtime["Python"], runtime["Django"]
+        assert wanted_python == "3.13"
+        assert python.startswith(f"{wanted_python}."), (service, runtime)
+        assert Version(django) in wanted_django, (service, runtime, wanted_django)
+        assert Version(django).release[:2] == (6, 1), (service, runtime)
+        assert any(
+            line.strip().startswith(f"{service} ")
+            and f"runs Python {python}, Django {django}, " in line
+            for line in demo_run.lines
+        ), service
 
 
 def test_the_user_signs_in_with_the_password_grant(demo_run) -> None:

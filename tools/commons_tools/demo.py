@@ -85,6 +85,7 @@ class ScenarioResult:
 class DemoResult:
     versions_before: dict[str, dict[str, str]]
     first: ScenarioResult
+    runtimes: dict[str, dict[str, str]] = field(default_factory=dict)  # Python, Django, common-*
     versions_after: dict[str, dict[str, str]] | None = None
     second: ScenarioResult | None = None
 
@@ -408,11 +409,12 @@ def run_demo(
 ) -> DemoResult:
     """The whole demo (the module docstring); the evidence of each step, or a DemoError."""
     with installed_stack(repo, workdir, real=real, ports=ports, say=say) as stack:
+        runtimes = {s: stack.runtime(s) for s in SERVICES}
+        for service, runtime in runtimes.items():
+            say(f"  {service:<14} runs " + ", ".join(f"{k} {v}" for k, v in runtime.items()))
         before = {s: stack.installed_versions(s) for s in SERVICES}
-        for service, installed in before.items():
-            say(f"  {service:<14} runs " + ", ".join(f"{k} {v}" for k, v in installed.items()))
         say("\n[4] The scenario")
-        result = DemoResult(versions_before=before, first=play(stack, say))
+        result = DemoResult(versions_before=before, first=play(stack, say), runtimes=runtimes)
         if upgrade:
             say("\n[5] An upgrade: a common-utils fix released and rolled out")
             new = upgrade_common_utils(stack.checkout, say)

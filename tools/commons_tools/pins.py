@@ -4,7 +4,10 @@ A service keeps its direct needs in ``requirements.in`` and installs from the ``
 beside it, locked with hashes. ``nox -s pins -- PATH/requirements.in ...`` rewrites each line that
 names a workspace package to ``==`` the newest version on the private index (pre-releases only with
 ``--pre``), then re-locks with ``uv pip compile --generate-hashes``, the private index first.
-``--check`` changes nothing and exits 1 when a pin or a lock is behind.
+``--check`` changes nothing and exits 1 when a pin or a lock is behind. The service's
+``pyproject.toml`` beside ``requirements.in`` names the Python it runs on (``[tool.uv.pip]
+python-version``, where uv itself reads it): the lock is made for that Python, whichever one runs
+the tool.
 
 Why both hashes and the index order: a package called ``common-utils`` exists on the public
 index. uv takes a name only from the first index that has it (the private one is given with
@@ -18,6 +21,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+import tomllib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +39,36 @@ from commons_tools.workspace import load_workspace
 Say = Callable[[str], None]
 _LOCKED = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==(?P<version>\S+)")
 _HASH = re.compile(r"--hash=sha256:(?P<digest>[0-9a-f]{64})")
+_PYTHON_VERSION = re.compile(r"3\.\d+(?:\.\d+)?")
+SERVICE_CONFIG = "pyproject.toml"
+SERVICE_CONFIG_LIMIT = 256 * 1024
+
+
+def service_python(folder: Path) -> str | None:
+    """The Python a service runs on: ``[tool.uv.pip] python-version`` of its ``pyproject.toml``.
+
+    None when the folder has no such file or it names no version; PinError, naming the file, when
+    it is a symlink, too large, not TOML, or the version is not a CPython version such as ``3.13``.
+    """
+    path = folder / SERVICE_CONFIG
+    if path.is_symlink():
+        raise PinError(f"{path}: a symlink; the service's configuration must be a regular file")
+    if not path.is_file():
+        return None
+    if path.stat().st_size > SERVICE_CONFIG_LIMIT:
+        raise PinError(f"{path}: larger than {SERVICE_CONFIG_LIMIT // 1024} KiB")
+    try:
+        config = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise PinError(f"{path}: not readable TOML ({exc})") from None
+    value = config.get("tool", {}).get("uv", {}).get("pip", {}).get("python-version")
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _PYTHON_VERSION.fullmatch(value):
+        raise PinError(
+            f"{path}: [tool.uv.pip] python-version {value!r} is not a Python version such as 3.13"
+        )
+    return value
 
 
 @dataclass(frozen=True)
@@ -121,8 +155,9 @@ def lock(target: IndexTarget, requirements_in: Path, output: Path) -> None:
     """``uv pip compile --generate-hashes`` ``requirements_in`` into ``output`` (same folder).
 
     An existing ``output`` is read as uv's preferences, so third-party pins move only when they
-    must.
+    must. The lock is for the Python the service's ``pyproject.toml`` names, when it names one.
     """
+    python = service_python(requirements_in.parent)
     env: dict[str, str] = {}
     if target.credentials is not None:
         env["UV_INDEX_COMMONS_USERNAME"] = target.credentials.username
@@ -142,6 +177,7 @@ def lock(target: IndexTarget, requirements_in: Path, output: Path) -> None:
         "--quiet",
         "--custom-compile-command",
         f"nox -s pins -- {requirements_in.name}",
+        *(["--python-version", python] if python else []),
     ]
     # Run beside the file, so that the lock's "via -r requirements.in" notes are relative.
     result = run(command, cwd=requirements_in.parent, env=env)

@@ -29,7 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from commons_tools.errors import ReleaseError
+from commons_tools.errors import PinError, ReleaseError
+from commons_tools.pins import SERVICE_CONFIG, service_python
 from commons_tools.processes import run, tail, uv_command
 from commons_tools.workspace import SERVICES
 
@@ -157,9 +158,19 @@ class Stack:
             raise StackError(f"{lock}: no lock; run `nox -s pins -- {lock.with_suffix('.in')}`")
         venv = self.venv(service)
         if not self.python(service).is_file():
-            made = run([*uv_command(), "venv", "--quiet", "--python", "3.11", str(venv)])
+            try:
+                python = service_python(self.service_dir(service))
+            except PinError as exc:
+                raise StackError(str(exc)) from None
+            if python is None:
+                config = self.service_dir(service) / SERVICE_CONFIG
+                raise StackError(f"{config}: names no Python ([tool.uv.pip] python-version)")
+            made = run([*uv_command(), "venv", "--quiet", "--python", python, str(venv)])
             if made.returncode != 0:
-                raise StackError(f"{service}: could not make its venv: {tail(made, 3)}")
+                raise StackError(
+                    f"{service}: could not make its venv on Python {python} (its "
+                    f"[tool.uv.pip] python-version): {tail(made, 3)}"
+                )
         synced = run(
             [
                 *uv_command(),
@@ -181,15 +192,21 @@ class Stack:
 
     def installed_versions(self, service: str) -> dict[str, str]:
         """The ``common-*`` distributions in the service's venv and their versions."""
+        return {k: v for k, v in self.runtime(service).items() if k.startswith("common-")}
+
+    def runtime(self, service: str) -> dict[str, str]:
+        """What the service runs on: ``Python`` and ``Django`` first, then each ``common-*``."""
         script = (
-            "import importlib.metadata as m, json; print(json.dumps({d.metadata['Name']: d.version"
-            " for d in m.distributions() if d.metadata['Name'].startswith('common-')}))"
+            "import importlib.metadata as m, json, platform; print(json.dumps({'Python': "
+            "platform.python_version(), 'Django': m.version('django'), **{d.metadata['Name']: "
+            "d.version for d in m.distributions() if d.metadata['Name'].startswith('common-')}}))"
         )
         result = run([str(self.python(service)), "-c", script])
         if result.returncode != 0:
             raise StackError(f"{service}: could not read its installed versions: {tail(result, 3)}")
-        versions: dict[str, str] = json.loads(result.stdout)
-        return dict(sorted(versions.items()))
+        found: dict[str, str] = json.loads(result.stdout)
+        ours = sorted((k, v) for k, v in found.items() if k.startswith("common-"))
+        return {"Python": found["Python"], "Django": found["Django"], **dict(ours)}
 
     # -- configuring ---------------------------------------------------------------------------
 

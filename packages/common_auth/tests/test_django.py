@@ -339,6 +339,25 @@ def test_auth_service_publishes_its_jwks_and_verifies_its_own_tokens(settings) -
     assert Client().post("/.well-known/jwks.json").status_code == 405
 
 
+def test_jwks_and_token_views_stay_public_where_every_other_view_requires_a_login(
+    settings,
+) -> None:
+    key = SigningKey.generate("ES256", kid="svc-1")
+    settings.COMMON_AUTH = {
+        "ISSUER": ISSUER,
+        "AUDIENCE": AUDIENCE,
+        "SIGNING_KEYS": [key.private_pem()],
+    }
+    settings.MIDDLEWARE = [
+        *settings.MIDDLEWARE,
+        "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    ]
+    assert Client().get("/whoami/").status_code == 302  # sent to sign in
+    assert Client().get("/.well-known/jwks.json").status_code == 200
+    # Refused for its missing credentials by the view itself, not sent to a login page.
+    assert Client().post("/o/token/", {"grant_type": "client_credentials"}).status_code == 401
+
+
 def test_jwks_view_without_keys_is_a_404(live_settings, monkeypatch) -> None:
     monkeypatch.delenv("COMMON_AUTH_SIGNING_KEY", raising=False)
     response = Client().get("/.well-known/jwks.json")

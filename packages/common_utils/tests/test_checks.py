@@ -80,3 +80,13 @@ def test_manage_py_check_runs_the_checks(command: str) -> None:
     conf = {**settings.COMMON_UTILS, "DATABASE_APPS": {**DATABASE_APPS, "cu_billing": "nope"}}
     with override_settings(COMMON_UTILS=conf), pytest.raises(SystemCheckError, match="E001"):
         call_command(command)
+
+
+def test_the_checks_run_as_django_runs_them_at_start_up() -> None:
+    """No tags and no database alias, as runserver and the test runner ask: ours are among them."""
+    from django.core import checks
+
+    conf = {**settings.COMMON_UTILS, "DATABASE_APPS": {**DATABASE_APPS, "cu_billing": "nope"}}
+    with override_settings(COMMON_UTILS=conf):
+        ids = [message.id for message in checks.run_checks()]
+    assert "common_utils.E001" in ids

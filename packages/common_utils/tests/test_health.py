@@ -125,3 +125,21 @@ def test_readiness_times_out_a_database_that_never_answers(silent_port: int) -> 
     assert billing == {"ok": False, "error": "timed out after 0.5s", "ms": billing["ms"]}
     assert billing["ms"] < 3000
     assert body["checks"]["database:orders"]["ok"] is True
+
+
+@pytest.mark.django_db(databases=ALL, transaction=True)
+def test_probes_answer_where_every_other_view_requires_a_login() -> None:
+    login_required = {
+        "MIDDLEWARE": [
+            "django.contrib.sessions.middleware.SessionMiddleware",
+            "django.contrib.auth.middleware.AuthenticationMiddleware",
+            "django.contrib.auth.middleware.LoginRequiredMiddleware",
+            *settings.MIDDLEWARE,
+        ],
+        "SESSION_ENGINE": "django.contrib.sessions.backends.signed_cookies",
+    }
+    with override_settings(**login_required):
+        client = Client()
+        assert client.get("/orders/").status_code == 302  # sent to sign in
+        assert client.get("/healthz/live/").status_code == 200
+        assert client.get("/healthz/ready/").status_code == 200

@@ -16,6 +16,7 @@ import logging
 from base64 import b64decode
 from urllib.parse import unquote
 
+from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.hashers import check_password, make_password
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -76,6 +77,7 @@ def _error(exc: _OAuthError) -> JsonResponse:
     return response
 
 
+@login_not_required  # clients authenticate with their credentials, never a session
 @csrf_exempt
 @require_POST
 def token_view(request: HttpRequest) -> JsonResponse:

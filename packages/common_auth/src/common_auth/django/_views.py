@@ -7,6 +7,7 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from asgiref.sync import iscoroutinefunction
+from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.views.decorators.http import require_safe
 
@@ -26,6 +27,7 @@ from common_utils.django import problem_response
 ViewT = TypeVar("ViewT", bound=Callable[..., Any])
 
 
+@login_not_required  # the keys are public, also where LoginRequiredMiddleware guards the rest
 @require_safe
 def jwks_view(request: HttpRequest) -> HttpResponse:
     """The public keys of ``COMMON_AUTH['SIGNING_KEYS']`` as a JWKS document, cacheable for

@@ -17,12 +17,14 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from django.contrib.auth.decorators import login_not_required
 from django.db import connections
 from django.http import HttpRequest, JsonResponse
 
 from common_utils.django._settings import get_settings
 
 
+@login_not_required  # probes never sign in, also where LoginRequiredMiddleware guards the rest
 def liveness(request: HttpRequest) -> JsonResponse:
     """Answer 200: the process is up and serving."""
     return JsonResponse({"status": "ok"})
@@ -99,6 +101,7 @@ def readiness_report(*, include_broker: bool | None = None) -> dict[str, dict[st
     return dict(sorted(results.items()))
 
 
+@login_not_required
 def readiness(request: HttpRequest) -> JsonResponse:
     """Answer 200 when every database and the broker answer in time, else 503 naming failures."""
     report = readiness_report()
