@@ -292,7 +292,7 @@ def _filesystem_broker(name: str) -> Broker:
         "control_folder": str(folders["control"]),
         "store_processed": False,
     }
-    from common_utils.celery import FILESYSTEM_TRANSPORT
+    from common_utils.django.events import FILESYSTEM_TRANSPORT
 
     return Broker("filesystem", "filesystem://", options, transport=FILESYSTEM_TRANSPORT)
 

@@ -8,8 +8,12 @@ import os
 from typing import Any
 
 from common_utils import json_logging
-from common_utils.celery import EMBEDDED_BROKER_URL, FILESYSTEM_TRANSPORT, embedded_broker_options
 from common_utils.django import database_from_url
+from common_utils.django.events import (
+    EMBEDDED_BROKER_URL,
+    FILESYSTEM_TRANSPORT,
+    embedded_broker_options,
+)
 from django.core.exceptions import ImproperlyConfigured
 
 

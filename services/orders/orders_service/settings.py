@@ -82,7 +82,7 @@ if _broker_url:
 else:
     # The embedded broker: common-utils' filesystem transport in a folder shared with the
     # consumers of the other services.
-    from common_utils.celery import (
+    from common_utils.django.events import (
         EMBEDDED_BROKER_URL,
         FILESYSTEM_TRANSPORT,
         embedded_broker_options,

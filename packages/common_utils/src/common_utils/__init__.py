@@ -16,7 +16,8 @@ cheap: the request context and the errors load at once (standard library only); 
 envelopes (pydantic), the logging glue and the httpx hooks load on first use of one of their
 names (PEP 562). Type checkers see every name as a plain import.
 
-Django glue lives in ``common_utils.django``, Celery glue in ``common_utils.celery``.
+Django glue lives in ``common_utils.django``; events through the outbox, the relay, the broker
+and consumers (Celery) in ``common_utils.django.events``.
 """
 
 from typing import TYPE_CHECKING

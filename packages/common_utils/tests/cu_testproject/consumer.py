@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from common_utils import Envelope
-from common_utils.celery import EventConsumer
+from common_utils.django.events import EventConsumer
 from cu_testproject.celery_app import app
 from cu_testproject.cu_billing.models import Invoice
 from cu_testproject.events import OrderPlaced

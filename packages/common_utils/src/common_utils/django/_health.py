@@ -39,7 +39,7 @@ def _check_database(alias: str) -> None:
 
 
 def _check_broker() -> None:
-    from common_utils.celery import resolve_celery_app
+    from common_utils.django.events import resolve_celery_app
 
     app = resolve_celery_app()
     timeout = get_settings().HEALTH_TIMEOUT

@@ -18,7 +18,7 @@ class CommonUtilsConfig(AppConfig):
         from common_utils.django import _checks  # noqa: F401 - registers the checks
 
         try:
-            from common_utils.celery import connect_request_context_signals
+            from common_utils.django.events import connect_request_context_signals
         except ImportError:  # Celery is the optional ``celery`` extra.
             return
         connect_request_context_signals()

@@ -35,7 +35,7 @@ class Command(BaseCommand):
 
         With ``-v 2`` each published event id is written to stdout as it is confirmed.
         """
-        from common_utils.celery import OutboxRelay, resolve_celery_app
+        from common_utils.django.events import OutboxRelay, resolve_celery_app
 
         if options["verbosity"] >= 2:
             handler = logging.StreamHandler(self.stdout)

@@ -2,8 +2,8 @@
 
 The event exists exactly when the business transaction commits: the row is written through the
 same connection, inside the same ``transaction.atomic()``. A relay (``OutboxRelay`` in
-``common_utils.celery``, run by ``manage.py outbox_relay`` or a Celery beat task) publishes the rows
-later, at least once; consumers deduplicate by event id.
+``_relay``, run by ``manage.py outbox_relay`` or a Celery beat task) publishes the rows later, at
+least once; consumers deduplicate by event id.
 
 This module holds the database side of the relay too: claiming a batch (``SELECT … FOR UPDATE
 SKIP LOCKED`` where the database has it, a lease taken under SQLite's write lock where it does not,
