@@ -4,7 +4,9 @@ The public API is what this module exports; modules whose names start with ``_``
 The map:
 
 - request context (``_context``): ``request_context``, ``get_request_id``,
-  ``current_request_context``, ``outgoing_headers`` and the httpx hooks (``_httpx_hooks``);
+  ``current_request_context``, ``outgoing_headers``, ``lenient_request_context`` (from values
+  received from outside: never raises), ``use_request_context`` and the httpx hooks
+  (``_httpx_hooks``);
 - logging (``_logging``): ``RequestContextLogFilter``, ``JsonLogFormatter``, ``json_logging``
   (a ``LOGGING`` setting);
 - events (``_events``): ``Envelope`` (CloudEvents 1.0), ``event_type``, ``new_event``,
@@ -27,10 +29,12 @@ from common_utils._context import (
     RequestContext,
     current_request_context,
     get_request_id,
+    lenient_request_context,
     new_request_id,
     outgoing_headers,
     parse_traceparent,
     request_context,
+    use_request_context,
 )
 from common_utils._errors import (
     CommonUtilsError,
@@ -42,6 +46,7 @@ from common_utils._errors import (
     InvalidTraceparentError,
     NoTransactionError,
     OutboxError,
+    ReplayError,
     UnknownEventTypeError,
 )
 
@@ -70,6 +75,7 @@ __all__ = [
     "JsonLogFormatter",
     "NoTransactionError",
     "OutboxError",
+    "ReplayError",
     "RequestContext",
     "RequestContextLogFilter",
     "UnknownEventTypeError",
@@ -81,12 +87,14 @@ __all__ = [
     "get_request_id",
     "httpx_request_hook",
     "json_logging",
+    "lenient_request_context",
     "new_event",
     "new_request_id",
     "outgoing_headers",
     "parse_event",
     "parse_traceparent",
     "request_context",
+    "use_request_context",
 ]
 
 # Name -> the private module that defines it, imported on first access.

@@ -7,6 +7,7 @@ CommonUtilsError
  |    +-- UnknownEventTypeError   (LookupError) no event class for a type and version
  |    +-- EventRegistrationError  two classes claim one type and version
  |    +-- InvalidEventError       (ValueError) an envelope or its data does not validate
+ |    +-- ReplayError             a dead letter or parked outbox row could not be replayed
  +-- OutboxError
  |    +-- NoTransactionError      publish() outside transaction.atomic() on the event's database
  +-- DatabaseConfigError          (ValueError) a database URL or routing setting is wrong
@@ -41,6 +42,10 @@ class EventRegistrationError(EventError):
 
 class InvalidEventError(EventError, ValueError):
     """An event envelope, or its ``data``, does not validate."""
+
+
+class ReplayError(EventError):
+    """A dead letter or a parked outbox row could not be replayed (the message names which)."""
 
 
 class OutboxError(CommonUtilsError):

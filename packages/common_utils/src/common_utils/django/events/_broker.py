@@ -8,6 +8,7 @@ kombu's filesystem transport with atomic writes, in one folder every service's p
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -97,3 +98,19 @@ def event_exchange(name: str | None = None) -> Exchange:
 
         name = get_settings().EVENT_EXCHANGE
     return Exchange(name, type="topic", durable=True)
+
+
+def context_headers(event: Mapping[str, Any]) -> dict[str, str]:
+    """The task headers that carry an event's request context to the consumer's worker.
+
+    The task runs in the request context the event was published in, so every log line of the
+    worker about it (Celery's own included) carries that request id.
+    """
+    return {
+        header: event[attribute]
+        for header, attribute in (
+            (REQUEST_ID_TASK_HEADER, "requestid"),
+            (TRACEPARENT_TASK_HEADER, "traceparent"),
+        )
+        if isinstance(event.get(attribute), str)
+    }

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -16,9 +15,11 @@ import pydantic
 from celery import Celery, Task
 from kombu import Queue
 
-from common_utils._errors import CommonUtilsError
+from common_utils._context import lenient_request_context, use_request_context
+from common_utils._errors import CommonUtilsError, InvalidEventError, UnknownEventTypeError
 from common_utils._events import Envelope, EventRegistry, events
 from common_utils.django.events._broker import DELIVER_EVENT_TASK, event_exchange
+from common_utils.django.events._dead_letters import record_dead_letter
 
 logger = logging.getLogger("common_utils.events")
 
@@ -54,7 +55,10 @@ class EventConsumer:
     is bound to. Each handler runs inside ``transaction.atomic(using=...)`` together with the
     insert of ``(event id, handler name)`` into ``ProcessedEvent``: a redelivered event finds its
     row and is skipped, so its effect happens once. A failing handler rolls back and the event is
-    retried on the consumer's own queue with backoff, up to ``max_retries``.
+    retried on the consumer's own queue with backoff, up to ``max_retries``; then it becomes a
+    ``DeadLetter`` in the same database, as does an event that is unreadable or of a type the
+    registry does not know (``manage.py events`` lists and replays them). No event is dropped:
+    while the dead letter cannot be written, the event is retried.
     """
 
     def __init__(
@@ -123,24 +127,30 @@ class EventConsumer:
         return decorate
 
     def handle(self, raw: Any) -> int:
-        """Run the handlers of one event (as the task does); return how many had an effect."""
+        """Run the handlers of one event (as the task does); return how many had an effect.
+
+        Raises ``InvalidEventError`` / ``UnknownEventTypeError`` for an event that cannot be read,
+        and what a handler raised.
+        """
+        envelope = self.registry.parse_event(raw)
+        try:
+            return self._run_handlers(envelope)
+        except _HandlerFailedError as failure:
+            raise failure.error from failure.error.__cause__
+
+    def _run_handlers(self, envelope: Envelope[Any]) -> int:
         from django.db import IntegrityError, transaction
         from django.utils import timezone
 
         from common_utils.django.models import ProcessedEvent
 
-        envelope = self.registry.parse_event(raw)
         handled = 0
-        ctx_manager: AbstractContextManager[Any]
-        try:
-            from common_utils._context import request_context
-
-            ctx_manager = request_context(
-                request_id=envelope.requestid, traceparent=envelope.traceparent
-            )
-        except CommonUtilsError:
-            ctx_manager = request_context()
-        with ctx_manager:
+        ctx = lenient_request_context(
+            request_id=envelope.requestid,
+            traceparent=envelope.traceparent,
+            source=f"event {envelope.id}",
+        )
+        with use_request_context(ctx):
             for handler in self._handlers.by_type.get(envelope.type, []):
                 try:
                     with transaction.atomic(using=self.using):
@@ -150,17 +160,105 @@ class EventConsumer:
                             processed_at=timezone.now(),
                         )
                         handler.func(envelope)
-                except IntegrityError:
+                except IntegrityError as exc:
                     if (
                         not ProcessedEvent.objects.using(self.using)
                         .filter(event_id=envelope.id, handler=handler.name)
                         .exists()
                     ):
-                        raise
+                        raise _HandlerFailedError(handler.name, exc) from exc
                     logger.info("event %s already handled by %s", envelope.id, handler.name)
                     continue
+                except Exception as exc:
+                    raise _HandlerFailedError(handler.name, exc) from exc
                 handled += 1
         return handled
+
+    def dead_letter(
+        self, event: object, *, reason: str, error: str, attempts: int, handler: str = ""
+    ) -> None:
+        """Keep an event this consumer cannot handle in its database's dead-letter table."""
+        record_dead_letter(
+            self.using,
+            event=event,
+            queue=self.queue_name,
+            reason=reason,
+            error=error,
+            attempts=attempts,
+            handler=handler,
+        )
+        doc = event if isinstance(event, dict) else {}
+        logger.error(
+            "event %s dead-lettered (%s%s) after %d attempt(s): %s",
+            doc.get("id", "?"),
+            reason,
+            f", handler {handler}" if handler else "",
+            attempts,
+            error,
+            extra={"event_type": doc.get("type")},
+        )
+
+    def _deliver(self, task: Task[Any, Any], event: Any) -> int:
+        """The delivery task's body: handle, retry, or dead-letter; never drop the event."""
+        from common_utils.django.models import DeadLetter
+
+        attempts = task.request.retries + 1
+        try:
+            envelope = self.registry.parse_event(event)
+        except UnknownEventTypeError as exc:
+            return self._dead_letter_or_retry(
+                task, event, reason=DeadLetter.Reason.UNKNOWN_TYPE, error=str(exc)
+            )
+        except (InvalidEventError, TypeError, ValueError) as exc:
+            return self._dead_letter_or_retry(
+                task, event, reason=DeadLetter.Reason.UNREADABLE, error=str(exc)
+            )
+        try:
+            return self._run_handlers(envelope)
+        except _HandlerFailedError as failure:
+            if task.request.retries < self.max_retries:
+                # Retry on this consumer's queue only: republishing to the topic exchange would
+                # deliver the event to every other consumer again.
+                raise task.retry(
+                    exc=failure.error,
+                    countdown=self.retry_backoff * 2**task.request.retries,
+                    exchange="",
+                    routing_key=self.queue_name,
+                ) from failure.error
+            error = f"{type(failure.error).__name__}: {failure.error}"
+            return self._dead_letter_or_retry(
+                task,
+                event,
+                reason=DeadLetter.Reason.HANDLER_FAILED,
+                error=error,
+                handler=failure.handler,
+                attempts=attempts,
+            )
+
+    def _dead_letter_or_retry(
+        self,
+        task: Task[Any, Any],
+        event: object,
+        *,
+        reason: str,
+        error: str,
+        handler: str = "",
+        attempts: int = 1,
+    ) -> int:
+        try:
+            self.dead_letter(event, reason=reason, error=error, attempts=attempts, handler=handler)
+        except Exception as exc:
+            # The event is kept somewhere or not acknowledged: while the dead-letter table cannot
+            # be written (the database is away), the event comes back, however long that takes.
+            logger.warning("writing a dead letter failed, retrying the event: %s", exc)
+            raise task.retry(
+                exc=exc,
+                countdown=min(self.retry_backoff * 2**task.request.retries, 60.0),
+                max_retries=None,
+                exchange="",
+                routing_key=self.queue_name,
+            ) from exc
+        return 0
 
     def _make_task(self) -> Task[Any, Any]:
         consumer = self
@@ -174,16 +272,15 @@ class EventConsumer:
             max_retries=self.max_retries,
         )
         def deliver_event(self: Task[Any, Any], event: dict[str, Any]) -> int:
-            try:
-                return consumer.handle(event)
-            except Exception as exc:
-                if isinstance(exc, CommonUtilsError):
-                    raise  # an event that cannot be read will not read better later
-                countdown = consumer.retry_backoff * 2**self.request.retries
-                # Retry on this consumer's queue only: republishing to the topic exchange would
-                # deliver the event to every other consumer again.
-                raise self.retry(
-                    exc=exc, countdown=countdown, exchange="", routing_key=consumer.queue_name
-                ) from exc
+            return consumer._deliver(self, event)
 
         return deliver_event
+
+
+class _HandlerFailedError(Exception):
+    """A handler raised ``error``: carries which handler, for the dead letter."""
+
+    def __init__(self, handler: str, error: Exception) -> None:
+        super().__init__(handler, error)
+        self.handler = handler
+        self.error = error

@@ -20,8 +20,7 @@ from celery import Celery, Task
 from common_utils.django.events._broker import (
     DELIVER_EVENT_TASK,
     RELAY_TASK,
-    REQUEST_ID_TASK_HEADER,
-    TRACEPARENT_TASK_HEADER,
+    context_headers,
     event_exchange,
     resolve_celery_app,
 )
@@ -99,16 +98,7 @@ class OutboxRelay:
         """Send one event; the request context headers it was sent with."""
         producer = self._producer_for_publish()
         event = json.loads(payload)
-        # The task runs in the request context the event was published in, so every log line
-        # of the consumer's worker about it (Celery's own included) carries that request id.
-        headers = {
-            header: event[attribute]
-            for header, attribute in (
-                (REQUEST_ID_TASK_HEADER, "requestid"),
-                (TRACEPARENT_TASK_HEADER, "traceparent"),
-            )
-            if isinstance(event.get(attribute), str)
-        }
+        headers = context_headers(event)
         self.app.send_task(
             DELIVER_EVENT_TASK,
             args=[event],

@@ -4,24 +4,25 @@ from __future__ import annotations
 
 import logging
 import threading
+from contextlib import ExitStack
 from typing import Any
 
 from celery import Task
 from celery.signals import before_task_publish, task_postrun, task_prerun
 
 from common_utils._context import (
-    _current,
     current_request_context,
-    make_request_context,
+    lenient_request_context,
+    use_request_context,
 )
-from common_utils._errors import InvalidRequestIdError, InvalidTraceparentError
-from common_utils.django._router import _pinned
+from common_utils.django._router import pinning_scope
 from common_utils.django.events._broker import REQUEST_ID_TASK_HEADER, TRACEPARENT_TASK_HEADER
 
 logger = logging.getLogger("common_utils.events")
 
-_task_tokens: dict[str, Any] = {}
-_task_tokens_lock = threading.Lock()
+# task id -> what its prerun made current, undone at its postrun.
+_task_scopes: dict[str, ExitStack] = {}
+_task_scopes_lock = threading.Lock()
 
 
 def _add_context_headers(headers: dict[str, Any] | None = None, **_: Any) -> None:
@@ -43,18 +44,13 @@ def _header(task: Task[Any, Any], name: str) -> str | None:
 
 def log_published(event_id: str, event_type: str, headers: dict[str, str]) -> None:
     """One INFO line per published event, in the request context the event was published in."""
-    try:
-        ctx = make_request_context(
-            request_id=headers.get(REQUEST_ID_TASK_HEADER),
-            traceparent=headers.get(TRACEPARENT_TASK_HEADER),
-        )
-    except (InvalidRequestIdError, InvalidTraceparentError):
-        ctx = make_request_context()
-    token = _current.set(ctx)
-    try:
+    ctx = lenient_request_context(
+        request_id=headers.get(REQUEST_ID_TASK_HEADER),
+        traceparent=headers.get(TRACEPARENT_TASK_HEADER),
+        source=f"event {event_id}",
+    )
+    with use_request_context(ctx):
         logger.info("published event %s", event_id, extra={"event_type": event_type})
-    finally:
-        _current.reset(token)
 
 
 def _enter_task_context(
@@ -62,30 +58,27 @@ def _enter_task_context(
 ) -> None:
     if task is None or task_id is None:
         return
-    request_id = _header(task, REQUEST_ID_TASK_HEADER)
-    traceparent = _header(task, TRACEPARENT_TASK_HEADER)
-    try:
-        ctx = make_request_context(request_id=request_id, traceparent=traceparent)
-    except (InvalidRequestIdError, InvalidTraceparentError):
-        logger.warning("task %s carried an invalid request context; starting a new one", task_id)
-        ctx = make_request_context()
+    ctx = lenient_request_context(
+        request_id=_header(task, REQUEST_ID_TASK_HEADER),
+        traceparent=_header(task, TRACEPARENT_TASK_HEADER),
+        source=f"the headers of task {task_id}",
+    )
+    scope = ExitStack()
+    scope.enter_context(use_request_context(ctx))
     # Each task starts with no read-after-write pin, like each request does.
-    tokens = (_current.set(ctx), _pinned.set(frozenset()))
-    with _task_tokens_lock:
-        _task_tokens[task_id] = tokens
+    scope.enter_context(pinning_scope())
+    with _task_scopes_lock:
+        _task_scopes[task_id] = scope
 
 
 def _exit_task_context(task_id: str | None = None, **_: Any) -> None:
-    with _task_tokens_lock:
-        tokens = _task_tokens.pop(task_id or "", None)
-    if tokens is not None:
-        ctx_token, pin_token = tokens
+    with _task_scopes_lock:
+        scope = _task_scopes.pop(task_id or "", None)
+    if scope is not None:
         try:
-            _pinned.reset(pin_token)
-            _current.reset(ctx_token)
-        except ValueError:  # reset from another context: just clear it
-            _pinned.set(frozenset())
-            _current.set(None)
+            scope.close()
+        except ValueError:  # ended in another context than it began: nothing of ours to undo
+            logger.debug("task %s ended in another context than it started", task_id)
 
 
 def connect_request_context_signals() -> None:
