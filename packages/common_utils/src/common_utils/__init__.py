@@ -39,6 +39,7 @@ from common_utils._context import (
 from common_utils._errors import (
     CommonUtilsError,
     DatabaseConfigError,
+    EventConfigError,
     EventError,
     EventRegistrationError,
     InvalidEventError,
@@ -66,6 +67,7 @@ __all__ = [
     "CommonUtilsError",
     "DatabaseConfigError",
     "Envelope",
+    "EventConfigError",
     "EventError",
     "EventRegistrationError",
     "EventRegistry",

@@ -8,6 +8,7 @@ CommonUtilsError
  |    +-- EventRegistrationError  two classes claim one type and version
  |    +-- InvalidEventError       (ValueError) an envelope or its data does not validate
  |    +-- ReplayError             a dead letter or parked outbox row could not be replayed
+ |    +-- EventConfigError        (ValueError) no Celery app, or one the settings do not describe
  +-- OutboxError
  |    +-- NoTransactionError      publish() outside transaction.atomic() on the event's database
  +-- DatabaseConfigError          (ValueError) a database URL or routing setting is wrong
@@ -46,6 +47,10 @@ class InvalidEventError(EventError, ValueError):
 
 class ReplayError(EventError):
     """A dead letter or a parked outbox row could not be replayed (the message names which)."""
+
+
+class EventConfigError(EventError, ValueError):
+    """Events are misconfigured: no Celery app named, or one whose broker the settings deny."""
 
 
 class OutboxError(CommonUtilsError):

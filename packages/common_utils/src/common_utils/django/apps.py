@@ -21,4 +21,6 @@ class CommonUtilsConfig(AppConfig):
             from common_utils.django.events import connect_request_context_signals
         except ImportError:  # Celery is the optional ``celery`` extra.
             return
+        from common_utils.django.events import _checks as _event_checks  # noqa: F401 - registers
+
         connect_request_context_signals()

@@ -15,8 +15,9 @@ from typing import Any
 from celery import Celery
 from celery import current_app as celery_current_app
 from kombu import Exchange
+from kombu.utils.url import maybe_sanitize_url
 
-from common_utils._errors import CommonUtilsError
+from common_utils._errors import CommonUtilsError, EventConfigError
 
 DELIVER_EVENT_TASK = "common_utils.deliver_event"
 """The name of the task every event message invokes on a consumer's worker."""
@@ -114,3 +115,49 @@ def context_headers(event: Mapping[str, Any]) -> dict[str, str]:
         )
         if isinstance(event.get(attribute), str)
     }
+
+
+MISSING_APP = (
+    "COMMON_UTILS['CELERY_APP'] is not set: the outbox relay would publish through Celery's "
+    "default app, whose broker is amqp://guest@localhost//, not the one this service's settings "
+    "name; set it to the 'module:attribute' of the service's Celery app"
+)
+
+
+def configured_celery_app(path: str | None = None) -> Celery:
+    """The Celery app events go through, refused when the settings do not describe it.
+
+    ``path`` (``"module:attr"``) defaults to ``COMMON_UTILS["CELERY_APP"]``, which must then be
+    set: falling back to Celery's current app would publish to ``amqp://localhost`` when the
+    service's app module was never imported. Raises ``EventConfigError`` naming the setting.
+    """
+    from common_utils.django._settings import get_settings
+
+    path = path or get_settings().CELERY_APP
+    if path is None:
+        raise EventConfigError(MISSING_APP)
+    try:
+        app = resolve_celery_app(path)
+    except CommonUtilsError as exc:
+        raise EventConfigError(str(exc)) from None
+    verify_broker_url(app)
+    return app
+
+
+def verify_broker_url(app: Celery) -> None:
+    """Raise ``EventConfigError`` when ``CELERY_BROKER_URL`` is set but ``app`` uses another broker.
+
+    That is the app not configured from the Django settings (``config_from_object(
+    "django.conf:settings", namespace="CELERY")``): events would go to a broker nobody reads.
+    """
+    from django.conf import settings
+
+    wanted = getattr(settings, "CELERY_BROKER_URL", None)
+    used = app.conf.broker_url
+    if wanted and used != wanted:
+        raise EventConfigError(
+            f"CELERY_BROKER_URL is {maybe_sanitize_url(wanted)!r} but the Celery app "
+            f"{app.main!r} uses {maybe_sanitize_url(used or 'amqp://guest@localhost//')!r}: "
+            "configure the app from the settings, app.config_from_object("
+            "'django.conf:settings', namespace='CELERY')"
+        )

@@ -7,6 +7,7 @@ a redelivered event has its effect once.
 from __future__ import annotations
 
 import logging
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -24,6 +25,13 @@ from common_utils.django.events._dead_letters import record_dead_letter
 logger = logging.getLogger("common_utils.events")
 
 DataT = TypeVar("DataT", bound=pydantic.BaseModel)
+
+_consumers: weakref.WeakKeyDictionary[Celery, EventConsumer] = weakref.WeakKeyDictionary()
+
+
+def consumer_of(app: Celery) -> EventConsumer | None:
+    """The ``EventConsumer`` made on ``app`` (one per app), or ``None``."""
+    return _consumers.get(app)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +93,7 @@ class EventConsumer:
         self.retry_backoff = retry_backoff
         self._handlers = _Handlers()
         self.task = self._make_task()
+        _consumers[app] = self
 
     @property
     def queue(self) -> Queue:

@@ -20,9 +20,10 @@ from celery import Celery, Task
 from common_utils.django.events._broker import (
     DELIVER_EVENT_TASK,
     RELAY_TASK,
+    configured_celery_app,
     context_headers,
     event_exchange,
-    resolve_celery_app,
+    verify_broker_url,
 )
 from common_utils.django.events._outbox import BatchResult
 from common_utils.django.events._task_context import log_published
@@ -45,6 +46,8 @@ class OutboxRelay:
 
     One relay serves the outbox of each alias in ``aliases`` (default: every primary database).
     Several relays may run at once, each claiming different rows (see ``claim_batch``).
+    ``app`` defaults to ``COMMON_UTILS["CELERY_APP"]``; without it, or with an app whose broker
+    is not ``CELERY_BROKER_URL``, the relay refuses to start (``EventConfigError``).
     """
 
     def __init__(
@@ -58,7 +61,10 @@ class OutboxRelay:
     ) -> None:
         from common_utils.django.events._outbox import outbox_aliases
 
-        self.app = app if app is not None else resolve_celery_app()
+        # Refused here, before any row is claimed: a relay publishing to the wrong broker would
+        # mark every event sent.
+        self.app = app if app is not None else configured_celery_app()
+        verify_broker_url(self.app)
         self.aliases = list(aliases) if aliases is not None else outbox_aliases()
         self.batch_size = batch_size
         self.exchange = event_exchange(exchange)

@@ -109,14 +109,14 @@ class Command(BaseCommand):
         self.stdout.write(pretty_json(letter.envelope))
 
     def _replay(self, options: dict[str, Any]) -> None:
-        from common_utils.django.events._broker import resolve_celery_app
+        from common_utils.django.events._broker import configured_celery_app
         from common_utils.django.events._dead_letters import replay_dead_letters
 
         if not has_selector(options) and not options.get("reason"):
             raise CommandError(
                 "say which dead letters to replay: --id, --type, --reason, --since or --until"
             )
-        app = resolve_celery_app(options["app"])
+        app = configured_celery_app(options["app"])
         total = 0
         for alias in selected_aliases(options["databases"]):
             letters = list(self._select(alias, options, include_replayed=False))
