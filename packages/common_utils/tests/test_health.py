@@ -171,3 +171,49 @@ def test_readiness_shows_the_event_backlog_and_fails_past_its_thresholds() -> No
     assert "1 events parked, over COMMON_UTILS['BACKLOG_MAX_PARKED'] = 0" in events["error"]
     assert "BACKLOG_MAX_PENDING'" not in events["error"]  # 2 is not over 2
     assert events["parked"] == 1
+
+
+@pytest.mark.django_db(databases=ALL, transaction=True)
+def test_metrics_show_the_backlog_per_database_for_a_scraper() -> None:
+    from datetime import timedelta
+
+    from django.utils.timezone import now
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from common_utils.django.models import DeadLetter, OutboxMessage
+
+    old = now() - timedelta(seconds=30)
+    for number, parked in ((1, None), (2, old)):
+        OutboxMessage.objects.using("orders").create(
+            event_id=f"m{number}",
+            event_type="cu.orders.order_placed.v1",
+            payload="{}",
+            created_at=old,
+            next_attempt_at=old,
+            parked_at=parked,
+        )
+    for number in range(2):
+        DeadLetter.objects.using("billing").create(
+            event_id=f"d{number}",
+            queue="q",
+            reason="unreadable",
+            attempts=1,
+            envelope="{}",
+            dead_at=old,
+        )
+    response = Client().get("/healthz/metrics/")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/plain")
+    samples = {
+        (sample.name, sample.labels["database"]): sample.value
+        for family in text_string_to_metric_families(response.content.decode())
+        for sample in family.samples
+    }
+    primaries = ["default", "orders", "billing"]  # replicas hold no outbox of their own
+    assert {database for _, database in samples} == set(primaries)
+    assert samples["commons_outbox_pending_events", "orders"] == 1
+    assert samples["commons_outbox_parked_events", "orders"] == 1
+    assert samples["commons_dead_letters", "billing"] == 2
+    assert samples["commons_dead_letters", "orders"] == 0
+    assert 28 <= samples["commons_outbox_oldest_pending_age_seconds", "orders"] < 120
+    assert samples["commons_outbox_oldest_pending_age_seconds", "default"] == 0
