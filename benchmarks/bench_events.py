@@ -51,7 +51,7 @@ def configure(broker_url: str | None) -> dict[str, Any]:
     folder = TMP / "broker"
     for sub in ("data", "control"):
         (folder / sub).mkdir(parents=True)
-    from common_utils.celery import FILESYSTEM_TRANSPORT
+    from common_utils.django.events import FILESYSTEM_TRANSPORT
 
     return {
         "url": "filesystem://",
@@ -79,8 +79,8 @@ def main() -> None:  # noqa: PLR0915 - one linear script reads best top to botto
     from kombu import Queue
 
     from common_utils import Envelope, event_type, new_event
-    from common_utils.celery import EventConsumer, OutboxRelay
     from common_utils.django import publish
+    from common_utils.django.events import EventConsumer, OutboxRelay
     from common_utils.django.models import OutboxMessage
 
     call_command("migrate_all", verbosity=0, interactive=False)

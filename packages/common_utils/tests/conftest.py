@@ -292,7 +292,7 @@ def _filesystem_broker(name: str) -> Broker:
         "control_folder": str(folders["control"]),
         "store_processed": False,
     }
-    from common_utils.celery import FILESYSTEM_TRANSPORT
+    from common_utils.django.events import FILESYSTEM_TRANSPORT
 
     return Broker("filesystem", "filesystem://", options, transport=FILESYSTEM_TRANSPORT)
 
@@ -336,8 +336,14 @@ def celery_app_for(request: pytest.FixtureRequest) -> Iterator[Any]:
 
     before = (app.conf.broker_url, app.conf.broker_transport_options, app.conf.broker_transport)
 
-    def configure(broker: Broker) -> Any:
+    def forget_connections() -> None:
         app.close()  # drops pooled connections to the previous broker
+        # The producer pool (what a task's retry publishes through) is kept apart, and would
+        # send retries to the previous broker.
+        app.amqp._producer_pool = None  # type: ignore[attr-defined]  # not in the stubs
+
+    def configure(broker: Broker) -> Any:
+        forget_connections()
         app.conf.update(
             broker_url=broker.url,
             broker_transport_options=broker.options,
@@ -348,7 +354,7 @@ def celery_app_for(request: pytest.FixtureRequest) -> Iterator[Any]:
     try:
         yield configure
     finally:
-        app.close()
+        forget_connections()
         app.conf.update(
             broker_url=before[0], broker_transport_options=before[1], broker_transport=before[2]
         )

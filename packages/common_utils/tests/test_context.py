@@ -12,9 +12,11 @@ from common_utils import (
     InvalidTraceparentError,
     current_request_context,
     get_request_id,
+    lenient_request_context,
     outgoing_headers,
     parse_traceparent,
     request_context,
+    use_request_context,
 )
 
 CALLER = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
@@ -93,6 +95,37 @@ def test_unsafe_request_id_is_refused(value: str) -> None:
         request_context(request_id=value),
     ):
         pass
+
+
+def test_lenient_context_keeps_a_valid_trace_when_the_request_id_is_bad(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level("INFO", logger="common_utils.request"):
+        ctx = lenient_request_context(request_id="two words", traceparent=CALLER, source="event 7")
+    assert ctx.request_id != "two words"
+    assert re.fullmatch(r"[0-9a-f]{32}", ctx.request_id)
+    assert (ctx.trace_id, ctx.parent_id) == ("4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7")
+    assert "ignoring an invalid request id from event 7" in caplog.text
+
+
+def test_lenient_context_keeps_a_valid_request_id_when_the_traceparent_is_bad(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level("INFO", logger="common_utils.request"):
+        ctx = lenient_request_context(request_id="rid-1", traceparent="00-zz", source="task 9")
+    assert ctx.request_id == "rid-1"
+    assert ctx.parent_id is None  # a new trace
+    assert "ignoring an invalid traceparent from task 9" in caplog.text
+
+
+def test_use_request_context_makes_a_built_context_current_and_restores() -> None:
+    ctx = lenient_request_context(request_id="inner")
+    with request_context(request_id="outer"):
+        with use_request_context(ctx) as current:
+            assert current is ctx
+            assert get_request_id() == "inner"
+        assert get_request_id() == "outer"
+    assert get_request_id() is None
 
 
 def test_concurrent_tasks_keep_their_own_context() -> None:

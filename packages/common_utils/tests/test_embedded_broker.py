@@ -12,13 +12,17 @@ from kombu import Connection, Exchange, Queue
 from kombu.transport import filesystem
 
 from common_utils import CommonUtilsError
-from common_utils.celery import EMBEDDED_BROKER_URL, FILESYSTEM_TRANSPORT, embedded_broker_options
+from common_utils.django.events import (
+    EMBEDDED_BROKER_URL,
+    FILESYSTEM_TRANSPORT,
+    embedded_broker_options,
+)
 
 PUBLISHER = textwrap.dedent(
     """
     import sys
     from kombu import Connection, Exchange
-    from common_utils.celery import (
+    from common_utils.django.events import (
         EMBEDDED_BROKER_URL, FILESYSTEM_TRANSPORT, embedded_broker_options,
     )
 

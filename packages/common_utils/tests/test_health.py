@@ -36,7 +36,7 @@ def test_readiness_checks_every_database_and_the_broker() -> None:
     body = response.json()
     assert response.status_code == 200, body
     assert body["status"] == "ok"
-    assert set(body["checks"]) == {f"database:{alias}" for alias in ALL} | {"broker"}
+    assert set(body["checks"]) == {f"database:{alias}" for alias in ALL} | {"broker", "events"}
     assert all(check["ok"] for check in body["checks"].values())
 
 
@@ -107,6 +107,9 @@ def test_readiness_names_a_database_that_cannot_be_reached(tmp_path: Path) -> No
     assert "OperationalError" in body["checks"]["database:billing"]["error"]
     others = {name: check["ok"] for name, check in body["checks"].items()}
     del others["database:billing"]
+    # The backlog is counted in every database's tables, billing's too.
+    assert "OperationalError" in body["checks"]["events"]["error"]
+    del others["events"]
     assert all(others.values()), body
 
 
@@ -143,3 +146,92 @@ def test_probes_answer_where_every_other_view_requires_a_login() -> None:
         assert client.get("/orders/").status_code == 302  # sent to sign in
         assert client.get("/healthz/live/").status_code == 200
         assert client.get("/healthz/ready/").status_code == 200
+
+
+@pytest.mark.django_db(databases=ALL, transaction=True)
+def test_readiness_shows_the_event_backlog_and_fails_past_its_thresholds() -> None:
+    from datetime import timedelta
+
+    from django.utils.timezone import now
+
+    from common_utils.django.models import DeadLetter, OutboxMessage
+
+    old = now() - timedelta(seconds=30)
+    for number, parked in ((1, None), (2, None), (3, old)):
+        OutboxMessage.objects.using("orders").create(
+            event_id=f"e{number}",
+            event_type="cu.orders.order_placed.v1",
+            payload="{}",
+            created_at=old + timedelta(seconds=number),
+            next_attempt_at=old,
+            parked_at=parked,
+        )
+    DeadLetter.objects.using("billing").create(
+        event_id="d1", queue="q", reason="unreadable", attempts=1, envelope="{}", dead_at=old
+    )
+    body = Client().get("/healthz/ready/").json()
+    events = body["checks"]["events"]
+    assert (events["ok"], events["pending"], events["parked"], events["dead_letters"]) == (
+        True,
+        2,
+        1,
+        1,
+    )
+    assert 28 <= events["oldest_pending_age_s"] < 120
+
+    limits = {"BACKLOG_MAX_PENDING_AGE": 10.0, "BACKLOG_MAX_PARKED": 0, "BACKLOG_MAX_PENDING": 2}
+    with override_settings(COMMON_UTILS={**settings.COMMON_UTILS, **limits}):
+        response = Client().get("/healthz/ready/")
+    events = response.json()["checks"]["events"]
+    assert response.status_code == 503
+    assert events["ok"] is False
+    assert "over COMMON_UTILS['BACKLOG_MAX_PENDING_AGE'] = 10.0" in events["error"]
+    assert "1 events parked, over COMMON_UTILS['BACKLOG_MAX_PARKED'] = 0" in events["error"]
+    assert "BACKLOG_MAX_PENDING'" not in events["error"]  # 2 is not over 2
+    assert events["parked"] == 1
+
+
+@pytest.mark.django_db(databases=ALL, transaction=True)
+def test_metrics_show_the_backlog_per_database_for_a_scraper() -> None:
+    from datetime import timedelta
+
+    from django.utils.timezone import now
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from common_utils.django.models import DeadLetter, OutboxMessage
+
+    old = now() - timedelta(seconds=30)
+    for number, parked in ((1, None), (2, old)):
+        OutboxMessage.objects.using("orders").create(
+            event_id=f"m{number}",
+            event_type="cu.orders.order_placed.v1",
+            payload="{}",
+            created_at=old,
+            next_attempt_at=old,
+            parked_at=parked,
+        )
+    for number in range(2):
+        DeadLetter.objects.using("billing").create(
+            event_id=f"d{number}",
+            queue="q",
+            reason="unreadable",
+            attempts=1,
+            envelope="{}",
+            dead_at=old,
+        )
+    response = Client().get("/healthz/metrics/")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/plain")
+    samples = {
+        (sample.name, sample.labels["database"]): sample.value
+        for family in text_string_to_metric_families(response.content.decode())
+        for sample in family.samples
+    }
+    primaries = ["default", "orders", "billing"]  # replicas hold no outbox of their own
+    assert {database for _, database in samples} == set(primaries)
+    assert samples["commons_outbox_pending_events", "orders"] == 1
+    assert samples["commons_outbox_parked_events", "orders"] == 1
+    assert samples["commons_dead_letters", "billing"] == 2
+    assert samples["commons_dead_letters", "orders"] == 0
+    assert 28 <= samples["commons_outbox_oldest_pending_age_seconds", "orders"] < 120
+    assert samples["commons_outbox_oldest_pending_age_seconds", "default"] == 0

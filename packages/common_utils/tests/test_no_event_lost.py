@@ -24,7 +24,7 @@ from cu_testproject.cu_orders.models import Order
 from cu_testproject.events import OrderPlaced, new_order_event
 
 from common_utils.django import atomic_for, publish
-from common_utils.django._outbox import pending_count
+from common_utils.django.events._outbox import pending_count
 from common_utils.django.models import OutboxMessage, ProcessedEvent
 
 ALL = ["default", "orders", "billing", "orders_replica"]
@@ -281,7 +281,7 @@ import json, os, sys
 from datetime import timedelta
 import django
 django.setup()
-from common_utils.django._outbox import claim_batch
+from common_utils.django.events._outbox import claim_batch
 from common_utils.django.models import OutboxMessage
 
 rows = OutboxMessage.objects.using("orders")

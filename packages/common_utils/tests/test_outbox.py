@@ -14,9 +14,9 @@ from django.test import override_settings
 from django.utils.timezone import now
 
 from common_utils import NoTransactionError, RequestContextLogFilter, request_context
-from common_utils.celery import OutboxRelay
 from common_utils.django import atomic_for, publish
-from common_utils.django._outbox import claim_batch
+from common_utils.django.events import OutboxRelay
+from common_utils.django.events._outbox import claim_batch
 from common_utils.django.models import OutboxMessage, ProcessedEvent
 
 ALL = ["default", "orders", "billing", "orders_replica"]
@@ -141,7 +141,7 @@ def test_the_beat_task_relays_every_due_row(celery_app_for: Any) -> None:
     from conftest import _filesystem_broker
     from cu_testproject.celery_app import app
 
-    from common_utils.celery import RELAY_TASK, register_relay_task
+    from common_utils.django.events import RELAY_TASK, register_relay_task
 
     celery_app_for(_filesystem_broker("beat"))
     task = app.tasks.get(RELAY_TASK) or register_relay_task(app)

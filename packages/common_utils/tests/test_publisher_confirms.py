@@ -23,8 +23,8 @@ from django.utils.timezone import now
 from kombu import Connection, Queue
 
 from common_utils import events
-from common_utils.celery import OutboxRelay, event_exchange
 from common_utils.django import atomic_for, publish
+from common_utils.django.events import OutboxRelay, event_exchange
 from common_utils.django.models import OutboxMessage
 
 ALL = ["default", "orders", "billing", "orders_replica"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 
 from common_utils import Envelope
-from common_utils.celery import EventConsumer
+from common_utils.django.events import EventConsumer
 from django.conf import settings
 
 from notifications.events import OrderPlaced

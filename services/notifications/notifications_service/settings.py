@@ -8,8 +8,12 @@ one at once (``common_utils.EnvironmentSettingsError``).
 from typing import Annotated, Any
 
 from common_utils import EnvironmentSettings, Url, Words, json_logging
-from common_utils.celery import EMBEDDED_BROKER_URL, FILESYSTEM_TRANSPORT, embedded_broker_options
 from common_utils.django import database_from_url
+from common_utils.django.events import (
+    EMBEDDED_BROKER_URL,
+    FILESYSTEM_TRANSPORT,
+    embedded_broker_options,
+)
 from pydantic import Field, ValidationInfo, field_validator
 
 

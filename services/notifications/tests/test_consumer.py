@@ -11,8 +11,8 @@ import pytest
 from celery.contrib.testing.worker import start_worker
 from celery.signals import task_postrun
 from common_utils import InvalidEventError, new_event, request_context
-from common_utils.celery import OutboxRelay
 from common_utils.django import publish
+from common_utils.django.events import OutboxRelay
 from common_utils.django.models import OutboxMessage
 from django.core.management import call_command
 from django.db import connections, transaction

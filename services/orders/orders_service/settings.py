@@ -94,7 +94,7 @@ if env.CELERY_BROKER_URL:
 else:
     # The embedded broker: common-utils' filesystem transport in a folder shared with the
     # consumers of the other services.
-    from common_utils.celery import (
+    from common_utils.django.events import (
         EMBEDDED_BROKER_URL,
         FILESYSTEM_TRANSPORT,
         embedded_broker_options,

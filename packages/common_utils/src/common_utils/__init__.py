@@ -4,7 +4,9 @@ The public API is what this module exports; modules whose names start with ``_``
 The map:
 
 - request context (``_context``): ``request_context``, ``get_request_id``,
-  ``current_request_context``, ``outgoing_headers`` and the httpx hooks (``_httpx_hooks``);
+  ``current_request_context``, ``outgoing_headers``, ``lenient_request_context`` (from values
+  received from outside: never raises), ``use_request_context`` and the httpx hooks
+  (``_httpx_hooks``);
 - logging (``_logging``): ``RequestContextLogFilter``, ``JsonLogFormatter``, ``json_logging``
   (a ``LOGGING`` setting);
 - events (``_events``): ``Envelope`` (CloudEvents 1.0), ``event_type``, ``new_event``,
@@ -20,7 +22,8 @@ cheap: the request context and the errors load at once (standard library only); 
 envelopes (pydantic), the logging glue and the httpx hooks load on first use of one of their
 names (PEP 562). Type checkers see every name as a plain import.
 
-Django glue lives in ``common_utils.django``, Celery glue in ``common_utils.celery``.
+Django glue lives in ``common_utils.django``; events through the outbox, the relay, the broker
+and consumers (Celery) in ``common_utils.django.events``.
 """
 
 from typing import TYPE_CHECKING
@@ -30,10 +33,12 @@ from common_utils._context import (
     RequestContext,
     current_request_context,
     get_request_id,
+    lenient_request_context,
     new_request_id,
     outgoing_headers,
     parse_traceparent,
     request_context,
+    use_request_context,
 )
 from common_utils._errors import (
     BoundariesError,
@@ -41,6 +46,7 @@ from common_utils._errors import (
     CommonUtilsError,
     DatabaseConfigError,
     EnvironmentSettingsError,
+    EventConfigError,
     EventError,
     EventRegistrationError,
     InvalidEventError,
@@ -49,6 +55,7 @@ from common_utils._errors import (
     MissingExtraError,
     NoTransactionError,
     OutboxError,
+    ReplayError,
     UnknownEventTypeError,
 )
 from common_utils._problems import Problem, problem_type, status_title
@@ -75,6 +82,7 @@ __all__ = [
     "Envelope",
     "EnvironmentSettings",
     "EnvironmentSettingsError",
+    "EventConfigError",
     "EventError",
     "EventRegistrationError",
     "EventRegistry",
@@ -86,6 +94,7 @@ __all__ = [
     "NoTransactionError",
     "OutboxError",
     "Problem",
+    "ReplayError",
     "RequestContext",
     "RequestContextLogFilter",
     "UnknownEventTypeError",
@@ -99,6 +108,7 @@ __all__ = [
     "get_request_id",
     "httpx_request_hook",
     "json_logging",
+    "lenient_request_context",
     "new_event",
     "new_request_id",
     "outgoing_headers",
@@ -107,6 +117,7 @@ __all__ = [
     "problem_type",
     "request_context",
     "status_title",
+    "use_request_context",
 ]
 
 # Name -> the private module that defines it, imported on first access.

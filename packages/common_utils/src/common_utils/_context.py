@@ -8,6 +8,7 @@ filter, ``outgoing_headers()`` and the httpx hooks read it.
 from __future__ import annotations
 
 import contextvars
+import logging
 import os
 import re
 import uuid
@@ -16,6 +17,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from common_utils._errors import InvalidRequestIdError, InvalidTraceparentError
+
+logger = logging.getLogger("common_utils.request")
 
 REQUEST_ID_HEADER = "X-Request-ID"
 TRACEPARENT_HEADER = "traceparent"
@@ -124,6 +127,41 @@ def make_request_context(
     )
 
 
+def lenient_request_context(
+    *, request_id: str | None = None, traceparent: str | None = None, source: str = "a caller"
+) -> RequestContext:
+    """Build a ``RequestContext`` from values received from outside; never raise.
+
+    What validates is kept; an invalid request id is replaced by a new one and an invalid
+    ``traceparent`` starts a new trace (as W3C trace context says), each logged at INFO naming
+    ``source`` (for example ``"the request headers"`` or ``"event 3f2a..."``). The request
+    middleware, the Celery task signals and the event consumer all build their context here.
+    """
+    if request_id is not None:
+        try:
+            validate_request_id(request_id)
+        except InvalidRequestIdError as exc:
+            logger.info("ignoring an invalid request id from %s: %s", source, exc)
+            request_id = None
+    if traceparent is not None:
+        try:
+            parse_traceparent(traceparent)
+        except InvalidTraceparentError as exc:
+            logger.info("ignoring an invalid traceparent from %s: %s", source, exc)
+            traceparent = None
+    return make_request_context(request_id=request_id, traceparent=traceparent)
+
+
+@contextmanager
+def use_request_context(ctx: RequestContext | None) -> Iterator[RequestContext | None]:
+    """Make ``ctx`` the current request context for the ``with`` block, then restore the last."""
+    token = _current.set(ctx)
+    try:
+        yield ctx
+    finally:
+        _current.reset(token)
+
+
 @contextmanager
 def request_context(
     *, request_id: str | None = None, traceparent: str | None = None
@@ -131,14 +169,12 @@ def request_context(
     """Make a request context current for the ``with`` block, and restore the previous one after.
 
     ``request_id`` defaults to a new id; ``traceparent`` (the caller's header) defaults to a new
-    trace. Invalid values raise ``InvalidRequestIdError`` / ``InvalidTraceparentError``.
+    trace. Invalid values raise ``InvalidRequestIdError`` / ``InvalidTraceparentError``; for values
+    received from outside, ``use_request_context(lenient_request_context(...))`` never raises.
     """
     ctx = make_request_context(request_id=request_id, traceparent=traceparent)
-    token = _current.set(ctx)
-    try:
+    with use_request_context(ctx):
         yield ctx
-    finally:
-        _current.reset(token)
 
 
 def current_request_context() -> RequestContext | None:

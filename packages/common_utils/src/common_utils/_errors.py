@@ -7,6 +7,8 @@ CommonUtilsError
  |    +-- UnknownEventTypeError   (LookupError) no event class for a type and version
  |    +-- EventRegistrationError  two classes claim one type and version
  |    +-- InvalidEventError       (ValueError) an envelope or its data does not validate
+ |    +-- ReplayError             a dead letter or parked outbox row could not be replayed
+ |    +-- EventConfigError        (ValueError) no Celery app, or one the settings do not describe
  +-- OutboxError
  |    +-- NoTransactionError      publish() outside transaction.atomic() on the event's database
  +-- DatabaseConfigError          (ValueError) a database URL or routing setting is wrong
@@ -47,6 +49,14 @@ class EventRegistrationError(EventError):
 
 class InvalidEventError(EventError, ValueError):
     """An event envelope, or its ``data``, does not validate."""
+
+
+class ReplayError(EventError):
+    """A dead letter or a parked outbox row could not be replayed (the message names which)."""
+
+
+class EventConfigError(EventError, ValueError):
+    """Events are misconfigured: no Celery app named, or one whose broker the settings deny."""
 
 
 class OutboxError(CommonUtilsError):

@@ -7,7 +7,7 @@ leaves a torn message. Here a message is written to a hidden temporary name, flu
 renamed into place, so a consumer sees whole messages or nothing.
 
 Use it with Celery as ``broker_url="filesystem://"`` and
-``broker_transport=common_utils.celery.FILESYSTEM_TRANSPORT`` (plus kombu's usual
+``broker_transport=common_utils.django.events.FILESYSTEM_TRANSPORT`` (plus kombu's usual
 ``data_folder_in`` / ``data_folder_out`` / ``control_folder`` transport options).
 """
 

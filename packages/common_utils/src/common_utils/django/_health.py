@@ -1,8 +1,10 @@
 """Liveness and readiness views.
 
 ``liveness`` answers 200 while the process can serve a request at all. ``readiness`` checks each
-database (``SELECT 1`` on a fresh connection) and the Celery broker (a connection), each with a
-timeout (``COMMON_UTILS["HEALTH_TIMEOUT"]``), in parallel, and answers 503 naming what failed::
+database (``SELECT 1`` on a fresh connection), the Celery broker (a connection) and the event
+backlog (``events``: pending, parked and dead-lettered counts and the age of the oldest pending
+event, failing past ``COMMON_UTILS["BACKLOG_MAX_*"]``), each with a timeout
+(``COMMON_UTILS["HEALTH_TIMEOUT"]``), in parallel, and answers 503 naming what failed::
 
     {"status": "fail", "checks": {"database:default": {"ok": true, "ms": 1.2},
                                   "broker": {"ok": false, "error": "timed out after 2.0s"}}}
@@ -17,6 +19,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from django.apps import apps
 from django.contrib.auth.decorators import login_not_required
 from django.db import connections
 from django.http import HttpRequest, JsonResponse
@@ -40,8 +43,38 @@ def _check_database(alias: str) -> None:
         connection.close()
 
 
+def _check_events() -> dict[str, Any]:
+    from common_utils.django.events._backlog import backlog
+    from common_utils.django.events._outbox import outbox_aliases
+
+    try:
+        counts = backlog(outbox_aliases())
+    finally:
+        connections.close_all()  # this thread's own connections: it ends after the check
+    details = {
+        "pending": counts.pending,
+        "parked": counts.parked,
+        "dead_letters": counts.dead_letters,
+        "oldest_pending_age_s": None
+        if counts.oldest_pending_age is None
+        else round(counts.oldest_pending_age, 1),
+    }
+    problems = counts.problems(get_settings())
+    if problems:
+        raise BacklogError("; ".join(problems), details)
+    return details
+
+
+class BacklogError(Exception):
+    """The backlog is past a threshold; carries the counts for the report."""
+
+    def __init__(self, message: str, details: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.details = details
+
+
 def _check_broker() -> None:
-    from common_utils.celery import resolve_celery_app
+    from common_utils.django.events import resolve_celery_app
 
     app = resolve_celery_app()
     timeout = get_settings().HEALTH_TIMEOUT
@@ -57,15 +90,20 @@ def _broker_configured() -> bool:
     return True
 
 
-def _run_with_timeout(check: Callable[[], None], timeout: float) -> dict[str, Any]:
+def _run_with_timeout(check: Callable[[], object], timeout: float) -> dict[str, Any]:
     outcome: dict[str, Any] = {}
     started = time.perf_counter()
 
     def target() -> None:
         try:
-            check()
+            details = check()
+        except BacklogError as exc:
+            outcome.update(details=exc.details, error=f"backlog: {exc}")
         except Exception as exc:
             outcome["error"] = f"{type(exc).__name__}: {exc}"
+        else:
+            if isinstance(details, dict):
+                outcome["details"] = details
 
     # A daemon thread, so a check hung in a driver cannot hold the process at exit.
     thread = threading.Thread(target=target, daemon=True, name="common-utils-readiness")
@@ -74,23 +112,26 @@ def _run_with_timeout(check: Callable[[], None], timeout: float) -> dict[str, An
     elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
     if thread.is_alive():
         return {"ok": False, "error": f"timed out after {timeout}s", "ms": elapsed_ms}
+    details = outcome.get("details", {})
     if "error" in outcome:
-        return {"ok": False, "error": outcome["error"], "ms": elapsed_ms}
-    return {"ok": True, "ms": elapsed_ms}
+        return {"ok": False, "error": outcome["error"], "ms": elapsed_ms, **details}
+    return {"ok": True, "ms": elapsed_ms, **details}
 
 
 def readiness_report(*, include_broker: bool | None = None) -> dict[str, dict[str, Any]]:
     """Run the readiness checks in parallel and return ``{check name: outcome}``."""
     timeout = get_settings().HEALTH_TIMEOUT
-    checks: dict[str, Callable[[], None]] = {
+    checks: dict[str, Callable[[], object]] = {
         f"database:{alias}": (lambda alias=alias: _check_database(alias))  # type: ignore[misc]
         for alias in connections
     }
+    if apps.is_installed("common_utils.django"):  # the outbox and dead-letter tables
+        checks["events"] = _check_events
     if include_broker if include_broker is not None else _broker_configured():
         checks["broker"] = _check_broker
     results: dict[str, dict[str, Any]] = {}
 
-    def run(name: str, check: Callable[[], None]) -> None:
+    def run(name: str, check: Callable[[], object]) -> None:
         results[name] = _run_with_timeout(check, timeout)
 
     threads = [threading.Thread(target=run, args=item, daemon=True) for item in checks.items()]

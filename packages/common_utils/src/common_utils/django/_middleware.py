@@ -9,7 +9,6 @@ Django would write it after the middleware returned, without the id.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -19,32 +18,20 @@ from django.utils.log import log_response
 
 from common_utils._context import (
     REQUEST_ID_HEADER,
+    TRACEPARENT_HEADER,
     RequestContext,
-    _current,
-    make_request_context,
-    new_request_id,
+    lenient_request_context,
+    use_request_context,
 )
-from common_utils._errors import InvalidRequestIdError, InvalidTraceparentError
-from common_utils.django._router import _pinned
-
-logger = logging.getLogger("common_utils.request")
+from common_utils.django._router import pinning_scope
 
 
 def _context_from(request: HttpRequest) -> RequestContext:
-    request_id = request.headers.get(REQUEST_ID_HEADER) or None
-    traceparent = request.headers.get("traceparent") or None
-    try:
-        return make_request_context(request_id=request_id, traceparent=traceparent)
-    except InvalidRequestIdError:
-        logger.info("ignoring an invalid X-Request-ID header")
-        request_id = new_request_id()
-    except InvalidTraceparentError:
-        # W3C trace context: an invalid traceparent is dropped and a new trace is started.
-        traceparent = None
-    try:
-        return make_request_context(request_id=request_id, traceparent=traceparent)
-    except InvalidTraceparentError:
-        return make_request_context(request_id=request_id)
+    return lenient_request_context(
+        request_id=request.headers.get(REQUEST_ID_HEADER) or None,
+        traceparent=request.headers.get(TRACEPARENT_HEADER) or None,
+        source="the request headers",
+    )
 
 
 def _log_error_response(request: HttpRequest, response: HttpResponseBase) -> None:
@@ -87,27 +74,17 @@ class RequestContextMiddleware:
         if self._is_async:
             return self.__acall__(request)
         ctx = _context_from(request)
-        ctx_token = _current.set(ctx)
-        pin_token = _pinned.set(frozenset())
-        try:
+        with use_request_context(ctx), pinning_scope():
             response: HttpResponseBase = self.get_response(request)  # type: ignore[assignment]
             _log_error_response(request, response)
-        finally:
-            _pinned.reset(pin_token)
-            _current.reset(ctx_token)
         response[REQUEST_ID_HEADER] = ctx.request_id
         return response
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
         """The async path of ``__call__``."""
         ctx = _context_from(request)
-        ctx_token = _current.set(ctx)
-        pin_token = _pinned.set(frozenset())
-        try:
+        with use_request_context(ctx), pinning_scope():
             response: HttpResponseBase = await self.get_response(request)  # type: ignore[misc]
             _log_error_response(request, response)
-        finally:
-            _pinned.reset(pin_token)
-            _current.reset(ctx_token)
         response[REQUEST_ID_HEADER] = ctx.request_id
         return response

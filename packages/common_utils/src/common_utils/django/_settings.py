@@ -19,6 +19,11 @@ Keys (all optional)::
         # before another relay may take them: longer than publishing one batch takes.
         "OUTBOX_CLAIM_TIMEOUT": 60.0,
         "EVENT_EXCHANGE": "commons.events",
+        # readiness fails past these (each unset by default: the counts are shown, never judged)
+        "BACKLOG_MAX_PENDING": 10000,         # outbox rows not yet published
+        "BACKLOG_MAX_PENDING_AGE": 60.0,      # seconds since the oldest pending row was written
+        "BACKLOG_MAX_PARKED": 0,              # outbox rows parked after OUTBOX_MAX_ATTEMPTS
+        "BACKLOG_MAX_DEAD_LETTERS": 0,        # dead letters not yet replayed
     }
 """
 
@@ -47,6 +52,10 @@ class CommonUtilsSettings(pydantic.BaseModel):
     OUTBOX_MAX_BACKOFF: float = pydantic.Field(default=300.0, ge=0)
     OUTBOX_CLAIM_TIMEOUT: float = pydantic.Field(default=60.0, gt=0)
     EVENT_EXCHANGE: str = pydantic.Field(default="commons.events", min_length=1)
+    BACKLOG_MAX_PENDING: int | None = pydantic.Field(default=None, ge=0)
+    BACKLOG_MAX_PENDING_AGE: float | None = pydantic.Field(default=None, ge=0)
+    BACKLOG_MAX_PARKED: int | None = pydantic.Field(default=None, ge=0)
+    BACKLOG_MAX_DEAD_LETTERS: int | None = pydantic.Field(default=None, ge=0)
 
 
 def get_settings() -> CommonUtilsSettings:

@@ -18,7 +18,9 @@ class CommonUtilsConfig(AppConfig):
         from common_utils.django import _checks  # noqa: F401 - registers the checks
 
         try:
-            from common_utils.celery import connect_request_context_signals
+            from common_utils.django.events import connect_request_context_signals
         except ImportError:  # Celery is the optional ``celery`` extra.
             return
+        from common_utils.django.events import _checks as _event_checks  # noqa: F401 - registers
+
         connect_request_context_signals()

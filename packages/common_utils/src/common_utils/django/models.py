@@ -1,4 +1,4 @@
-"""The tables of common-utils: the transactional outbox and the consumers' processed events."""
+"""The tables of common-utils: the outbox, the consumers' processed events and dead letters."""
 
 from __future__ import annotations
 
@@ -69,3 +69,49 @@ class ProcessedEvent(models.Model):
     def __str__(self) -> str:
         """Name the event and the handler."""
         return f"{self.event_id} by {self.handler}"
+
+
+class DeadLetter(models.Model):
+    """An event a consumer could not handle, kept with why, how often it was tried, and as sent.
+
+    Written in the consuming service's database (the consumer's ``using``) when an event is
+    unreadable, of a type no handler knows, or failed a handler past the consumer's retries.
+    ``manage.py events replay`` sends it to ``queue`` again and sets ``replayed_at``; an event that
+    fails again becomes a new dead letter.
+    """
+
+    class Reason(models.TextChoices):
+        """Why the event could not be handled."""
+
+        UNREADABLE = "unreadable", "not a valid event envelope"
+        UNKNOWN_TYPE = "unknown-type", "no event class is registered for its type"
+        HANDLER_FAILED = "handler-failed", "a handler failed on every attempt"
+
+    id: models.BigAutoField[int, int] = models.BigAutoField(primary_key=True)
+    event_id: models.CharField[str, str] = models.CharField(max_length=200, blank=True)
+    event_type: models.CharField[str, str] = models.CharField(max_length=200, blank=True)
+    queue: models.CharField[str, str] = models.CharField(
+        max_length=200, help_text="The consumer's queue: where a replay sends the event."
+    )
+    handler: models.CharField[str, str] = models.CharField(
+        max_length=200, blank=True, help_text="The handler that failed, for handler-failed."
+    )
+    reason: models.CharField[str, str] = models.CharField(max_length=20, choices=Reason.choices)
+    error: models.TextField[str, str] = models.TextField(blank=True, default="")
+    attempts: models.PositiveIntegerField[int, int] = models.PositiveIntegerField()
+    envelope: models.TextField[str, str] = models.TextField(
+        help_text="The message's event as received (JSON)."
+    )
+    dead_at: models.DateTimeField[datetime, datetime] = models.DateTimeField()
+    replayed_at: models.DateTimeField[datetime | None, datetime | None] = models.DateTimeField(
+        null=True, blank=True
+    )
+
+    class Meta:
+        app_label = "common_utils"
+        db_table = "common_utils_dead_letter"
+        indexes = (models.Index(fields=["dead_at", "id"], name="common_utils_dead_letter_at"),)
+
+    def __str__(self) -> str:
+        """Name the event and why it is here."""
+        return f"{self.event_type or '?'} {self.event_id or '?'} ({self.reason})"

@@ -7,7 +7,7 @@ import signal
 import threading
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 
 class Command(BaseCommand):
@@ -35,7 +35,9 @@ class Command(BaseCommand):
 
         With ``-v 2`` each published event id is written to stdout as it is confirmed.
         """
-        from common_utils.celery import OutboxRelay, resolve_celery_app
+        from common_utils._errors import EventConfigError
+        from common_utils.django.events import OutboxRelay
+        from common_utils.django.events._broker import configured_celery_app
 
         if options["verbosity"] >= 2:
             handler = logging.StreamHandler(self.stdout)
@@ -44,11 +46,14 @@ class Command(BaseCommand):
             relay_logger.addHandler(handler)
             relay_logger.setLevel(logging.DEBUG)
 
-        relay = OutboxRelay(
-            resolve_celery_app(options["app"]),
-            aliases=options["databases"],
-            batch_size=options["batch_size"],
-        )
+        try:
+            relay = OutboxRelay(
+                configured_celery_app(options["app"]),
+                aliases=options["databases"],
+                batch_size=options["batch_size"],
+            )
+        except EventConfigError as exc:
+            raise CommandError(f"the outbox relay refused to start: {exc}") from None
         stop = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())

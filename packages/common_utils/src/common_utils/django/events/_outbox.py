@@ -2,8 +2,8 @@
 
 The event exists exactly when the business transaction commits: the row is written through the
 same connection, inside the same ``transaction.atomic()``. A relay (``OutboxRelay`` in
-``common_utils.celery``, run by ``manage.py outbox_relay`` or a Celery beat task) publishes the rows
-later, at least once; consumers deduplicate by event id.
+``_relay``, run by ``manage.py outbox_relay`` or a Celery beat task) publishes the rows later, at
+least once; consumers deduplicate by event id.
 
 This module holds the database side of the relay too: claiming a batch (``SELECT … FOR UPDATE
 SKIP LOCKED`` where the database has it, a lease taken under SQLite's write lock where it does not,
@@ -18,16 +18,21 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models import Model
 from django.utils import timezone
 
-from common_utils._errors import NoTransactionError
+from common_utils._errors import NoTransactionError, OutboxError
 from common_utils._events import Envelope
 from common_utils.django._settings import get_settings
 from common_utils.django._transactions import database_for
+
+if TYPE_CHECKING:
+    from django.db.models import QuerySet
+
+    from common_utils.django.models import OutboxMessage
 
 
 def publish(
@@ -261,4 +266,50 @@ def pending_count(aliases: Iterable[str]) -> int:
         .filter(sent_at__isnull=True, parked_at__isnull=True)
         .count()
         for alias in aliases
+    )
+
+
+def select_outbox_rows(
+    alias: str,
+    *,
+    state: str = "parked",
+    ids: Sequence[int] = (),
+    event_type: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> QuerySet[OutboxMessage]:
+    """The outbox rows of ``alias`` in ``state`` (parked, pending, sent or all) that match.
+
+    ``since`` (included) and ``until`` (excluded) bound when the event was written. Oldest first.
+    """
+    from common_utils.django.models import OutboxMessage
+
+    rows = OutboxMessage.objects.using(alias).all()
+    if state == "parked":
+        rows = rows.filter(parked_at__isnull=False, sent_at__isnull=True)
+    elif state == "pending":
+        rows = rows.filter(parked_at__isnull=True, sent_at__isnull=True)
+    elif state == "sent":
+        rows = rows.filter(sent_at__isnull=False)
+    elif state != "all":
+        raise OutboxError(f"state must be parked, pending, sent or all, not {state!r}")
+    if ids:
+        rows = rows.filter(pk__in=list(ids))
+    if event_type is not None:
+        rows = rows.filter(event_type=event_type)
+    if since is not None:
+        rows = rows.filter(created_at__gte=since)
+    if until is not None:
+        rows = rows.filter(created_at__lt=until)
+    return rows.order_by("created_at", "id")
+
+
+def unpark(rows: QuerySet[OutboxMessage]) -> int:
+    """Make parked ``rows`` pending again, due now with a fresh count of attempts.
+
+    The relay publishes them on its next pass; ``last_error`` keeps the last failure until then.
+    Rows that are not parked are left alone. Returns how many were unparked.
+    """
+    return rows.filter(parked_at__isnull=False, sent_at__isnull=True).update(
+        parked_at=None, attempts=0, next_attempt_at=timezone.now()
     )

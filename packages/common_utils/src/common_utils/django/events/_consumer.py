@@ -1,0 +1,295 @@
+"""Idempotent event consumers: handlers turned into one Celery task on the consumer's own queue.
+
+Each handler runs in a transaction on the consumer's database that also records the event id, so
+a redelivered event has its effect once.
+"""
+
+from __future__ import annotations
+
+import logging
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import pydantic
+from celery import Celery, Task
+from kombu import Queue
+
+from common_utils._context import lenient_request_context, use_request_context
+from common_utils._errors import CommonUtilsError, InvalidEventError, UnknownEventTypeError
+from common_utils._events import Envelope, EventRegistry, events
+from common_utils.django.events._broker import DELIVER_EVENT_TASK, event_exchange
+from common_utils.django.events._dead_letters import record_dead_letter
+
+logger = logging.getLogger("common_utils.events")
+
+DataT = TypeVar("DataT", bound=pydantic.BaseModel)
+
+_consumers: weakref.WeakKeyDictionary[Celery, EventConsumer] = weakref.WeakKeyDictionary()
+
+
+def consumer_of(app: Celery) -> EventConsumer | None:
+    """The ``EventConsumer`` made on ``app`` (one per app), or ``None``."""
+    return _consumers.get(app)
+
+
+@dataclass(frozen=True, slots=True)
+class _Handler:
+    name: str
+    event_type: str
+    func: Callable[[Envelope[Any]], object]
+
+
+@dataclass(slots=True)
+class _Handlers:
+    by_type: dict[str, list[_Handler]] = field(default_factory=dict)
+
+
+class EventConsumer:
+    """A service's event consumer: one queue, one delivery task, any number of handlers.
+
+    ::
+
+        consumer = EventConsumer(app, queue="billing.events", using="billing")
+
+        @consumer.handler(OrderPlaced)
+        def charge(event: Envelope[OrderPlaced]) -> None:
+            Invoice.objects.using("billing").create(order_id=event.data.order_id)
+
+    ``consumer.queue`` is a durable queue bound to the event exchange for every handled type;
+    declare it (``consumer.declare()``, or list it in ``task_queues`` and start the worker with
+    ``-Q billing.events``) before events are published: a topic exchange drops what no queue
+    is bound to. Each handler runs inside ``transaction.atomic(using=...)`` together with the
+    insert of ``(event id, handler name)`` into ``ProcessedEvent``: a redelivered event finds its
+    row and is skipped, so its effect happens once. A failing handler rolls back and the event is
+    retried on the consumer's own queue with backoff, up to ``max_retries``; then it becomes a
+    ``DeadLetter`` in the same database, as does an event that is unreadable or of a type the
+    registry does not know (``manage.py events`` lists and replays them). No event is dropped:
+    while the dead letter cannot be written, the event is retried.
+    """
+
+    def __init__(
+        self,
+        app: Celery,
+        *,
+        queue: str,
+        using: str = "default",
+        registry: EventRegistry | None = None,
+        exchange: str | None = None,
+        max_retries: int = 10,
+        retry_backoff: float = 1.0,
+    ) -> None:
+        if DELIVER_EVENT_TASK in app.tasks:
+            raise CommonUtilsError(
+                f"the Celery app {app.main!r} already has an EventConsumer: one per app"
+            )
+        self.app = app
+        self.queue_name = queue
+        self.using = using
+        self.registry = registry or events
+        self.exchange = event_exchange(exchange)
+        self.max_retries = max_retries
+        self.retry_backoff = retry_backoff
+        self._handlers = _Handlers()
+        self.task = self._make_task()
+        _consumers[app] = self
+
+    @property
+    def queue(self) -> Queue:
+        """The consumer's durable queue, bound to the event exchange for each handled type."""
+        from kombu import binding
+
+        return Queue(
+            self.queue_name,
+            bindings=[
+                binding(self.exchange, routing_key=event_type)
+                for event_type in sorted(self._handlers.by_type)
+            ],
+            durable=True,
+        )
+
+    def declare(self) -> None:
+        """Declare the exchange, the queue and its bindings on the broker."""
+        with self.app.connection_for_write() as connection:
+            self.queue.bind(connection.default_channel).declare()
+
+    def handler(
+        self, data_model: type[DataT], *, name: str | None = None
+    ) -> Callable[[Callable[[Envelope[DataT]], object]], Callable[[Envelope[DataT]], object]]:
+        """Register a handler for events whose ``data`` is ``data_model``.
+
+        ``name`` (default: the function's module and name) identifies the handler in the
+        processed-event table: keep it stable, or old events will be handled again.
+        """
+        event_type = self.registry.type_of(data_model)
+
+        def decorate(
+            func: Callable[[Envelope[DataT]], object],
+        ) -> Callable[[Envelope[DataT]], object]:
+            handler_name = name or f"{func.__module__}.{func.__qualname__}"
+            self._handlers.by_type.setdefault(event_type, []).append(
+                _Handler(handler_name, event_type, func)
+            )
+            return func
+
+        return decorate
+
+    def handle(self, raw: Any) -> int:
+        """Run the handlers of one event (as the task does); return how many had an effect.
+
+        Raises ``InvalidEventError`` / ``UnknownEventTypeError`` for an event that cannot be read,
+        and what a handler raised.
+        """
+        envelope = self.registry.parse_event(raw)
+        try:
+            return self._run_handlers(envelope)
+        except _HandlerFailedError as failure:
+            raise failure.error from failure.error.__cause__
+
+    def _run_handlers(self, envelope: Envelope[Any]) -> int:
+        from django.db import IntegrityError, transaction
+        from django.utils import timezone
+
+        from common_utils.django.models import ProcessedEvent
+
+        handled = 0
+        ctx = lenient_request_context(
+            request_id=envelope.requestid,
+            traceparent=envelope.traceparent,
+            source=f"event {envelope.id}",
+        )
+        with use_request_context(ctx):
+            for handler in self._handlers.by_type.get(envelope.type, []):
+                try:
+                    with transaction.atomic(using=self.using):
+                        ProcessedEvent.objects.using(self.using).create(
+                            event_id=envelope.id,
+                            handler=handler.name,
+                            processed_at=timezone.now(),
+                        )
+                        handler.func(envelope)
+                except IntegrityError as exc:
+                    if (
+                        not ProcessedEvent.objects.using(self.using)
+                        .filter(event_id=envelope.id, handler=handler.name)
+                        .exists()
+                    ):
+                        raise _HandlerFailedError(handler.name, exc) from exc
+                    logger.info("event %s already handled by %s", envelope.id, handler.name)
+                    continue
+                except Exception as exc:
+                    raise _HandlerFailedError(handler.name, exc) from exc
+                handled += 1
+        return handled
+
+    def dead_letter(
+        self, event: object, *, reason: str, error: str, attempts: int, handler: str = ""
+    ) -> None:
+        """Keep an event this consumer cannot handle in its database's dead-letter table."""
+        record_dead_letter(
+            self.using,
+            event=event,
+            queue=self.queue_name,
+            reason=reason,
+            error=error,
+            attempts=attempts,
+            handler=handler,
+        )
+        doc = event if isinstance(event, dict) else {}
+        logger.error(
+            "event %s dead-lettered (%s%s) after %d attempt(s): %s",
+            doc.get("id", "?"),
+            reason,
+            f", handler {handler}" if handler else "",
+            attempts,
+            error,
+            extra={"event_type": doc.get("type")},
+        )
+
+    def _deliver(self, task: Task[Any, Any], event: Any) -> int:
+        """The delivery task's body: handle, retry, or dead-letter; never drop the event."""
+        from common_utils.django.models import DeadLetter
+
+        attempts = task.request.retries + 1
+        try:
+            envelope = self.registry.parse_event(event)
+        except UnknownEventTypeError as exc:
+            return self._dead_letter_or_retry(
+                task, event, reason=DeadLetter.Reason.UNKNOWN_TYPE, error=str(exc)
+            )
+        except (InvalidEventError, TypeError, ValueError) as exc:
+            return self._dead_letter_or_retry(
+                task, event, reason=DeadLetter.Reason.UNREADABLE, error=str(exc)
+            )
+        try:
+            return self._run_handlers(envelope)
+        except _HandlerFailedError as failure:
+            if task.request.retries < self.max_retries:
+                # Retry on this consumer's queue only: republishing to the topic exchange would
+                # deliver the event to every other consumer again.
+                raise task.retry(
+                    exc=failure.error,
+                    countdown=self.retry_backoff * 2**task.request.retries,
+                    exchange="",
+                    routing_key=self.queue_name,
+                ) from failure.error
+            error = f"{type(failure.error).__name__}: {failure.error}"
+            return self._dead_letter_or_retry(
+                task,
+                event,
+                reason=DeadLetter.Reason.HANDLER_FAILED,
+                error=error,
+                handler=failure.handler,
+                attempts=attempts,
+            )
+
+    def _dead_letter_or_retry(
+        self,
+        task: Task[Any, Any],
+        event: object,
+        *,
+        reason: str,
+        error: str,
+        handler: str = "",
+        attempts: int = 1,
+    ) -> int:
+        try:
+            self.dead_letter(event, reason=reason, error=error, attempts=attempts, handler=handler)
+        except Exception as exc:
+            # The event is kept somewhere or not acknowledged: while the dead-letter table cannot
+            # be written (the database is away), the event comes back, however long that takes.
+            logger.warning("writing a dead letter failed, retrying the event: %s", exc)
+            raise task.retry(
+                exc=exc,
+                countdown=min(self.retry_backoff * 2**task.request.retries, 60.0),
+                max_retries=None,
+                exchange="",
+                routing_key=self.queue_name,
+            ) from exc
+        return 0
+
+    def _make_task(self) -> Task[Any, Any]:
+        consumer = self
+
+        @self.app.task(
+            name=DELIVER_EVENT_TASK,
+            bind=True,
+            acks_late=True,
+            reject_on_worker_lost=True,
+            ignore_result=True,
+            max_retries=self.max_retries,
+        )
+        def deliver_event(self: Task[Any, Any], event: dict[str, Any]) -> int:
+            return consumer._deliver(self, event)
+
+        return deliver_event
+
+
+class _HandlerFailedError(Exception):
+    """A handler raised ``error``: carries which handler, for the dead letter."""
+
+    def __init__(self, handler: str, error: Exception) -> None:
+        super().__init__(handler, error)
+        self.handler = handler
+        self.error = error
