@@ -14,7 +14,6 @@ Nothing here imports models at import time, so this module is safe to import fro
 from common_utils.django._databases import database_from_url, databases_from_urls
 from common_utils.django._health import liveness, readiness, readiness_report
 from common_utils.django._middleware import RequestContextMiddleware
-from common_utils.django.events._outbox import publish
 from common_utils.django._problems import (
     problem_bad_request,
     problem_not_found,
