@@ -15,8 +15,9 @@ or without its tags) that carries on. After every run it checks what a release p
 - the release state file, the tags, each ``__about__.py`` and the index agree; after a publishing
   run the index holds every recorded release, and every wheel there finds the versions of our
   packages it requires;
-- a file name on the index never changes its bytes, and rebuilding a recorded release from its
-  commit gives byte-identical files;
+- a file name on the index never changes its bytes, and rebuilding a recorded release from the
+  tree and epoch the state file gives it (``git archive``, ``python -m build``) gives
+  byte-identical files;
 - a failed run is one line on stderr, never a traceback, and leaves a clean work tree.
 
 Profiles (``--release-history=quick|long``, or ``COMMONS_RELEASE_HISTORY``): ``quick`` runs in CI,
@@ -107,11 +108,11 @@ class Profile:
 
 
 #: quick (CI): hypothesis's first history, its simplest choices turned by the step number (every
-#: kind of step in turn, the same history each time). long: that one and five random ones, twice
-#: as long, every release rebuilt.
+#: kind of step in turn, the same history each time), and two random ones. long: that one and
+#: seven random ones, twice as long, every release rebuilt.
 PROFILES = {
-    "quick": Profile(examples=1, steps=30, rebuild_every=3, rebuild_all=False),
-    "long": Profile(examples=6, steps=60, rebuild_every=1, rebuild_all=True),
+    "quick": Profile(examples=3, steps=30, rebuild_every=3, rebuild_all=False),
+    "long": Profile(examples=8, steps=60, rebuild_every=1, rebuild_all=True),
 }
 
 
