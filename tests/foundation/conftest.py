@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 
 from commons_tools.git import git as _git
+from commons_tools.rehearsal import START, as_never_released
+from commons_tools.workspace import load_workspace
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -60,6 +62,13 @@ def workspace_repo(tmp_path: Path) -> Path:
             target / "src" / module,
             ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
         )
+    # The repository carries its own releases; the copy is a repository that never released,
+    # whose packages announce their first release.
+    workspace = load_workspace(repo)
+    as_never_released(repo, workspace, START)
+    for package in workspace.packages:
+        announcement = package.changelog_dir / "+announce.feature.md"
+        announcement.write_text(f"Released `{package.dist_name}` for the first time.\n")
     _git(repo, "init", "--quiet", "--initial-branch=main")
     _git(repo, "config", "user.name", "Test Maintainer")
     _git(repo, "config", "user.email", "maintainer@example.invalid")

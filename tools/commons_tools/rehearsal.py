@@ -12,8 +12,9 @@ from pathlib import Path
 from packaging.version import Version
 
 from commons_tools import git as g
+from commons_tools.plan import compatible_range, requirement_text
 from commons_tools.state import STATE_FILE, ReleaseRecord, load_state
-from commons_tools.workspace import load_workspace, write_version
+from commons_tools.workspace import Workspace, load_workspace, write_version
 
 #: What a release needs of the repository: the root files and the packages (their tests left out).
 #: Not ``releases.toml``: a rehearsal records its own releases (``released``).
@@ -57,9 +58,9 @@ def make_rehearsal(
         members = [m for m in archive.getmembers() if "/tests/" not in f"/{m.name}/"]
         archive.extractall(dest, members=members, filter="data")
     workspace = load_workspace(dest)
+    if version is not None:
+        as_never_released(dest, workspace, version)
     for package in workspace.packages:
-        if version is not None:
-            write_version(package.about, version)
         for path in package.changelog_dir.iterdir():
             if path.is_file() and path.name != ".gitkeep":
                 path.unlink()
@@ -78,6 +79,33 @@ def make_rehearsal(
         g.git(dest, "add", "-A")
         g.git(dest, "commit", "--quiet", "-m", "Changes with news fragments", env=FIXED_DATE)
     return dest
+
+
+#: Where towncrier's entries (each package's CHANGELOG.md) and the release log (the root's) begin.
+CHANGELOG_STARTS = ("<!-- towncrier release notes start -->\n", "<!-- release log start -->\n")
+
+
+def as_never_released(dest: Path, workspace: Workspace, version: Version) -> None:
+    """Put every package at ``version`` as if the repository had never released: changelogs
+    without entries, and each range on another package admitting ``version``. The repository
+    this copies carries its own releases; a rehearsal starts from none of them."""
+    for changelog in [dest / "CHANGELOG.md", *(p.changelog for p in workspace.packages)]:
+        if not changelog.is_file():
+            continue
+        text = changelog.read_text(encoding="utf-8")
+        for start in CHANGELOG_STARTS:
+            if start in text:
+                changelog.write_text(text[: text.index(start) + len(start)], encoding="utf-8")
+    for package in workspace.packages:
+        write_version(package.about, version)
+        pyproject = package.pyproject.read_text(encoding="utf-8")
+        for requirement, _dependency in workspace.internal_requirements(package):
+            old = requirement_text(requirement)
+            extras = f"[{','.join(sorted(requirement.extras))}]" if requirement.extras else ""
+            marker = f"; {requirement.marker}" if requirement.marker else ""
+            new = f"{requirement.name}{extras}{compatible_range(version)}{marker}"
+            pyproject = pyproject.replace(f'"{old}"', f'"{new}"')
+        package.pyproject.write_text(pyproject, encoding="utf-8")
 
 
 def record_as_released(repo: Path, *, note: str = "recorded") -> None:
