@@ -66,9 +66,9 @@ def workspace_repo(tmp_path: Path) -> Path:
     # whose packages announce their first release.
     workspace = load_workspace(repo)
     as_never_released(repo, workspace, START)
-    for package in workspace.packages:
-        announcement = package.changelog_dir / "+announce.feature.md"
-        announcement.write_text(f"Released `{package.dist_name}` for the first time.\n")
+    for member in workspace.packages:
+        announcement = member.changelog_dir / "+announce.feature.md"
+        announcement.write_text(f"Released `{member.dist_name}` for the first time.\n")
     _git(repo, "init", "--quiet", "--initial-branch=main")
     _git(repo, "config", "user.name", "Test Maintainer")
     _git(repo, "config", "user.email", "maintainer@example.invalid")
