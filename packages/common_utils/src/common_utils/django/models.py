@@ -56,7 +56,7 @@ class OutboxMessage(models.Model):
             # The relay's test "is an earlier row of this key still unsent?".
             models.Index(
                 fields=["aggregate_key", "key_sequence"],
-                name="common_utils_outbox_key",
+                name="common_utils_outbox_by_key",
                 condition=models.Q(sent_at__isnull=True, aggregate_key__isnull=False),
             ),
         )

@@ -259,7 +259,6 @@ class EventConsumer:
                     "waits": waits + 1,
                     "waiting_since": waiting_since or time.time(),
                 },
-                max_retries=None,
                 exchange="",
                 routing_key=self.queue_name,
             )
@@ -273,7 +272,6 @@ class EventConsumer:
                     exc=failure.error,
                     countdown=self.retry_backoff * 2**failures,
                     kwargs={"failures": failures + 1},
-                    max_retries=None,
                     exchange="",
                     routing_key=self.queue_name,
                 ) from failure.error
@@ -354,8 +352,7 @@ class EventConsumer:
             logger.warning("writing a dead letter failed, retrying the event: %s", exc)
             raise task.retry(
                 exc=exc,
-                countdown=min(self.retry_backoff * 2**task.request.retries, 60.0),
-                max_retries=None,
+                countdown=min(self.retry_backoff * 2 ** min(task.request.retries, 10), 60.0),
                 exchange="",
                 routing_key=self.queue_name,
             ) from exc
@@ -370,7 +367,9 @@ class EventConsumer:
             acks_late=True,
             reject_on_worker_lost=True,
             ignore_result=True,
-            max_retries=self.max_retries,
+            # Unbounded here: the consumer counts a handler's failures itself (``failures``), and
+            # an event waiting its turn or for the database is retried however long that takes.
+            max_retries=None,
         )
         def deliver_event(
             self: Task[Any, Any],

@@ -1,4 +1,4 @@
-"""Order per aggregate: the outbox rows' key and sequence, the keys' counters, the consumers'
+"""Order per aggregate: the outbox rows' key and number, the keys' counters, the consumers'
 positions and waiting events."""
 
 from django.db import migrations, models
@@ -75,7 +75,7 @@ class Migration(migrations.Migration):
             index=models.Index(
                 condition=models.Q(("aggregate_key__isnull", False), ("sent_at__isnull", True)),
                 fields=["aggregate_key", "key_sequence"],
-                name="common_utils_outbox_key",
+                name="common_utils_outbox_by_key",
             ),
         ),
         migrations.AddConstraint(
