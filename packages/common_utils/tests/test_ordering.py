@@ -218,7 +218,8 @@ def test_the_relay_claims_only_the_head_of_each_key() -> None:
 
 
 def _pk(event_id: str) -> int:
-    return OutboxMessage.objects.using("orders").get(event_id=event_id).pk
+    pk: int = OutboxMessage.objects.using("orders").get(event_id=event_id).id
+    return pk
 
 
 def _conf() -> dict[str, Any]:

@@ -131,7 +131,9 @@ def replay_dead_letters(
                     task_id=letter.event_id or str(uuid.uuid4()),
                     # A queue object, or Celery merges in its default queue and sends the
                     # event to ``celery`` instead; the queue exists (checked above).
-                    queue=Queue(letter.queue),
+                    # Celery takes a Queue here (its router expands names to them); the stubs
+                    # know only names.
+                    queue=Queue(letter.queue),  # type: ignore[arg-type]
                     declare=[],
                     producer=producer,
                     retry=False,
