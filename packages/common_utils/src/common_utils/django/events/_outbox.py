@@ -28,6 +28,7 @@ from common_utils._errors import NoTransactionError, OutboxError
 from common_utils._events import Envelope
 from common_utils.django._settings import get_settings
 from common_utils.django._transactions import database_for
+from common_utils.django.events._wakeup import notify_relays
 
 if TYPE_CHECKING:
     from django.db.models import QuerySet
@@ -64,6 +65,8 @@ def publish(
         created_at=now,
         next_attempt_at=now,
     )
+    # In the same transaction: the relays hear of the row when it commits, not at their next poll.
+    notify_relays(alias)
 
 
 def _resolve_alias(using: str | type[Model] | Model | None) -> str:
