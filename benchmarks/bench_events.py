@@ -85,20 +85,12 @@ def configure() -> dict[str, Any]:
     django.setup()
     if REAL:
         return {"url": AMQP_URL, "options": {}, "transport": None}
-    folder = TMP / "broker"
-    for sub in ("data", "control"):
-        (folder / sub).mkdir(parents=True)
-    from common_utils.django.events import FILESYSTEM_TRANSPORT
+    from common_utils.django.events import FILESYSTEM_TRANSPORT, embedded_broker_options
 
     return {
         "url": "filesystem://",
         "transport": FILESYSTEM_TRANSPORT,
-        "options": {
-            "data_folder_in": str(folder / "data"),
-            "data_folder_out": str(folder / "data"),
-            "control_folder": str(folder / "control"),
-            "store_processed": False,
-        },
+        "options": embedded_broker_options(TMP / "broker"),
     }
 
 

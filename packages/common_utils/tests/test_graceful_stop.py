@@ -1,4 +1,4 @@
-"""Graceful stop: relays and workers sent SIGTERM or SIGKILL mid-batch lose nothing, apply nothing twice.
+"""Graceful stop: relay and worker processes stopped mid-batch lose nothing and repeat nothing.
 
 Real processes on PostgreSQL + RabbitMQ: ``manage.py outbox_relay`` and ``celery worker`` (prefork,
 two children) with the billing consumer, whose handler takes a while inside its transaction. Along
