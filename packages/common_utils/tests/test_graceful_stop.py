@@ -12,8 +12,9 @@ one run, while events flow:
 - a worker's process group gets SIGKILL mid-task: the unacknowledged messages are delivered again
   and the processed-event row keeps the second delivery from having an effect.
 
-At the end each committed event has exactly one invoice. Readiness answering 503 from SIGTERM on is
-checked in a process of its own, with a real signal.
+The events carry aggregate keys. At the end each committed event has exactly one invoice, and
+each key's invoices were written in the order its events were committed. Readiness answering 503
+from SIGTERM on is checked in a process of its own, with a real signal.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from common_utils.django.models import DeadLetter, OutboxMessage
 ALL = ["default", "orders", "billing", "orders_replica"]
 EVENTS = 600
 BATCH = 50
+KEYS = 60  # an aggregate per 10 events; more keys than a batch, so batches stay full
 
 
 class Process:
@@ -149,13 +151,15 @@ def test_sigterm_and_sigkill_mid_batch_lose_nothing_and_apply_nothing_twice(
         celery_app_for(broker)
         consumer.declare()  # the queue exists before the first event is routed
         env = project_env(broker)
-        committed = []
+        committed: list[str] = []
+        key_of: dict[str, str] = {}
         for i in range(EVENTS):
             with atomic_for(Order):
                 order = Order.objects.create(total=i)
                 event = new_order_event(OrderPlaced(order_id=order.pk, total=i))
-                publish(event)
+                publish(event, key=f"customer-{i % KEYS}")
             committed.append(event.id)
+            key_of[event.id] = f"customer-{i % KEYS}"
 
         first_worker = start(worker(env))
         # 1. SIGTERM mid-batch: the relay finishes the batch in hand, marks it, exits 0.
@@ -202,8 +206,16 @@ def test_sigterm_and_sigkill_mid_batch_lose_nothing_and_apply_nothing_twice(
         )
         assert third_worker.signal(signal.SIGTERM) == 0, third_worker.output()
 
-        invoices = list(Invoice.objects.using("billing").values_list("event_id", flat=True))
+        invoices = list(
+            Invoice.objects.using("billing").order_by("id").values_list("event_id", flat=True)
+        )
         assert sorted(invoices) == sorted(committed)  # each event once: none lost, none twice
+        # Per key, the invoices were written in the order the events were committed.
+        for key in {key_of[event_id] for event_id in committed}:
+            in_commit_order = [event_id for event_id in committed if key_of[event_id] == key]
+            assert [event_id for event_id in invoices if key_of[event_id] == key] == (
+                in_commit_order
+            ), key
         assert not DeadLetter.objects.using("billing").exists()
         sent_again = set(third.published()) & resent
         received = [
