@@ -52,7 +52,7 @@ def make_consumer(name: str, app: Celery) -> EventConsumer:
 
         from cu_testproject.cu_billing.models import HandledEvent
 
-        time.sleep(random.uniform(0, 0.01))  # noqa: S311 - not security
+        time.sleep(random.uniform(0, 0.01))
         assert event.partitionkey is not None
         assert event.keysequence is not None
         HandledEvent.objects.using("billing").create(

@@ -125,6 +125,15 @@ class EventConsumer:
             durable=True,
         )
 
+    def _retry_destination(self) -> dict[str, Any]:
+        """Where a retry goes: this consumer's queue only, through the default exchange.
+
+        Named as a queue object: Celery would otherwise merge in its default queue
+        (``celery``) and send the retry there, where this consumer's worker may not listen.
+        Republishing to the topic exchange would deliver the event to every consumer again.
+        """
+        return {"queue": Queue(self.queue_name), "declare": []}
+
     def declare(self) -> None:
         """Declare the exchange, the queue and its bindings on the broker."""
         with self.app.connection_for_write() as connection:
@@ -260,8 +269,7 @@ class EventConsumer:
                     "waits": waits + 1,
                     "waiting_since": waiting_since or time.time(),
                 },
-                exchange="",
-                routing_key=self.queue_name,
+                **self._retry_destination(),
             )
         try:
             handled = self._run_handlers(envelope)
@@ -273,8 +281,7 @@ class EventConsumer:
                     exc=failure.error,
                     countdown=self.retry_backoff * 2**failures,
                     kwargs={"failures": failures + 1},
-                    exchange="",
-                    routing_key=self.queue_name,
+                    **self._retry_destination(),
                 ) from failure.error
             error = f"{type(failure.error).__name__}: {failure.error}"
             return self._dead_letter_or_retry(
@@ -354,8 +361,7 @@ class EventConsumer:
             raise task.retry(
                 exc=exc,
                 countdown=min(self.retry_backoff * 2 ** min(task.request.retries, 10), 60.0),
-                exchange="",
-                routing_key=self.queue_name,
+                **self._retry_destination(),
             ) from exc
         return 0
 
@@ -365,6 +371,9 @@ class EventConsumer:
         @self.app.task(
             name=DELIVER_EVENT_TASK,
             bind=True,
+            # This app's task only: a shared task would be added to every app made later in
+            # the process, which then could not have a consumer of its own.
+            shared=False,
             acks_late=True,
             reject_on_worker_lost=True,
             ignore_result=True,
