@@ -12,7 +12,14 @@ Nothing here imports models at import time, so this module is safe to import fro
 """
 
 from common_utils.django._databases import database_from_url, databases_from_urls
-from common_utils.django._health import liveness, readiness, readiness_report
+from common_utils.django._health import (
+    begin_draining,
+    drain_on_signals,
+    is_draining,
+    liveness,
+    readiness,
+    readiness_report,
+)
 from common_utils.django._middleware import RequestContextMiddleware
 from common_utils.django._problems import (
     problem_bad_request,
@@ -36,10 +43,13 @@ __all__ = [
     "CommonUtilsSettings",
     "RequestContextMiddleware",
     "atomic_for",
+    "begin_draining",
     "database_for",
     "database_from_url",
     "databases_from_urls",
+    "drain_on_signals",
     "get_settings",
+    "is_draining",
     "liveness",
     "on_commit_for",
     "pin_to_primary",

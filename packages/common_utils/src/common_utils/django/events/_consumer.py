@@ -109,6 +109,7 @@ class EventConsumer:
         self._handlers = _Handlers()
         self.task = self._make_task()
         _consumers[app] = self
+        _drain_when_the_worker_stops()
 
     @property
     def queue(self) -> Queue:
@@ -392,6 +393,23 @@ class EventConsumer:
             )
 
         return deliver_event
+
+
+def _drain_when_the_worker_stops() -> None:
+    """Readiness answers 503 from the worker's SIGTERM (warm shutdown) on.
+
+    The worker itself finishes the task in hand; ``acks_late`` with ``reject_on_worker_lost``
+    leaves the message of a task it could not finish (SIGKILL, a lost child) unacknowledged, so
+    the broker delivers it again and the processed-event row keeps its effect single.
+    """
+    from celery.signals import worker_shutting_down
+
+    from common_utils.django._health import begin_draining
+
+    def drain(**_: Any) -> None:
+        begin_draining()
+
+    worker_shutting_down.connect(drain, weak=False, dispatch_uid="common_utils.drain")
 
 
 class _HandlerFailedError(Exception):

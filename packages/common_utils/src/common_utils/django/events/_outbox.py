@@ -29,6 +29,7 @@ from common_utils._errors import NoTransactionError, OutboxError
 from common_utils._events import Envelope
 from common_utils.django._settings import get_settings
 from common_utils.django._transactions import database_for
+from common_utils.django.events._wakeup import notify_relays
 
 if TYPE_CHECKING:
     from django.db.models import QuerySet
@@ -82,6 +83,8 @@ def publish(
         aggregate_key=key,
         key_sequence=sequence,
     )
+    # In the same transaction: the relays hear of the row when it commits, not at their next poll.
+    notify_relays(alias)
 
 
 MAX_KEY_LENGTH = 200
