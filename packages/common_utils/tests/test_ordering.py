@@ -9,6 +9,7 @@ numbering at publish, the relay's head-of-key claim, a consumer waiting out a mi
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -25,6 +26,7 @@ import pytest
 from cu_testproject.cu_billing.models import HandledEvent, Invoice
 from cu_testproject.cu_orders.models import Order
 from cu_testproject.events import OrderPaid, OrderPlaced, new_order_event
+from django.core.management import call_command
 from django.db import connections
 from django.test import override_settings
 from django.utils import timezone
@@ -209,6 +211,9 @@ def test_the_relay_claims_only_the_head_of_each_key() -> None:
     a4 = _publish(OrderPlaced(order_id=1, total=9), "a")
     c1 = _publish(OrderPlaced(order_id=4, total=1), "c")
     assert _claim() == {c1}
+    out = io.StringIO()
+    call_command("outbox", "show", str(_pk(a3)), "--database", "orders", stdout=out)
+    assert "key: a #3\nstate: parked\n" in out.getvalue()
     assert unpark(select_outbox_rows("orders", ids=[_pk(a3)])) == 1
     assert _claim() == {a3, c1}
     with claim_batch("orders", limit=50) as batch:
