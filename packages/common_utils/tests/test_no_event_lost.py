@@ -77,6 +77,9 @@ class RelayProcess:
     def published(self) -> list[str]:
         return [line.split()[-1] for line in self.lines if line.startswith("published event ")]
 
+    def running(self) -> bool:
+        return any(line.startswith("outbox relay running on ") for line in self.lines)
+
     def failures(self) -> list[str]:
         return [line for line in self.lines if "failed" in line and "publishing" in line]
 
@@ -261,6 +264,8 @@ def test_concurrent_relays_on_sqlite_publish_each_event_once(tmp_path: Path, wai
     # compete for them however fast one of them starts (a relay started on a full outbox
     # could drain it alone before the others are up).
     relays = [RelayProcess(env, batch=SQLITE_BATCH) for _ in range(3)]
+    # Each one running (a loaded machine starts them seconds apart), then the events.
+    wait(lambda: all(relay.running() for relay in relays), timeout=120, what="three relays")
     committed = _run_json(env, _FILL_SQLITE, str(SQLITE_EVENTS))
     wait(
         lambda: sum(len(relay.published()) for relay in relays) >= SQLITE_EVENTS,

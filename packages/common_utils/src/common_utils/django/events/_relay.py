@@ -256,6 +256,12 @@ class OutboxRelay:
             # Listen before the first pass: a commit between the pass and the first wait still
             # wakes the relay.
             self._wakeup.listen()
+            logger.info(
+                "outbox relay running on %s: woken on commit on %s, polling every %.2f s",
+                ", ".join(self.aliases) or "no database",
+                ", ".join(self._wakeup.listening) or "none",
+                poll_interval,
+            )
             while not stopping():
                 claimed = self.relay_pending()
                 if stopping():
