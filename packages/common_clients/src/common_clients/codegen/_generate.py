@@ -16,17 +16,15 @@ which is what ``nox -s clients`` runs (``--check`` in CI).
 from __future__ import annotations
 
 import keyword
-import subprocess
-import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
-from common_clients.codegen._errors import CodegenError, OutputError
+from common_clients.codegen._errors import OutputError
 from common_clients.codegen._extra import require_extra
-from common_clients.codegen._models import ModelEmitter
 from common_clients.codegen._operations import OperationsEmitter
+from common_clients.codegen._source import format_sources
 from common_clients.codegen._spec import Spec, load_spec
+from common_clients.codegen._types import ModelEmitter
 
 __all__ = [
     "MARKER",
@@ -62,7 +60,6 @@ _TAKEN_PACKAGES = frozenset(
         "uuid",
     }
 )
-_LINE_LENGTH = 100
 
 
 def generate_client(
@@ -124,8 +121,8 @@ def _generate(
     files["resources/__init__.py"] = operations.resources_init(header=header)
     files["_client.py"] = operations.client_module(header=header)
     files["__init__.py"] = operations.package_init(header=header)
-    files["models.py"] = models.render(header=header)
-    formatted = _ruff(files, first_party=sorted({"common_clients", package.partition(".")[0]}))
+    files["models.py"] = models.render(header=header, formatted=False)
+    formatted = format_sources(files, first_party=["common_clients", package.partition(".")[0]])
     return dict(sorted(formatted.items()))
 
 
@@ -140,41 +137,6 @@ def package_folder(out: Path, package: str) -> Path:
             f"package name {package!r} would hide {parts[0]!r}, which generated code imports"
         )
     return out.joinpath(*parts)
-
-
-def _ruff(files: dict[str, str], *, first_party: list[str]) -> dict[str, str]:
-    """``files`` with imports sorted and code formatted by ruff, whatever configuration is near."""
-    with tempfile.TemporaryDirectory(prefix="common-clients-") as folder:
-        root = Path(folder)
-        for relative, source in files.items():
-            path = root / relative
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(source, encoding="utf-8")
-        common = ["--isolated", f"--line-length={_LINE_LENGTH}", "--target-version=py311"]
-        steps = [
-            [
-                "check",
-                *common,
-                "--select=I",
-                "--fix-only",
-                "--exit-zero",
-                f"--config=lint.isort.known-first-party={first_party!r}",
-                ".",
-            ],
-            ["format", *common, "."],
-        ]
-        for step in steps:
-            result = subprocess.run(
-                [sys.executable, "-m", "ruff", *step],
-                cwd=root,
-                capture_output=True,
-                check=False,
-            )
-            if result.returncode != 0:  # a bug here: generated code always parses
-                raise CodegenError(
-                    f"ruff could not format generated code: {result.stderr.decode().strip()}"
-                )
-        return {relative: (root / relative).read_text(encoding="utf-8") for relative in files}
 
 
 def write_client(files: dict[str, str], folder: Path) -> list[Path]:
