@@ -306,6 +306,28 @@ def test_nesting_out_of_proportion_is_one_line(tmp_path: Path, capsys: Any, dept
     assert "nested deeper than" in _one_line_refusal(capsys)
 
 
+@pytest.mark.parametrize("length", [20, 150])
+def test_refs_chaining_types_inside_types_import_or_are_refused(
+    tmp_path: Path, capsys: Any, length: int
+) -> None:
+    chain: list[Any] = [
+        {"type": "array", "items": {"$ref": f"#/components/x-chain/{index + 1}"}}
+        for index in range(length)
+    ]
+    chain.append({"type": "string"})
+    document = json.loads(_nested(0))
+    document["components"]["schemas"]["Deep"] = {"$ref": "#/components/x-chain/0"}
+    document["components"]["x-chain"] = chain
+    status = _generate(tmp_path, _write(tmp_path / "chain.json", document))
+    if length < 100:
+        assert status == 0
+        result = _run("from hostile.models import Deep", tmp_path / "out")
+        assert result.returncode == 0, result.stderr
+    else:
+        assert status == 2
+        assert "nests deeper than 100 levels" in _one_line_refusal(capsys)
+
+
 def test_deep_yaml_and_alias_bombs_are_refused(tmp_path: Path, capsys: Any) -> None:
     deep = "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths: {}\nx: " + "[" * 900 + "]" * 900
     assert _generate(tmp_path, _write(tmp_path / "deep.yaml", deep)) == 2

@@ -80,6 +80,7 @@ _STRING_FORMATS = {
     "decimal": "_decimal.Decimal",
     "binary": "bytes",
 }
+_MAX_TYPE_DEPTH = 100
 _PRIMITIVES = {"string": "str", "integer": "int", "number": "float", "boolean": "bool"}
 
 
@@ -140,6 +141,7 @@ class ModelEmitter:
         ``pointer`` locates ``schema`` in the document for error messages.
         """
         expression, nullable = self._typed(schema, hint=name_hint, direction=direction, at=pointer)
+        self._bounded(expression, pointer)
         return f"{expression} | None" if nullable and expression != "Any" else expression
 
     def properties_of(self, schema: Mapping[str, Any] | bool | None) -> dict[str, Any]:
@@ -551,10 +553,31 @@ class ModelEmitter:
         )
         if nullable and expression not in ("Any", "None"):
             expression = f"{expression} | None"
+        self._bounded(expression, pointer)
         doc = None
         if isinstance(schema, Mapping):
             doc = describe(schema)
         return AliasDef(name=name, expression=expression, doc=doc, pointer=pointer)
+
+    def _bounded(self, expression: str, pointer: str) -> None:
+        """A :class:`SpecError` for a type nested past what Python's parser takes (200 levels).
+
+        The document's own depth is bounded when it is read; ``$ref``s between inline schemas
+        can still chain one type inside another.
+        """
+        if expression.count("[") <= _MAX_TYPE_DEPTH:
+            return
+        depth = deepest = 0
+        for character in expression:
+            if character == "[":
+                depth += 1
+                deepest = max(deepest, depth)
+            elif character == "]":
+                depth -= 1
+        if deepest > _MAX_TYPE_DEPTH:
+            raise self._spec.error(
+                f"the type nests deeper than {_MAX_TYPE_DEPTH} levels (through $refs)", pointer
+            )
 
     def _define_class(
         self,
@@ -623,6 +646,7 @@ class ModelEmitter:
         direction: Direction,
     ) -> FieldDef:
         expression, nullable = self._typed(value, hint=hint, direction=direction, at=at)
+        self._bounded(expression, at)
         resolved, target = self._spec.resolve(value, at=at)
         default = None if required else self._default(resolved, expression, at=target or at)
         annotation = expression
