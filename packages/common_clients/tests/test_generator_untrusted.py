@@ -383,3 +383,49 @@ def test_a_lone_surrogate_is_refused_naming_where(tmp_path: Path, capsys: Any) -
     assert _generate(tmp_path, _write(tmp_path / "surrogate.json", text)) == 2
     line = _one_line_refusal(capsys)
     assert "#/components/schemas/Deep/title: a string holds a lone surrogate" in line
+
+
+def _one_operation() -> dict[str, Any]:
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "t", "version": "1"},
+        "paths": {
+            "/a/": {
+                "get": {
+                    "operationId": "a",
+                    "responses": {"200": {"description": "ok"}},
+                }
+            }
+        },
+        "components": {
+            "schemas": {"S": {"type": "object", "properties": {"x": {"type": "integer"}}}}
+        },
+    }
+
+
+@pytest.mark.parametrize(
+    ("place", "ref", "expected"),
+    [
+        ("parameters", "#/info/title", "#/info/title: a Parameter Object is expected here"),
+        ("parameters", "#/components/schemas/S", "a Parameter Object without a 'name' string"),
+        ("requestBody", "#/components/x-body", "'content' is not a Mapping"),
+        ("responses", "#/info/title", "#/info/title: a Response Object is expected here"),
+        ("path item", "#/info/version", "#/info/version: a Path Item Object is expected here"),
+    ],
+)
+def test_a_ref_to_the_wrong_kind_of_object_is_one_line(
+    tmp_path: Path, capsys: Any, place: str, ref: str, expected: str
+) -> None:
+    document = _one_operation()
+    operation = document["paths"]["/a/"]["get"]
+    if place == "parameters":
+        operation["parameters"] = [{"$ref": ref}]
+    elif place == "requestBody":
+        document["components"]["x-body"] = {"content": "not a map"}
+        operation["requestBody"] = {"$ref": ref}
+    elif place == "responses":
+        operation["responses"] = {"200": {"$ref": ref}}
+    else:
+        document["paths"]["/b/"] = {"$ref": ref}
+    assert _generate(tmp_path, _write(tmp_path / "wrong.json", document)) == 2
+    assert expected in _one_line_refusal(capsys)

@@ -24,6 +24,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Literal
 from urllib.parse import unquote
 
@@ -59,6 +60,16 @@ HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "tra
 _ASCII_BYTES = bytes(range(128))
 # The length of a UTF-8 sequence by the high four bits of its lead byte.
 _UTF8_LENGTH = {0xC: 2, 0xD: 2, 0xE: 3, 0xF: 4}
+DANGLING: Mapping[str, Any] = MappingProxyType({})
+"""What :meth:`Spec.resolve` gives for a ``$ref`` that points to nothing (read as ``{}``)."""
+# What the walks of a Spec read from an object a $ref reached, by the type they need it to be.
+_SHAPES: dict[str, type] = {
+    "content": Mapping,
+    "headers": Mapping,
+    "parameters": list,
+    "responses": Mapping,
+    "tags": list,
+}
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _PATH_TEMPLATE = re.compile(r"\{([^{}]+)\}")
@@ -334,14 +345,14 @@ class Spec:
                 if self.strict:
                     raise self.error(f"$ref {node['$ref']!r} points to nothing", at) from None
                 if id(node) in self._dangling:
-                    return {}, None
+                    return DANGLING, None
                 self._dangling.add(id(node))
                 self.warn(
                     f"$ref {node['$ref']!r} points to nothing: read as an empty object"
                     " (a schema: any value, typed Any)",
                     at,
                 )
-                return {}, None
+                return DANGLING, None
             at = pointer
         return node, pointer
 
@@ -359,7 +370,7 @@ class Spec:
         paths = self.document.get("paths") or {}
         for path, raw_item in paths.items():
             item_pointer = _join("/paths", path)
-            item, _ = self.resolve(raw_item, at=item_pointer)
+            item = self._object(raw_item, item_pointer, "a Path Item Object")
             shared = self._parameters(
                 item.get("parameters") or [], _join(item_pointer, "parameters")
             )
@@ -367,7 +378,7 @@ class Spec:
                 if method not in item:
                     continue
                 pointer = _join(item_pointer, method)
-                raw = item[method]
+                raw = self._object(item[method], pointer, "an Operation Object")
                 own = self._parameters(raw.get("parameters") or [], _join(pointer, "parameters"))
                 merged = {(p.location, p.name): p for p in shared}
                 merged.update({(p.location, p.name): p for p in own})
@@ -386,7 +397,27 @@ class Spec:
                     raw=raw,
                 )
 
+    def _object(self, node: Any, at: str, kind: str, *, keys: Sequence[str] = ()) -> Any:
+        """``node`` with its ``$ref`` followed, when that is a mapping as ``kind`` is.
+
+        The OpenAPI schema checks what is written in place; what a ``$ref`` reaches (it may point
+        anywhere in the document) is checked here, enough for the walks below never to fail.
+        """
+        target, pointer = self.resolve(node, at=at)
+        where = pointer or at
+        if not isinstance(target, Mapping):
+            raise self.error(f"{kind} is expected here, not a {type(target).__name__}", where)
+        for key, expected in _SHAPES.items():
+            if key in target and not isinstance(target[key], expected):
+                raise self.error(f"{kind}'s {key!r} is not a {expected.__name__}", where)
+        for key in keys:
+            if not isinstance(target.get(key), str):
+                raise self.error(f"{kind} without a {key!r} string", where)
+        return target
+
     def _content(self, content: Mapping[str, Any] | None, pointer: str) -> tuple[MediaType, ...]:
+        if content is not None and not all(isinstance(e, Mapping) for e in content.values()):
+            raise self.error("a media type entry is not a Media Type Object", pointer)
         return tuple(
             MediaType(
                 media_type=media_type,
@@ -402,9 +433,12 @@ class Spec:
         for index, entry in enumerate(raw):
             at = _join(pointer, index)
             param, target = self.resolve(entry, at=at)
-            if not param:
+            if param is DANGLING:
                 self.warn("parameter left out: its $ref points to nothing", at)
                 continue
+            self._object(param, target or at, "a Parameter Object", keys=("name", "in"))
+            if param["in"] not in ("path", "query", "header", "cookie"):
+                raise self.error(f"parameter location {param['in']!r} is unknown", target or at)
             at = target or at
             parameters.append(
                 Parameter(
@@ -428,6 +462,7 @@ class Spec:
             return None
         at = _join(operation_pointer, "requestBody")
         body, target = self.resolve(raw, at=at)
+        self._object(body, target or at, "a Request Body Object")
         at = target or at
         return RequestBody(
             required=bool(body.get("required", False)),
@@ -441,6 +476,7 @@ class Spec:
         for status, entry in raw.items():
             at = _join(operation_pointer, "responses", status)
             response, target = self.resolve(entry, at=at)
+            self._object(response, target or at, "a Response Object")
             at = target or at
             responses.append(
                 Response(
