@@ -60,6 +60,7 @@ class SchemaAnalysis:
         self.polymorphic = self._find_polymorphic_bases()
 
     def flag(self, schema: Any, flag: str) -> bool:
+        """Whether ``schema`` (or what it references, or its one ``allOf`` member) sets ``flag``."""
         if not isinstance(schema, Mapping):
             return False
         if schema.get(flag) is True:
@@ -127,6 +128,7 @@ class SchemaAnalysis:
         return split
 
     def needs_split(self, schema: Any) -> bool:
+        """Whether ``schema`` has a request and a response form (read/write-only properties)."""
         if not isinstance(schema, Mapping):
             return False
         key = id(schema)
@@ -165,6 +167,7 @@ class SchemaAnalysis:
 
     @functools.cached_property
     def request_only_components(self) -> frozenset[str]:
+        """Components that parameters and request bodies reach and no response does."""
         requests: list[Any] = []
         responses: list[Any] = []
         for operation in self._spec.operations():
@@ -191,6 +194,7 @@ class SchemaAnalysis:
         return reached
 
     def nullable(self, schema: Mapping[str, Any]) -> bool:
+        """Whether ``schema`` admits ``null`` (3.0 ``nullable``, 3.1 types, enum or const)."""
         if schema.get("nullable") is True:
             return True
         kind = schema.get("type")
@@ -241,6 +245,7 @@ class SchemaAnalysis:
     def collect(
         self, schema: Mapping[str, Any], *, at: str, seen: frozenset[int] = frozenset()
     ) -> Collected:
+        """The properties, required names and extra of ``schema``, its ``allOf`` flattened."""
         collected = Collected()
         if id(schema) in seen:
             return collected
@@ -265,6 +270,7 @@ class SchemaAnalysis:
     def implied_discriminator(
         self, targets: list[Mapping[str, Any]]
     ) -> tuple[str, list[str]] | None:
+        """The property every member of a union holds one distinct constant in, and those."""
         candidates: dict[str, list[str]] | None = None
         for target in targets:
             collected = self.collect(target, at="")
