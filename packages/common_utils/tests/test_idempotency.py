@@ -56,9 +56,9 @@ def _post(
     *,
     key: str | None = "key-1",
     user: str | None = "alice",
-    **extra: str,
+    extra_headers: dict[str, str] | None = None,
 ) -> Any:
-    headers = dict(extra)
+    headers = dict(extra_headers or {})
     if key is not None:
         headers["Idempotency-Key"] = key
     if user is not None:
@@ -227,8 +227,8 @@ def test_an_expired_key_acts_again_and_the_purge_deletes_expired_records() -> No
 def test_the_caller_can_come_from_a_setting() -> None:
     caller = "cu_testproject.idempotent_urls:tenant_caller"
     with override_settings(COMMON_UTILS=_common_utils(IDEMPOTENCY_CALLER=caller)):
-        _post("/orders/", user="alice", **{"X-Tenant": "acme"})
-        again = _post("/orders/", user="bob", **{"X-Tenant": "acme"})
+        _post("/orders/", user="alice", extra_headers={"X-Tenant": "acme"})
+        again = _post("/orders/", user="bob", extra_headers={"X-Tenant": "acme"})
 
     assert again["Idempotent-Replayed"] == "true"
     assert IdempotencyRecord.objects.using("orders").get().caller == "tenant:acme"
