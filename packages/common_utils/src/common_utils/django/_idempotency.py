@@ -10,7 +10,7 @@ The record is written in the same transaction as the view's writes (the view run
 exists exactly when the request had its effect, even if the process dies in between. The unique
 ``(caller, key)`` constraint decides between concurrent duplicates: the second waits for the
 first's transaction and then replays its answer (PostgreSQL: at most ``IDEMPOTENCY_WAIT``
-seconds, then 409; SQLite: the connection's lock timeout). Answers:
+seconds, SQLite: the connection's ``timeout``; then 409). Answers:
 
 - 400 ``invalid_idempotency_key``: a key that is empty, longer than 255 characters, or not
   printable ASCII;
