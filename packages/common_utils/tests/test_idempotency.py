@@ -17,7 +17,7 @@ import pytest
 from cu_testproject import idempotent_urls
 from cu_testproject.cu_orders.models import Order
 from cu_testproject.settings import build_settings
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connections
 from django.test import Client, override_settings
 from django.utils import timezone
@@ -185,7 +185,7 @@ def test_a_response_over_the_bound_acts_once_and_its_repeat_says_it_was_not_kept
     problem = again.json()
     assert problem["type"] == "https://commons.invalid/problems/idempotent_response_not_kept"
     assert "status 201" in problem["detail"]
-    assert "1001 bytes" in problem["detail"]
+    assert "over the bytes kept (1001)" in problem["detail"]
     assert idempotent_urls.RUNS == {"big": 2}
     assert Order.objects.using("orders").count() == 2
 
@@ -197,6 +197,7 @@ def test_a_streamed_response_acts_once_and_is_not_replayed() -> None:
     assert b"".join(first.streaming_content) == b"onetwo"
     assert again.status_code == 409
     assert again.json()["type"].endswith("/idempotent_response_not_kept")
+    assert "streamed" in again.json()["detail"]
     assert idempotent_urls.RUNS == {"streamed": 1}
 
 
@@ -223,6 +224,8 @@ def test_an_expired_key_acts_again_and_the_purge_deletes_expired_records() -> No
     call_command("purge_idempotency_keys", stdout=out)
     assert "orders: 1 expired idempotency records deleted" in out.getvalue()
     assert "default: 0 expired idempotency records deleted" in out.getvalue()
+    with pytest.raises(CommandError, match="--database 'nope': not in DATABASES"):
+        call_command("purge_idempotency_keys", "--database", "nope")
 
 
 def test_the_caller_can_come_from_a_setting() -> None:

@@ -279,13 +279,14 @@ def _answer_repeat(
             request,
         )
     if record.body is None:
+        why = f"over the bytes kept ({record.body_size})" if record.body_size else "streamed"
         return problem_response(
             Problem.of(
                 "idempotent_response_not_kept",
                 409,
                 detail=f"the request with {IDEMPOTENCY_KEY_HEADER} {key!r} was carried out "
-                f"(status {record.status}) but its response was not kept "
-                f"({record.body_size} bytes); it is not carried out again",
+                f"(status {record.status}) but its response was {why}, so it was not kept; "
+                "it is not carried out again",
             ),
             request,
         )
