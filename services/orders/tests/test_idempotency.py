@@ -16,7 +16,6 @@ import sqlite3
 import subprocess
 import sys
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import closing
@@ -30,7 +29,7 @@ import pytest
 from common_clients.orders import OrdersClient
 from common_clients.orders.models import PlaceOrderRequest
 
-from tests.conftest import ORDERS_ENVIRONMENT, TMP
+from tests.conftest import ORDERS_ENVIRONMENT, TMP, wait_until_live
 
 ORDERS_DIR = Path(__file__).resolve().parents[1]
 POSTGRES_URL = os.environ.get("COMMONS_TEST_POSTGRES_URL")
@@ -203,16 +202,7 @@ def orders_server(orders_database: Database, users_service: Path) -> Iterator[st
             stderr=subprocess.STDOUT,
         )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz/live/", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"orders did not start:\n{log.read_text()}")
-            time.sleep(0.1)
+        wait_until_live(url, process, log, "orders", timeout=60)
         yield url
     finally:
         process.send_signal(signal.SIGTERM)
