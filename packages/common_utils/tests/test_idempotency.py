@@ -151,7 +151,7 @@ def test_a_quoted_key_is_the_same_key_unquoted() -> None:
     assert idempotent_urls.RUNS == {"place": 1}
 
 
-def test_a_5xx_answer_is_not_kept_so_the_retry_runs_again() -> None:
+def test_a_5xx_answer_is_rolled_back_and_not_kept_so_the_retry_runs_again() -> None:
     first = _post("/unavailable/")
     second = _post("/unavailable/")
 
@@ -159,6 +159,7 @@ def test_a_5xx_answer_is_not_kept_so_the_retry_runs_again() -> None:
     assert "Idempotent-Replayed" not in second
     assert idempotent_urls.RUNS == {"unavailable": 2}
     assert not IdempotencyRecord.objects.using("orders").exists()
+    assert Order.objects.using("orders").count() == 0  # the view's writes went with it
 
 
 def test_a_4xx_answer_is_kept() -> None:

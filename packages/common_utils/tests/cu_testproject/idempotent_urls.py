@@ -98,8 +98,9 @@ def slow(request: HttpRequest) -> HttpResponse:
 
 
 def unavailable(request: HttpRequest) -> HttpResponse:
-    """503: a dependency is down and nothing was done."""
+    """503 after writing an order (a dependency failed half way)."""
     _count("unavailable")
+    _place(request)
     return problem_response(Problem.of("down", 503, detail="try again"), request)
 
 

@@ -21,8 +21,8 @@ seconds, SQLite: the connection's ``timeout``; then 409). Answers:
 - 409 ``idempotent_response_not_kept``: the first request had its effect but its response was
   streamed or too large to keep, so it cannot be replayed.
 
-5xx, 408 and 429 answers are not kept: nothing (or nothing meant to last) was done, and a retry
-runs the view again.
+5xx, 408 and 429 answers are not kept: the transaction is rolled back, the view's writes in the
+record's database with it, and a retry runs the view again on a clean slate.
 """
 
 from __future__ import annotations
@@ -247,10 +247,11 @@ class IdempotencyMiddleware:
 def _keep(
     record: IdempotencyRecord, response: HttpResponseBase, max_bytes: int, alias: str
 ) -> None:
-    """Store the answer in the claimed row, or drop the row when a retry should run again."""
+    """Store the answer in the claimed row; for an answer not kept, roll the request back (its
+    writes in this database with the row), so that a retry runs on a clean slate."""
     status = response.status_code
     if status >= 500 or status in _NOT_KEPT_STATUSES:
-        record.delete(using=alias)
+        transaction.set_rollback(True, using=alias)
         return
     record.status = status
     record.headers = json.dumps(
