@@ -324,5 +324,5 @@ def test_the_middleware_placed_before_authentication_fails_the_check() -> None:
     wrong = [MIDDLEWARE[0], MIDDLEWARE[2], MIDDLEWARE[1]]
     with override_settings(MIDDLEWARE=wrong):
         (error,) = check_idempotency_middleware_order()
-    assert error.id == "common_utils.E020"
+    assert error.id == "common_utils.E011"
     assert "HeaderAuthenticationMiddleware" in error.msg

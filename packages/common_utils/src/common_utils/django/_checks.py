@@ -11,7 +11,7 @@
 They run only when ``COMMON_UTILS["DATABASE_APPS"]`` is set: a single-database project needs none.
 One more runs always:
 
-- ``common_utils.E020`` ``IdempotencyMiddleware`` comes before an authentication middleware in
+- ``common_utils.E011`` ``IdempotencyMiddleware`` comes before an authentication middleware in
   ``MIDDLEWARE``, so it would see every caller as anonymous
 """
 
@@ -49,7 +49,7 @@ def check_idempotency_middleware_order(
             f"MIDDLEWARE lists {IDEMPOTENCY_MIDDLEWARE_PATH!r} before {late[0]!r}: it would key "
             "every request as anonymous, since the caller is not known yet",
             hint=f"move {IDEMPOTENCY_MIDDLEWARE_PATH!r} after {late[0]!r}",
-            id="common_utils.E020",
+            id="common_utils.E011",
         )
     ]
 
