@@ -119,12 +119,16 @@ def _install_tools(session: nox.Session) -> None:
 
 
 # The tests run on pytest-xdist workers, one per core (``-n auto``): much of their time is spent
-# waiting on servers, brokers and subprocesses, so two workers nearly halve a session even on two
+# waiting on servers, brokers and subprocesses, so a second worker shortens a session even on two
 # cores. COMMONS_TEST_WORKERS sets another count (``0``: no workers, the tests run in the pytest
 # process itself, as ``-- -n 0`` does for one run, e.g. under pdb). Tests must be worker-safe:
 # names of databases, vhosts, queues, key prefixes and folders carry something unique per worker
 # process (see the conftest files), ports are free ports, never fixed ones.
 WORKERS_VARIABLE = "COMMONS_TEST_WORKERS"
+# Packages whose tests run in the pytest process itself: common-auth's take seconds, and each
+# worker would start its own session issuers (django-oauth-toolkit in a subprocess, authlib), which
+# costs more than two workers save (alone on a loaded machine: 113 s in one process, 142 s on two).
+IN_ONE_PROCESS = frozenset({"common_auth"})
 
 
 def _xdist_args(session: nox.Session, *, dist: str = "worksteal") -> list[str]:
@@ -148,6 +152,7 @@ def _run_pytest(
     *paths: str,
     env: dict[str, str] | None = None,
     dist: str = "worksteal",
+    workers: bool = True,
 ) -> None:
     # ``python -m`` so that a pytest outside the session's venv can never stand in for its own.
     # The worker options come first: ``-- -n 0`` (or any -n) given to nox wins over them.
@@ -155,7 +160,7 @@ def _run_pytest(
         "python",
         "-m",
         "pytest",
-        *_xdist_args(session, dist=dist),
+        *(_xdist_args(session, dist=dist) if workers else []),
         *paths,
         *session.posargs,
         env=env,
@@ -184,7 +189,8 @@ def tests(session: nox.Session, package: str, django: str) -> None:
     """Run one package's tests against one Django series, on the Python CI pairs it with."""
     _install_packages(session)
     session.install(DJANGO_PAIRS[django].django)
-    _run_pytest(session, f"packages/{package}/tests", env=DEPRECATIONS_ARE_ERRORS)
+    workers = package not in IN_ONE_PROCESS
+    _run_pytest(session, f"packages/{package}/tests", env=DEPRECATIONS_ARE_ERRORS, workers=workers)
 
 
 # The dependencies whose newest release tests-latest takes and names (with everything else).
@@ -219,7 +225,12 @@ def tests_latest(session: nox.Session) -> None:
     for package in PACKAGES:  # one pytest each: every package's tests configure Django their way
         try:
             _run_pytest(
-                session, f"packages/{package}/tests", "-m", "not slow", env=DEPRECATIONS_ARE_ERRORS
+                session,
+                f"packages/{package}/tests",
+                "-m",
+                "not slow",
+                env=DEPRECATIONS_ARE_ERRORS,
+                workers=package not in IN_ONE_PROCESS,
             )
         except nox.command.CommandFailed:
             failed.append(package)
