@@ -134,8 +134,8 @@ IN_ONE_PROCESS = frozenset({"common_auth"})
 def _xdist_args(session: nox.Session, *, dist: str = "worksteal") -> list[str]:
     """``-n N --dist MODE`` as COMMONS_TEST_WORKERS asks (``auto`` when unset), or nothing for 0.
 
-    ``worksteal`` rebalances the long tests that end a run; ``loadgroup`` keeps the tests marked
-    ``xdist_group(name)`` on one worker (where they share an expensive session fixture).
+    ``worksteal`` rebalances the long tests that end a run; ``loadfile`` keeps each test file on
+    one worker (its tests share an expensive session fixture or one resource).
     """
     workers = os.environ.get(WORKERS_VARIABLE, "").strip() or "auto"
     if workers not in ("auto", "logical") and not workers.isdigit():
@@ -244,7 +244,11 @@ def tests_repo(session: nox.Session) -> None:
     _install_packages(session)
     _install_tools(session)
     session.install("pytest", "-r", "tests/requirements.txt")
-    _run_pytest(session, "tests", dist="loadgroup")  # the demo tests share a run: tests/services
+    # One file's tests on one worker: each demo run (a session fixture of tests/services, minutes
+    # per backend) happens once, and the tests that start `nox -s index` from this repository
+    # (its .nox/index venv) never run at once. (pytest-xdist's loadgroup ignores xdist_group
+    # marks under pytest 9, so files are the unit.)
+    _run_pytest(session, "tests", dist="loadfile")
 
 
 @nox.session(python="3.11")
