@@ -194,7 +194,7 @@ def tests_repo(session: nox.Session) -> None:
     _install_packages(session)
     _install_tools(session)
     session.install("pytest", "-r", "tests/requirements.txt")
-    _run_pytest(session, "tests")
+    _run_pytest(session, "tests", "--ignore=tests/template")  # the template session runs those
 
 
 @nox.session(python="3.11")
@@ -361,6 +361,28 @@ def tests_services(session: nox.Session) -> None:
             _run_pytest(session)
 
 
+# copier renders templates/service/ (copier.yml at the root points there); the made service's own
+# dependencies come from its lock, in a venv of its own that the guide's commands make.
+TEMPLATE_REQUIREMENTS = ("copier==9.19.1", "pytest")
+
+
+@nox.session(python=NEWEST_PYTHON)
+def template(session: nox.Session) -> None:
+    """The service template and the guide: ``docs/splitting.md`` run as written (tests/template).
+
+    In a temporary folder: ``manage.py boundaries`` on the example monolith, a service made from
+    the template with ``copier copy``, installed from its hash-locked lock (the ``common-*``
+    releases rebuilt from ``releases.toml`` into an index on disk), its tests (schemathesis
+    among them), ``mypy --strict``, its client generated, its first event relayed, ``copier
+    update``; then an update from one template commit to the next, and the example services
+    checked against what the template makes of their names. The made services need uv on PATH.
+    """
+    _install_packages(session, with_tests=False)  # the monolith's environment: common-utils
+    _install_tools(session)  # rebuilding the recorded releases
+    session.install(*TEMPLATE_REQUIREMENTS)
+    _run_pytest(session, "tests/template", "-p", "no:cacheprovider")
+
+
 @nox.session(python=NEWEST_PYTHON)
 def specs(session: nox.Session) -> None:
     """Fail when a service's OpenAPI document in common-clients' specs/ is stale.
@@ -420,6 +442,7 @@ CI_PLAN: dict[str, str] = {
     "tests-latest": NEWEST_PYTHON,
     "tests-services": NEWEST_PYTHON,
     "tests-repo": "3.11",
+    "template": NEWEST_PYTHON,
     "build": "3.11",
 }
 
