@@ -16,6 +16,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
 
 from tests.template.conftest import ROOT
@@ -87,7 +88,7 @@ def test_the_guide_runs_as_written(tmp_path: Path, commons_index: str, template_
     # The client's test ran (it is skipped only before the client exists).
     assert re.search(r"^1 passed in ", said, flags=re.MULTILINE), said[-3000:]
     # The first event: written with its item, then published by the relay.
-    with sqlite3.connect(service / "catalog.sqlite3") as database:
+    with closing(sqlite3.connect(service / "catalog.sqlite3")) as database:
         rows = database.execute(
             "SELECT event_type, sent_at FROM common_utils_outbox ORDER BY id"
         ).fetchall()
