@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.template.conftest import ROOT, copier
+from template.support import ROOT, copier
 
 SERVICES = ROOT / "services"
 # Files every example service shares with the template; orders is wired as the template is.

@@ -19,7 +19,7 @@ import sys
 from contextlib import closing
 from pathlib import Path
 
-from tests.template.conftest import ROOT
+from template.support import ROOT
 
 GUIDE = ROOT / "docs" / "splitting.md"
 MONOLITH = ROOT / "packages" / "common_utils" / "tests" / "bd_monolith"
@@ -47,9 +47,13 @@ def test_the_guide_has_a_command_for_every_step() -> None:
 
 def test_the_guide_runs_as_written(tmp_path: Path, commons_index: str, template_repo: Path) -> None:
     monolith = tmp_path / "monolith"
-    shutil.copytree(MONOLITH, monolith / "bd_monolith", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        MONOLITH, monolith / "bd_monolith", ignore=shutil.ignore_patterns("__pycache__")
+    )
     shutil.copy2(MONOLITH / "manage.py", monolith / "manage.py")
-    script = "PS4='+ [$SECONDS s] '\nset -euxo pipefail\n" + "\n".join(console_blocks(GUIDE.read_text()))
+    # Each command is echoed with the seconds since the start: where the time goes.
+    prelude = "PS4='+ [$SECONDS s] '\nset -euxo pipefail\n"
+    script = prelude + "\n".join(console_blocks(GUIDE.read_text()))
     env = {
         **os.environ,
         "COMMONS": str(template_repo),

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.template.conftest import copier, git
+from template.support import copier, git
 
 
 def _answers(service: Path) -> dict[str, str]:
     """The answers file's ``key: value`` lines (copier writes plain scalars here)."""
     lines = (service / ".copier-answers.yml").read_text().splitlines()
-    pairs = (line.split(": ", 1) for line in lines if line and not line.startswith("#"))
-    return {key: value for key, value in pairs}
+    pairs = [line.partition(": ") for line in lines if line and not line.startswith("#")]
+    return {key: value for key, _, value in pairs}
 
 
 def test_an_update_brings_the_next_template_commit_and_keeps_the_services_edits(
@@ -22,7 +22,16 @@ def test_an_update_brings_the_next_template_commit_and_keeps_the_services_edits(
     git(tmp_path, "clone", "--quiet", str(template_repo), str(repo))
     first = git(repo, "rev-parse", "HEAD").strip()
     service = tmp_path / "shop"
-    copier("copy", "--defaults", "--vcs-ref=HEAD", "--data", "service_name=shop", str(repo), str(service), cwd=tmp_path)
+    copier(
+        "copy",
+        "--defaults",
+        "--vcs-ref=HEAD",
+        "--data",
+        "service_name=shop",
+        str(repo),
+        str(service),
+        cwd=tmp_path,
+    )
     assert _answers(service)["_commit"] == first[: len(_answers(service)["_commit"])]
     git(service, "init", "--quiet")
     git(service, "add", "-A")
@@ -40,8 +49,10 @@ def test_an_update_brings_the_next_template_commit_and_keeps_the_services_edits(
 
     copier("update", "--defaults", "--vcs-ref=HEAD", cwd=service)
 
-    assert (service / "gunicorn.conf.py").read_text().endswith(
-        "timeout = 30  # seconds a request may take\n"
+    assert (
+        (service / "gunicorn.conf.py")
+        .read_text()
+        .endswith("timeout = 30  # seconds a request may take\n")
     )
     assert "max_length=120)" in models.read_text()  # the service's edit stays
     assert _answers(service)["_commit"] == second[: len(_answers(service)["_commit"])]
