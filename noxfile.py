@@ -248,7 +248,8 @@ def tests_repo(session: nox.Session) -> None:
     # per backend) happens once, and the tests that start `nox -s index` from this repository
     # (its .nox/index venv) never run at once. (pytest-xdist's loadgroup ignores xdist_group
     # marks under pytest 9, so files are the unit.)
-    _run_pytest(session, "tests", dist="loadfile")
+    # tests/template: the template session runs those.
+    _run_pytest(session, "tests", "--ignore=tests/template", dist="loadfile")
 
 
 @nox.session(python="3.11")
@@ -415,6 +416,28 @@ def tests_services(session: nox.Session) -> None:
             _run_pytest(session)
 
 
+# copier renders templates/service/ (copier.yml at the root points there); the made service's own
+# dependencies come from its lock, in a venv of its own that the guide's commands make.
+TEMPLATE_REQUIREMENTS = ("copier==9.19.1", "pytest")
+
+
+@nox.session(python=NEWEST_PYTHON)
+def template(session: nox.Session) -> None:
+    """The service template and the guide: ``docs/splitting.md`` run as written (tests/template).
+
+    In a temporary folder: ``manage.py boundaries`` on the example monolith, a service made from
+    the template with ``copier copy``, installed from its hash-locked lock (the ``common-*``
+    releases rebuilt from ``releases.toml`` into an index on disk), its tests (schemathesis
+    among them), ``mypy --strict``, its client generated, its first event relayed, ``copier
+    update``; then an update from one template commit to the next, and the example services
+    checked against what the template makes of their names. The made services need uv on PATH.
+    """
+    _install_packages(session, with_tests=False)  # the monolith's environment: common-utils
+    _install_tools(session)  # rebuilding the recorded releases
+    session.install(*TEMPLATE_REQUIREMENTS)
+    _run_pytest(session, "tests/template", "-p", "no:cacheprovider")
+
+
 @nox.session(python=NEWEST_PYTHON)
 def specs(session: nox.Session) -> None:
     """Fail when a service's OpenAPI document in common-clients' specs/ is stale.
@@ -474,6 +497,7 @@ CI_PLAN: dict[str, str] = {
     "tests-latest": NEWEST_PYTHON,
     "tests-services": NEWEST_PYTHON,
     "tests-repo": "3.11",
+    "template": NEWEST_PYTHON,
     "build": "3.11",
 }
 
@@ -503,6 +527,7 @@ CI_MINUTES: dict[str, float] = {
     "tests-repo": 10,
     **{f"tests(common_utils-django{django})": 7 for django in DJANGO_PAIRS},
     "tests-latest": 4,
+    "template": 4,
     **{f"typecheck(django{django})": 3 for django in DJANGO_PAIRS},
     **{f"tests(common_clients-django{django})": 3 for django in DJANGO_PAIRS},
     "tests-services": 1.5,
