@@ -275,6 +275,9 @@ def test_the_committed_spec_is_what_drf_spectacular_exports(tmp_path: Path) -> N
 
 def test_the_committed_client_is_what_the_generator_makes() -> None:
     files = generate_client(
-        PACKAGE / "specs" / "inventory.yaml", service="inventory", spec_label="specs/inventory.yaml"
+        PACKAGE / "specs" / "inventory.yaml",
+        service="inventory",
+        package="common_clients.inventory",
+        spec_label="specs/inventory.yaml",
     )
     assert stale_files(files, PACKAGE / "src" / "common_clients" / "inventory") == []

@@ -571,7 +571,9 @@ def test_generate_all_writes_every_spec_and_check_names_stale_files(tmp_path: Pa
     assert "stale: src/common_clients/workshop/resources/widgets.py (differs)" in lines
     assert "stale: src/common_clients/workshop/resources/stray.py (not generated)" in lines
     assert generate_all(package_dir=tmp_path, report=lines.append) == 0
-    assert not (target / "resources" / "stray.py").exists()
+    assert (target / "resources" / "widgets.py").read_text() != "# edited\n"
+    # A file the generator did not write is never deleted: the check keeps naming it.
+    assert (target / "resources" / "stray.py").exists()
 
 
 def test_resource_class_names_never_collide_across_tags() -> None:

@@ -15,18 +15,27 @@ resolved) and :meth:`Spec.resolve` for schemas and other objects.
 
 from __future__ import annotations
 
+import codecs
 import hashlib
+import importlib.util
 import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Literal
 from urllib.parse import unquote
 
+from common_clients.codegen._errors import MissingExtraError, SpecError, SpecWarning
+from common_clients.codegen._extra import require
+
 __all__ = [
     "HTTP_METHODS",
+    "MAX_BYTES",
+    "MAX_DEPTH",
+    "MAX_NODES",
     "MediaType",
     "Operation",
     "Parameter",
@@ -34,18 +43,43 @@ __all__ = [
     "Response",
     "Spec",
     "SpecError",
+    "SpecWarning",
     "escape_pointer",
     "load_spec",
     "node_at",
     "parse_spec",
 ]
 
+MAX_DEPTH = 64
+"""How deeply a document may nest (objects and lists); the largest public documents nest ~20."""
+MAX_NODES = 2_000_000
+"""The most objects and lists a YAML document may expand to (GitHub's has ~100,000)."""
+MAX_BYTES = 64 * 1024 * 1024
+"""The largest document read, the files its ``$ref``s name included (GitHub's is 14 MB)."""
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+_ASCII_BYTES = bytes(range(128))
+# The length of a UTF-8 sequence by the high four bits of its lead byte.
+_UTF8_LENGTH = {0xC: 2, 0xD: 2, 0xE: 3, 0xF: 4}
+DANGLING: Mapping[str, Any] = MappingProxyType({})
+"""What :meth:`Spec.resolve` gives for a ``$ref`` that points to nothing (read as ``{}``)."""
+# What the walks of a Spec read from an object a $ref reached, by the type they need it to be.
+_SHAPES: dict[str, type] = {
+    "content": Mapping,
+    "headers": Mapping,
+    "parameters": list,
+    "responses": Mapping,
+    "tags": list,
+}
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _PATH_TEMPLATE = re.compile(r"\{([^{}]+)\}")
 # A "$ref" whose value does not start with "#" (JSON or YAML spelling): a reference to a file.
 _FILE_REF = re.compile(rb"""\$ref["']?\s*:\s*["']?(?![\s"'#])""")
 # Keywords whose values are data (never document structure, so a "$ref" key there is just data).
 _DATA_KEYWORDS = frozenset({"example", "default", "enum", "const", "value"})
+# Keywords whose value is a schema, and whose members are (where a ``null`` is read as ``{}``).
+_SCHEMA_KEYWORDS = frozenset({"schema", "items", "additionalProperties", "not"})
+_SCHEMA_LISTS = frozenset({"allOf", "anyOf", "oneOf"})
 # Keywords whose values map names the author chose to objects (a property may be called "enum").
 _NAMED_MAPS = frozenset(
     {
@@ -72,22 +106,6 @@ _NAMED_MAPS = frozenset(
         "webhooks",
     }
 )
-
-
-class SpecError(Exception):
-    """An OpenAPI document that cannot be used, with the JSON pointer of the problem.
-
-    ``pointer`` is an RFC 6901 pointer into the document (``""`` for the whole document); ``source``
-    names the file when there is one.
-    """
-
-    def __init__(self, message: str, *, pointer: str, source: str | None = None) -> None:
-        self.message = message
-        self.pointer = pointer
-        self.source = source
-        where = f"#{pointer}" if pointer else "#/"
-        prefix = f"{source}: " if source else ""
-        super().__init__(f"{prefix}{where}: {message}")
 
 
 def escape_pointer(segment: object) -> str:
@@ -181,13 +199,28 @@ class Operation:
 
 @cache
 def _validators() -> dict[str, Any]:
-    import jsonschema_rs
-    from openapi_spec_validator.schemas import schema_v30, schema_v31
-
+    jsonschema_rs = require("jsonschema_rs")
     return {
-        "3.0": jsonschema_rs.validator_for(dict(schema_v30), validate_formats=False),
-        "3.1": jsonschema_rs.validator_for(dict(schema_v31), validate_formats=False),
+        version: jsonschema_rs.validator_for(_official_schema(version), validate_formats=False)
+        for version in ("3.0", "3.1")
     }
+
+
+def _official_schema(version: str) -> Any:
+    """The OpenAPI Initiative's JSON schema of ``version``, as openapi-spec-validator ships it.
+
+    Read from its file: importing openapi-spec-validator (for its ``schemas``) pulls in a pure-
+    Python validation stack that takes seconds and tens of MB, and none of it is used here.
+    """
+    found = importlib.util.find_spec("openapi_spec_validator")
+    if found is None or not found.submodule_search_locations:
+        raise MissingExtraError("openapi_spec_validator")
+    folder = Path(next(iter(found.submodule_search_locations)))
+    path = folder / "resources" / "schemas" / f"v{version}" / "schema.json"
+    if not path.is_file():  # a release that moved its files: ask it the long way
+        schemas = require("openapi_spec_validator.schemas")
+        return dict(getattr(schemas, f"schema_v{version.replace('.', '')}"))
+    return json.loads(path.read_bytes())
 
 
 def _best_error(error: Any) -> Any:
@@ -209,6 +242,10 @@ class Spec:
 
     ``document`` is the parsed document; ``version`` is ``"3.0"`` or ``"3.1"``; ``source`` is the
     file it came from (as given) and ``sha256`` the hash of its bytes.
+
+    Deviations other generators tolerate are read with a :class:`SpecWarning` each, kept in
+    :attr:`warnings` (a dangling ``$ref`` or a ``null`` schema is any value, ``type: "null"`` in
+    3.0 is nullable); with ``strict`` the first of them is raised instead.
     """
 
     def __init__(
@@ -218,18 +255,26 @@ class Spec:
         source: str | None = None,
         sha256: str | None = None,
         validate: bool = True,
+        strict: bool = False,
     ) -> None:
         self.document = document
         self.source = source
+        self.strict = strict
+        self.warnings: list[SpecWarning] = []
+        """What the generator read differently from the letter of the document, in order."""
+        self._warned: set[str] = set()
+        self._dangling: set[int] = set()  # the $ref nodes already warned about
         self.sha256 = (
             sha256 or hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
         )
         self.version = self._detect_version()
         if validate:
+            references = self._prepare()
             self._validate_schema()
             if self.version == "3.1":
                 self._validate_schema_objects()
-            self._validate_references()
+            for node, pointer in references:
+                self.resolve(node, at=pointer)
             self._validate_operations()
 
     # -- errors ----------------------------------------------------------------------------------
@@ -237,6 +282,17 @@ class Spec:
     def error(self, message: str, pointer: str) -> SpecError:
         """A :class:`SpecError` about this document."""
         return SpecError(message, pointer=pointer, source=self.source)
+
+    def warn(self, message: str, pointer: str) -> None:
+        """Record a deviation read leniently (once); raise it as an error when ``strict``."""
+        warning = SpecWarning(message, pointer=pointer, source=self.source)
+        if self.strict:
+            raise SpecError(
+                f"{message} (an error under --strict)", pointer=pointer, source=self.source
+            )
+        if str(warning) not in self._warned:
+            self._warned.add(str(warning))
+            self.warnings.append(warning)
 
     # -- lookups ---------------------------------------------------------------------------------
 
@@ -286,7 +342,17 @@ class Spec:
             try:
                 node = self.get(pointer)
             except SpecError:
-                raise self.error(f"$ref {node['$ref']!r} points to nothing", at) from None
+                if self.strict:
+                    raise self.error(f"$ref {node['$ref']!r} points to nothing", at) from None
+                if id(node) in self._dangling:
+                    return DANGLING, None
+                self._dangling.add(id(node))
+                self.warn(
+                    f"$ref {node['$ref']!r} points to nothing: read as an empty object"
+                    " (a schema: any value, typed Any)",
+                    at,
+                )
+                return DANGLING, None
             at = pointer
         return node, pointer
 
@@ -304,7 +370,7 @@ class Spec:
         paths = self.document.get("paths") or {}
         for path, raw_item in paths.items():
             item_pointer = _join("/paths", path)
-            item, _ = self.resolve(raw_item, at=item_pointer)
+            item = self._object(raw_item, item_pointer, "a Path Item Object")
             shared = self._parameters(
                 item.get("parameters") or [], _join(item_pointer, "parameters")
             )
@@ -312,7 +378,7 @@ class Spec:
                 if method not in item:
                     continue
                 pointer = _join(item_pointer, method)
-                raw = item[method]
+                raw = self._object(item[method], pointer, "an Operation Object")
                 own = self._parameters(raw.get("parameters") or [], _join(pointer, "parameters"))
                 merged = {(p.location, p.name): p for p in shared}
                 merged.update({(p.location, p.name): p for p in own})
@@ -331,7 +397,27 @@ class Spec:
                     raw=raw,
                 )
 
+    def _object(self, node: Any, at: str, kind: str, *, keys: Sequence[str] = ()) -> Any:
+        """``node`` with its ``$ref`` followed, when that is a mapping as ``kind`` is.
+
+        The OpenAPI schema checks what is written in place; what a ``$ref`` reaches (it may point
+        anywhere in the document) is checked here, enough for the walks below never to fail.
+        """
+        target, pointer = self.resolve(node, at=at)
+        where = pointer or at
+        if not isinstance(target, Mapping):
+            raise self.error(f"{kind} is expected here, not a {type(target).__name__}", where)
+        for key, expected in _SHAPES.items():
+            if key in target and not isinstance(target[key], expected):
+                raise self.error(f"{kind}'s {key!r} is not a {expected.__name__}", where)
+        for key in keys:
+            if not isinstance(target.get(key), str):
+                raise self.error(f"{kind} without a {key!r} string", where)
+        return target
+
     def _content(self, content: Mapping[str, Any] | None, pointer: str) -> tuple[MediaType, ...]:
+        if content is not None and not all(isinstance(e, Mapping) for e in content.values()):
+            raise self.error("a media type entry is not a Media Type Object", pointer)
         return tuple(
             MediaType(
                 media_type=media_type,
@@ -347,6 +433,12 @@ class Spec:
         for index, entry in enumerate(raw):
             at = _join(pointer, index)
             param, target = self.resolve(entry, at=at)
+            if param is DANGLING:
+                self.warn("parameter left out: its $ref points to nothing", at)
+                continue
+            self._object(param, target or at, "a Parameter Object", keys=("name", "in"))
+            if param["in"] not in ("path", "query", "header", "cookie"):
+                raise self.error(f"parameter location {param['in']!r} is unknown", target or at)
             at = target or at
             parameters.append(
                 Parameter(
@@ -370,6 +462,7 @@ class Spec:
             return None
         at = _join(operation_pointer, "requestBody")
         body, target = self.resolve(raw, at=at)
+        self._object(body, target or at, "a Request Body Object")
         at = target or at
         return RequestBody(
             required=bool(body.get("required", False)),
@@ -383,6 +476,7 @@ class Spec:
         for status, entry in raw.items():
             at = _join(operation_pointer, "responses", status)
             response, target = self.resolve(entry, at=at)
+            self._object(response, target or at, "a Response Object")
             at = target or at
             responses.append(
                 Response(
@@ -430,8 +524,7 @@ class Spec:
         The OpenAPI 3.1 document schema leaves Schema Objects to their dialect, so without this a
         ``type: strin`` or a ``properties`` list would pass validation.
         """
-        import jsonschema_rs
-
+        jsonschema_rs = require("jsonschema_rs")
         for pointer, schema in self._schema_objects():
             try:
                 jsonschema_rs.meta.validate(schema)
@@ -463,30 +556,82 @@ class Spec:
                     (value, _join(pointer, index), False) for index, value in enumerate(node)
                 )
 
-    def _validate_references(self) -> None:
-        """Every ``$ref`` resolves inside the document and none loops on itself."""
-        # (node, pointer, whether its keys are names chosen by the author rather than keywords)
-        stack: list[tuple[Any, str, bool]] = [(self.document, "", False)]
+    def _prepare(self) -> list[tuple[Any, str]]:
+        """One walk before validation: bound the depth, read deviations, list the ``$ref``s.
+
+        A ``null`` where a schema belongs becomes ``{}`` (any value), and in 3.0 ``type: "null"``
+        becomes ``nullable`` (``type: ["x", "null"]`` becomes ``type: x, nullable: true``), each
+        with a warning; the document is changed in place. Returns every ``$ref`` node with its
+        pointer, to resolve once the document is known to be valid.
+        """
+        references: list[tuple[Any, str]] = []
+        # (node, pointer, depth, whether its keys are names chosen by the author, not keywords)
+        stack: list[tuple[Any, str, int, bool]] = [(self.document, "", 0, False)]
         while stack:
-            node, pointer, named = stack.pop()
-            if isinstance(node, Mapping):
-                if not named and isinstance(node.get("$ref"), str):
-                    self.resolve(node, at=pointer)
-                for key, value in node.items():
-                    if not isinstance(value, Mapping | list):
-                        continue
-                    if not named and (
-                        key in _DATA_KEYWORDS
-                        or str(key).startswith("x-")
-                        or (key == "examples" and isinstance(value, list))
-                    ):
-                        continue  # examples and defaults are data; extensions are anyone's
-                    child_named = not named and key in _NAMED_MAPS and isinstance(value, Mapping)
-                    stack.append((value, _join(pointer, key), child_named))
-            elif isinstance(node, list):
-                for index, value in enumerate(node):
-                    if isinstance(value, Mapping | list):
-                        stack.append((value, _join(pointer, index), False))
+            node, pointer, depth, named = stack.pop()
+            if depth > MAX_DEPTH:
+                raise self.error(f"nested deeper than {MAX_DEPTH} levels", pointer)
+            if isinstance(node, list):  # children pushed last first: popped in document order
+                stack.extend(
+                    (value, _join(pointer, index), depth + 1, False)
+                    for index, value in reversed(list(enumerate(node)))
+                    if isinstance(value, Mapping | list)
+                )
+                continue
+            if not named:
+                if isinstance(node.get("$ref"), str):
+                    references.append((node, pointer))
+                if self.version == "3.0" and "type" in node:
+                    self._null_type(node, pointer)
+            for key, value in reversed(self._members(node, pointer, named)):
+                child_named = not named and key in _NAMED_MAPS and isinstance(value, Mapping)
+                stack.append((value, _join(pointer, key), depth + 1, child_named))
+        return references
+
+    def _members(self, node: Any, pointer: str, named: bool) -> list[tuple[str, Any]]:
+        """The members of ``node`` that are structure to walk, its ``null`` schemas made ``{}``."""
+        members = []
+        for key, value in node.items():
+            if named:
+                if value is None and pointer.endswith(("/properties", "/schemas")):
+                    node[key] = self._null_schema(_join(pointer, key))
+            elif key in _DATA_KEYWORDS or str(key).startswith("x-"):
+                continue  # examples and defaults are data; extensions are anyone's
+            elif key == "examples" and isinstance(value, list):
+                continue
+            elif value is None and key in _SCHEMA_KEYWORDS:
+                node[key] = self._null_schema(_join(pointer, key))
+            elif key in _SCHEMA_LISTS and isinstance(value, list):
+                for index, member in enumerate(value):
+                    if member is None:
+                        value[index] = self._null_schema(_join(pointer, key, index))
+            if isinstance(value, Mapping | list):
+                members.append((key, value))
+        return members
+
+    def _null_schema(self, pointer: str) -> dict[str, Any]:
+        self.warn("a null schema: read as any value (typed Any)", pointer)
+        return {}
+
+    def _null_type(self, node: Any, pointer: str) -> None:
+        """OpenAPI 3.0 has no ``type: "null"``; others read it as 3.1 does, and so does this."""
+        kind = node["type"]
+        kinds = kind if isinstance(kind, list) else [kind]
+        if "null" not in kinds:
+            return
+        rest = [k for k in kinds if k != "null"]
+        if len(rest) > 1:
+            return  # a list of types is invalid in 3.0: validation names it
+        self.warn(
+            'type "null" is OpenAPI 3.1, not 3.0: read as nullable (3.0 says nullable: true)',
+            _join(pointer, "type"),
+        )
+        node["nullable"] = True
+        if rest:
+            node["type"] = rest[0]
+        else:
+            del node["type"]
+            node["enum"] = [None]
 
     def _validate_operations(self) -> None:
         seen_ids: dict[str, str] = {}
@@ -516,8 +661,7 @@ def _yaml_loader() -> type[Any]:
     Here only ``true``/``false`` are booleans, integers are decimal, octal ``0o``, hex ``0x``, and
     timestamps stay strings (JSON, which OpenAPI documents are, has no dates).
     """
-    import yaml
-
+    yaml = require("yaml")
     base: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
     class Loader(base):  # type: ignore[misc]
@@ -549,39 +693,139 @@ def _yaml_int(loader: Any, node: Any) -> int:
     return int(text, 10)
 
 
-def _stringify_keys(node: Any) -> Any:
-    """YAML reads ``200:`` as an int key; OpenAPI (and JSON) keys are strings."""
-    if isinstance(node, dict):
-        return {
-            key if isinstance(key, str) else json.dumps(key): _stringify_keys(value)
-            for key, value in node.items()
-        }
-    if isinstance(node, list):
-        return [_stringify_keys(value) for value in node]
-    return node
+def _plain(document: Any, *, source: str | None) -> Any:
+    """A YAML document as JSON has it: string keys (YAML reads ``200:`` as an int), a tree.
+
+    YAML aliases let a small file stand for an enormous tree (a "billion laughs"): the copy stops
+    at :data:`MAX_NODES` objects and lists, and at :data:`MAX_DEPTH` levels and more.
+    """
+    root: list[Any] = [None]
+    # (value to copy, the container to put the copy in, at which key or index, depth)
+    stack: list[tuple[Any, Any, Any, int]] = [(document, root, 0, 0)]
+    count = 0
+    while stack:
+        node, parent, slot, depth = stack.pop()
+        if isinstance(node, dict):
+            copy: Any = {}
+            for key, value in node.items():
+                name = key if isinstance(key, str) else json.dumps(key, default=str)
+                copy[name] = None
+                stack.append((value, copy, name, depth + 1))
+        elif isinstance(node, list):
+            copy = [None] * len(node)
+            stack.extend((value, copy, index, depth + 1) for index, value in enumerate(node))
+        else:
+            parent[slot] = node
+            continue
+        count += 1
+        if count > MAX_NODES or depth > 2 * MAX_DEPTH:
+            limit = f"{MAX_NODES} objects and lists" if count > MAX_NODES else "nesting"
+            raise SpecError(
+                f"the document expands beyond the generator's bound ({limit}):"
+                " YAML aliases or nesting out of all proportion",
+                pointer="",
+                source=source,
+            )
+        parent[slot] = copy
+    return root[0]
+
+
+def _ascii_json(data: bytes) -> bytes:
+    """JSON ``data`` with every non-ASCII character written as its ``\\u`` escape: the same JSON.
+
+    Python holds a string in 4 bytes a character once one character needs it (an emoji in one
+    description): a 14 MB document would be decoded into a 56 MB string. Escaped, it stays 1 byte a
+    character. Only the (few) characters found are rewritten; the search for them is ``bytes.find``
+    per lead byte that occurs, as fast as memory.
+    """
+    if data.isascii():
+        return data
+    leads = {byte for byte in data.translate(None, _ASCII_BYTES) if byte >= 0xC0}
+    positions: list[int] = []
+    for lead in leads:
+        needle, start = bytes((lead,)), 0
+        while (found := data.find(needle, start)) != -1:
+            positions.append(found)
+            start = found + 1
+    pieces: list[bytes] = []
+    done = 0
+    for position in sorted(positions):
+        end = position + _UTF8_LENGTH[data[position] >> 4]
+        try:
+            character = data[position:end].decode("utf-8")
+        except UnicodeDecodeError:
+            data.decode("utf-8")  # the same error, with the byte's place in the whole file
+            raise
+        pieces += [data[done:position], json.dumps(character)[1:-1].encode("ascii")]
+        done = end
+    pieces.append(data[done:])
+    escaped = b"".join(pieces)
+    if not escaped.isascii():  # a continuation byte without its lead: not UTF-8
+        data.decode("utf-8")  # the UnicodeDecodeError, with the byte's place in the file
+    return escaped
+
+
+def _refuse_lone_surrogates(document: Any, source: str | None) -> None:
+    """A :class:`SpecError` at the first string holding half a surrogate pair (``"\\ud800"``).
+
+    JSON's escapes can spell one; it is no Unicode character and cannot be written out as UTF-8.
+    """
+    stack: list[tuple[Any, str]] = [(document, "")]
+    while stack:
+        node, pointer = stack.pop()
+        items: Any = node.items() if isinstance(node, dict) else enumerate(node)
+        for key, value in items:
+            at = _join(pointer, key)
+            for text in (key, value):
+                if isinstance(text, str) and _LONE_SURROGATE.search(text):
+                    raise SpecError(
+                        "a string holds a lone surrogate (half a UTF-16 pair): not Unicode text",
+                        pointer=at,
+                        source=source,
+                    )
+            if isinstance(value, dict | list):
+                stack.append((value, at))
 
 
 def _parse(data: bytes, *, source: str | None) -> Any:
-    text = data.decode("utf-8-sig", errors="strict")
-    if text.lstrip().startswith("{"):
+    """The content of a YAML or JSON file; a :class:`SpecError` (never its text) if it is none."""
+    if len(data) > MAX_BYTES:
+        raise SpecError(
+            f"{len(data)} bytes: larger than the {MAX_BYTES}-byte bound", pointer="", source=source
+        )
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8) :]
+    try:
+        if data.lstrip()[:1] == b"{":
+            try:
+                return json.loads(_ascii_json(data))
+            except json.JSONDecodeError as exc:
+                raise SpecError(
+                    f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}",
+                    pointer="",
+                    source=source,
+                ) from None
+        yaml = require("yaml")
+        text = data.decode("utf-8")
         try:
-            document = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise SpecError(
-                f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}",
-                pointer="",
-                source=source,
-            ) from exc
-    else:
-        import yaml
-
-        try:
-            document = _stringify_keys(yaml.load(text, Loader=_yaml_loader()))  # noqa: S506 (a safe loader)
+            loaded = yaml.load(text, Loader=_yaml_loader())
         except yaml.YAMLError as exc:
+            # Only where and what kind: the message of a YAML error quotes the file's text.
             mark = getattr(exc, "problem_mark", None)
             where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-            raise SpecError(f"invalid YAML{where}: {exc}", pointer="", source=source) from exc
-    return document
+            problem = getattr(exc, "problem", None) or type(exc).__name__
+            raise SpecError(f"invalid YAML{where}: {problem}", pointer="", source=source) from None
+        return _plain(loaded, source=source)
+    except UnicodeDecodeError as exc:
+        raise SpecError(f"not UTF-8 text (byte {exc.start})", pointer="", source=source) from None
+    except RecursionError:
+        raise SpecError(
+            f"nested deeper than the generator reads ({MAX_DEPTH} levels are allowed)",
+            pointer="",
+            source=source,
+        ) from None
+    except ValueError as exc:  # integers past Python's 4300 digits, in JSON and in YAML
+        raise SpecError(f"a value cannot be read: {exc}", pointer="", source=source) from None
 
 
 def parse_spec(
@@ -590,33 +834,51 @@ def parse_spec(
     source: str | None = None,
     validate: bool = True,
     base: Path | None = None,
+    root: Path | None = None,
+    strict: bool = False,
 ) -> Spec:
     """A :class:`Spec` from the bytes of a YAML or JSON document.
 
     ``$ref``s to other files are read relative to ``base`` (the document's own path), else to
     ``source``'s folder, and bundled in (see ``_bundle``); the hash then covers those files too.
+    No ``$ref`` reads a file outside ``root`` (default: the document's folder) or through a
+    symlink. ``strict`` makes every warning an error (see :class:`Spec`).
     """
-    raw = data.encode() if isinstance(data, str) else data
+    raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
     sha256 = hashlib.sha256(raw).hexdigest()
     document = _parse(raw, source=source)
+    if _SURROGATE_ESCAPE.search(raw):
+        _refuse_lone_surrogates(document, source)
     if isinstance(document, dict) and _FILE_REF.search(raw):
         from common_clients.codegen._bundle import bundle
 
         path = base or Path(source or "openapi.yaml")
-        hashes = bundle(document, path=path, source=source, parse=_parse)
+        hashes = bundle(document, path=path, source=source, parse=_parse, root=root)
         if hashes:
             sha256 = hashlib.sha256(" ".join([sha256, *hashes]).encode()).hexdigest()
-    return Spec(document, source=source, sha256=sha256, validate=validate)
+    return Spec(document, source=source, sha256=sha256, validate=validate, strict=strict)
 
 
-def load_spec(path: str | Path, *, validate: bool = True) -> Spec:
+def load_spec(
+    path: str | Path, *, validate: bool = True, root: Path | None = None, strict: bool = False
+) -> Spec:
     """Read, parse and validate the OpenAPI document at ``path`` (YAML or JSON).
 
     Raises :class:`SpecError` (with the JSON pointer of the problem) for a document that is not
-    valid OpenAPI 3.0/3.1, has a dangling or looping ``$ref``, or cannot be parsed.
+    valid OpenAPI 3.0/3.1, has a looping ``$ref``, cannot be parsed, or is past the bounds
+    (:data:`MAX_BYTES`, :data:`MAX_DEPTH`). ``root`` and ``strict``: see :func:`parse_spec`.
     """
     try:
+        size = Path(path).stat().st_size
+        if size > MAX_BYTES:
+            raise SpecError(
+                f"{size} bytes: larger than the {MAX_BYTES}-byte bound",
+                pointer="",
+                source=str(path),
+            )
         data = Path(path).read_bytes()
     except OSError as exc:
-        raise SpecError(f"cannot read: {exc.strerror}", pointer="", source=str(path)) from exc
-    return parse_spec(data, source=str(path), validate=validate, base=Path(path))
+        raise SpecError(f"cannot read: {exc.strerror}", pointer="", source=str(path)) from None
+    return parse_spec(
+        data, source=str(path), validate=validate, base=Path(path), root=root, strict=strict
+    )

@@ -4,7 +4,8 @@ Add ``"common_utils.django"`` to ``INSTALLED_APPS`` (app label ``common_utils``:
 processed-event tables, the system checks, ``manage.py outbox_relay`` and
 ``manage.py migrate_all``),
 ``"common_utils.django.AppDatabaseRouter"`` to ``DATABASE_ROUTERS`` and
-``"common_utils.django.RequestContextMiddleware"`` first in ``MIDDLEWARE``, and the
+``"common_utils.django.RequestContextMiddleware"`` first in ``MIDDLEWARE`` (and
+``"common_utils.django.IdempotencyMiddleware"`` after the authentication middleware), and the
 ``problem_*`` handlers as the root URLconf's ``handler400``/``403``/``404``/``500`` (errors as
 RFC 9457 problem details).
 
@@ -19,6 +20,12 @@ from common_utils.django._health import (
     liveness,
     readiness,
     readiness_report,
+)
+from common_utils.django._idempotency import (
+    IDEMPOTENCY_KEY_HEADER,
+    IDEMPOTENT_REPLAYED_HEADER,
+    IdempotencyMiddleware,
+    purge_idempotency_records,
 )
 from common_utils.django._middleware import RequestContextMiddleware
 from common_utils.django._problems import (
@@ -39,8 +46,11 @@ from common_utils.django._transactions import atomic_for, database_for, on_commi
 from common_utils.django.events._outbox import publish
 
 __all__ = [
+    "IDEMPOTENCY_KEY_HEADER",
+    "IDEMPOTENT_REPLAYED_HEADER",
     "AppDatabaseRouter",
     "CommonUtilsSettings",
+    "IdempotencyMiddleware",
     "RequestContextMiddleware",
     "atomic_for",
     "begin_draining",
@@ -61,6 +71,7 @@ __all__ = [
     "problem_response",
     "problem_server_error",
     "publish",
+    "purge_idempotency_records",
     "readiness",
     "readiness_report",
 ]

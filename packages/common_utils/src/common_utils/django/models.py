@@ -219,3 +219,51 @@ class EventKeyArrival(models.Model):
     def __str__(self) -> str:
         """Name the consumer, the key and the event's number."""
         return f"{self.consumer}: {self.source} {self.key} #{self.sequence} waiting"
+
+
+class IdempotencyRecord(models.Model):
+    """The answer given to one caller's request under one ``Idempotency-Key``, kept for repeats.
+
+    Written by ``IdempotencyMiddleware`` in the same transaction as the view's own writes, so the
+    record exists exactly when the request had its effect; the unique ``(caller, key)`` constraint
+    makes a concurrent duplicate wait for it (or fail) instead of acting a second time. ``body`` is
+    ``None`` when the response was streamed or larger than ``IDEMPOTENCY_MAX_RESPONSE_BYTES``.
+    """
+
+    id: models.BigAutoField[int, int] = models.BigAutoField(primary_key=True)
+    caller: models.CharField[str, str] = models.CharField(
+        max_length=255, help_text="Who sent the request: 'user:<id>', or 'anonymous'."
+    )
+    key: models.CharField[str, str] = models.CharField(
+        max_length=255, help_text="The Idempotency-Key header as sent."
+    )
+    request_hash: models.CharField[str, str] = models.CharField(
+        max_length=64, help_text="SHA-256 of the method, path, content type and body."
+    )
+    request_line: models.CharField[str, str] = models.CharField(
+        max_length=300, help_text="Method and path of the first request, for people."
+    )
+    status: models.PositiveSmallIntegerField[int | None, int | None] = (
+        models.PositiveSmallIntegerField(
+            null=True, blank=True, help_text="The response's status (null while it runs)."
+        )
+    )
+    headers: models.TextField[str, str] = models.TextField(
+        default="[]", help_text="The response headers replayed, as a JSON list of pairs."
+    )
+    body: models.BinaryField[bytes | None, bytes | None] = models.BinaryField(null=True, blank=True)
+    body_size: models.PositiveBigIntegerField[int, int] = models.PositiveBigIntegerField(default=0)
+    created_at: models.DateTimeField[datetime, datetime] = models.DateTimeField()
+    expires_at: models.DateTimeField[datetime, datetime] = models.DateTimeField()
+
+    class Meta:
+        app_label = "common_utils"
+        db_table = "common_utils_idempotency_record"
+        constraints = (
+            models.UniqueConstraint(fields=["caller", "key"], name="common_utils_idempotency_once"),
+        )
+        indexes = (models.Index(fields=["expires_at"], name="common_utils_idempotency_exp"),)
+
+    def __str__(self) -> str:
+        """Name the key, the caller and the answer."""
+        return f"{self.key} of {self.caller}: {self.request_line} -> {self.status}"

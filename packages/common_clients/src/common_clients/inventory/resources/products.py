@@ -20,8 +20,6 @@ from common_clients import (
     SyncClient,
     SyncPage,
 )
-from common_clients._base_client import path_param
-from common_clients._response import AsyncRawMethod, RawMethod
 from common_clients.inventory.models import (
     PaginatedProductList,
     PatchedProductRequest,
@@ -29,6 +27,7 @@ from common_clients.inventory.models import (
     ProductRequest,
     StockAdjustmentRequest,
 )
+from common_clients.runtime import AsyncRawMethod, RawMethod, path_param
 
 __all__ = ["AsyncProducts", "AsyncProductsWithRawResponse", "Products", "ProductsWithRawResponse"]
 

@@ -20,9 +20,8 @@ from common_clients import (
     SyncClient,
     SyncPage,
 )
-from common_clients._base_client import path_param
-from common_clients._response import AsyncRawMethod, RawMethod
 from common_clients.orders.models import Order, PaginatedOrderList, PlaceOrderRequest
+from common_clients.runtime import AsyncRawMethod, RawMethod, path_param
 
 __all__ = ["AsyncOrders", "AsyncOrdersWithRawResponse", "Orders", "OrdersWithRawResponse"]
 
