@@ -34,6 +34,7 @@ BATCH = 200
 KILL_AFTER = 500  # published lines seen: inside the third batch (400..600)
 SQLITE_EVENTS = 300
 SQLITE_BATCH = 20
+SQLITE_ROUNDS = 5
 
 
 class _Rollback(Exception):
@@ -266,17 +267,23 @@ def test_concurrent_relays_on_sqlite_publish_each_event_once(tmp_path: Path, wai
     relays = [RelayProcess(env, batch=SQLITE_BATCH) for _ in range(3)]
     # Each one running (a loaded machine starts them seconds apart), then the events.
     wait(lambda: all(relay.running() for relay in relays), timeout=120, what="three relays")
-    committed = _run_json(env, _FILL_SQLITE, str(SQLITE_EVENTS))
-    wait(
-        lambda: sum(len(relay.published()) for relay in relays) >= SQLITE_EVENTS,
-        timeout=300,
-        what=f"{SQLITE_EVENTS} published events",
-    )
+    # Events are committed in rounds until at least two relays have published (on a loaded
+    # machine one relay can win every turn of a round); each round is waited for in full.
+    committed: list[str] = []
+    for _ in range(SQLITE_ROUNDS):
+        committed += _run_json(env, _FILL_SQLITE, str(SQLITE_EVENTS))
+        wait(
+            lambda: sum(len(relay.published()) for relay in relays) >= len(committed),
+            timeout=300,
+            what=f"{len(committed)} published events",
+        )
+        if sum(1 for relay in relays if relay.published()) >= 2:
+            break
     for relay in relays:
         relay.stop()
         assert relay.process.returncode == 0, "\n".join(relay.lines[-20:])
     published = [event_id for relay in relays for event_id in relay.published()]
-    assert len(published) == len(committed) == SQLITE_EVENTS
+    assert len(published) == len(committed)
     assert sorted(published) == sorted(committed)  # each event once, none lost
     assert sum(1 for relay in relays if relay.published()) >= 2
 
@@ -316,6 +323,9 @@ def test_on_sqlite_a_dead_relays_rows_come_back_when_its_lease_ends(tmp_path: Pa
     from conftest import _filesystem_broker, run_python
 
     env = _sqlite_project_env(tmp_path, _filesystem_broker("sqlite-leases"))
+    # The lease outlasts the next process's start however loaded the machine (the steps after it
+    # name their own "now").
+    env["CU_TEST_CLAIM_TIMEOUT"] = "600"
     committed = _run_json(env, _FILL_SQLITE, "5")
     claimed_by_dead = json.loads(run_python(env, "-c", _SQLITE_LEASES, "die", returncode=9))
     assert claimed_by_dead == committed[:3]
