@@ -50,3 +50,19 @@ def test_version_is_a_release_version() -> None:
     from packaging.version import Version
 
     assert str(Version(common_clients.__version__)) == common_clients.__version__
+
+
+def test_runtime_module_is_the_surface_generated_code_stands_on() -> None:
+    import common_clients.runtime
+
+    names = common_clients.runtime.__all__
+    assert names == sorted(names, key=_isort_order)
+    assert set(names) == {
+        "AsyncRawMethod",
+        "GeneratedModel",
+        "RawMethod",
+        "discriminate",
+        "path_param",
+    }
+    for name in names:
+        assert hasattr(common_clients.runtime, name), name

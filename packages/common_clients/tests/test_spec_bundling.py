@@ -117,7 +117,7 @@ def test_bundled_documents_generate_models(tmp_path: Path) -> None:
     media = operation.responses[0].content[0]
     assert emitter.type_for(media.schema, name_hint="X", direction="response") == "list[User]"
     source = emitter.render()
-    assert "class User(_Model):" in source
+    assert "class User(GeneratedModel):" in source
     assert "address: Address | None = None" in source
     assert 'Country: TypeAlias = Literal["FR", "DE"]' in source
 

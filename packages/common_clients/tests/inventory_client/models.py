@@ -8,9 +8,8 @@ import datetime as _dt
 import decimal as _decimal
 from typing import Literal, TypeAlias
 
-from pydantic import BaseModel, ConfigDict
-
 from common_clients import UnknownStr
+from common_clients.runtime import GeneratedModel
 
 __all__ = [
     "CategoryEnum",
@@ -22,14 +21,6 @@ __all__ = [
 ]
 
 
-class _Model(BaseModel):
-    """Base of the models here: unknown fields ignored, fields settable by attribute name."""
-
-    model_config = ConfigDict(
-        extra="ignore", populate_by_name=True, defer_build=True, protected_namespaces=()
-    )
-
-
 CategoryEnum: TypeAlias = Literal["tools", "parts", "supplies"]
 """* `tools` - Tools
 * `parts` - Parts
@@ -37,14 +28,14 @@ CategoryEnum: TypeAlias = Literal["tools", "parts", "supplies"]
 """
 
 
-class PaginatedProductList(_Model):
+class PaginatedProductList(GeneratedModel):
     count: int
     next: str | None = None
     previous: str | None = None
     results: list[Product]
 
 
-class PatchedProductRequest(_Model):
+class PatchedProductRequest(GeneratedModel):
     sku: str | None = None
     """Stock keeping unit, unique."""
     name: str | None = None
@@ -54,7 +45,7 @@ class PatchedProductRequest(_Model):
     notes: str | None = None
 
 
-class Product(_Model):
+class Product(GeneratedModel):
     id: int
     sku: str
     """Stock keeping unit, unique."""
@@ -66,7 +57,7 @@ class Product(_Model):
     created: _dt.datetime
 
 
-class ProductRequest(_Model):
+class ProductRequest(GeneratedModel):
     sku: str
     """Stock keeping unit, unique."""
     name: str
@@ -76,7 +67,7 @@ class ProductRequest(_Model):
     notes: str | None = None
 
 
-class StockAdjustmentRequest(_Model):
+class StockAdjustmentRequest(GeneratedModel):
     delta: int
     """Units to add (negative to remove)."""
     reason: str | None = None

@@ -1,8 +1,7 @@
-"""The ``common-clients`` command: ``generate``, ``generate-all`` and ``diff``.
+"""The ``common-clients`` command: ``generate`` and ``diff``.
 
-``common-clients generate SPEC --out DIR --name SERVICE`` writes ``DIR/SERVICE/``;
-``common-clients generate-all [--check]`` regenerates every client of the common-clients package
-from its ``specs/`` (``--check``: fail, writing nothing, when a committed client is stale);
+``common-clients generate SPEC --out DIR --name SERVICE [--package PKG]`` writes ``DIR/PKG/`` (the
+package ``PKG``, ``SERVICE`` by default; ``a.b`` goes to ``DIR/a/b/``);
 ``common-clients diff OLD NEW`` lists the API changes between two versions of a document and
 exits 1 when one is breaking. A bad document is reported with its JSON pointer, not a traceback.
 """
@@ -16,9 +15,8 @@ from pathlib import Path
 
 from common_clients.codegen._diff import diff_specs
 from common_clients.codegen._generate import (
-    PACKAGE_DIR,
-    generate_all,
     generate_client,
+    package_folder,
     stale_files,
     write_client,
 )
@@ -38,25 +36,16 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     generate = commands.add_parser("generate", help="generate one client package")
     generate.add_argument("spec", type=Path, help="the OpenAPI 3.0/3.1 document (YAML or JSON)")
-    generate.add_argument("--out", type=Path, required=True, help="folder to write SERVICE/ into")
+    generate.add_argument(
+        "--out", type=Path, required=True, help="folder to write the package into"
+    )
     generate.add_argument("--name", required=True, help="the service name (a Python identifier)")
     generate.add_argument(
-        "--package", help="dotted import name of the package (default: common_clients.NAME)"
+        "--package",
+        help="dotted import name of the package, written to OUT/its/dotted/path (default: NAME)",
     )
     generate.add_argument(
         "--check", action="store_true", help="write nothing; exit 1 when the output is stale"
-    )
-    every = commands.add_parser(
-        "generate-all", help="regenerate every client from the package's specs/"
-    )
-    every.add_argument(
-        "--package-dir",
-        type=Path,
-        default=PACKAGE_DIR,
-        help="the common-clients package folder holding specs/ and src/ (default: this checkout's)",
-    )
-    every.add_argument(
-        "--check", action="store_true", help="write nothing; exit 1 when a client is stale"
     )
     diff = commands.add_parser("diff", help="API changes between two versions of a document")
     diff.add_argument("old", type=Path)
@@ -75,7 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 package=arguments.package,
                 progress=_progress,
             )
-            target = arguments.out / arguments.name
+            target = package_folder(arguments.out, arguments.package or arguments.name)
             if arguments.check:
                 stale = stale_files(files, target)
                 for entry in stale:
@@ -84,8 +73,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             write_client(files, target)
             print(f"wrote {len(files)} files to {target}")
             return 0
-        if arguments.command == "generate-all":
-            return generate_all(package_dir=arguments.package_dir, check=arguments.check)
         changes = diff_specs(load_spec(arguments.old), load_spec(arguments.new))
         for change in changes:
             print(change)

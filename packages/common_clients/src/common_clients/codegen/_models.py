@@ -68,7 +68,6 @@ _STRING_FORMATS = {
 }
 _PRIMITIVES = {"string": "str", "integer": "int", "number": "float", "boolean": "bool"}
 _MODULE_IMPORTS = {
-    "Callable": "from collections.abc import Callable",
     "_dt": "import datetime as _dt",
     "_decimal": "import decimal as _decimal",
     "_uuid": "import uuid as _uuid",
@@ -76,7 +75,9 @@ _MODULE_IMPORTS = {
 _TYPING_NAMES = ("Annotated", "Any", "Literal", "TypeAlias")
 # The runtime's types for enum values a client does not know (see common_clients._enums).
 _RUNTIME_NAMES = ("UnknownInt", "UnknownStr")
-_PYDANTIC_NAMES = ("BaseModel", "ConfigDict", "Discriminator", "Field", "Tag")
+# What generated models stand on, from the runtime's public surface for generated code.
+_GENERATED_NAMES = ("GeneratedModel", "discriminate")
+_PYDANTIC_NAMES = ("ConfigDict", "Discriminator", "Field", "Tag")
 _STRING_LITERAL = re.compile(r""""(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'""")
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -375,12 +376,15 @@ class ModelEmitter:
             lines.append(f"from typing import {', '.join(typing_names)}")
         lines.append("")
         pydantic_names = [name for name in _PYDANTIC_NAMES if name in used]
-        lines.append(f"from pydantic import {', '.join(pydantic_names)}")
+        if pydantic_names:
+            lines.append(f"from pydantic import {', '.join(pydantic_names)}")
         if "TypeAliasType" in used:
             lines.append("from typing_extensions import TypeAliasType")
         runtime_names = [name for name in _RUNTIME_NAMES if name in used]
         if runtime_names:
             lines += ["", f"from common_clients import {', '.join(runtime_names)}"]
+        generated_names = [name for name in _GENERATED_NAMES if name in used]
+        lines.append(f"from common_clients.runtime import {', '.join(generated_names)}")
         exported = _isort_order(self._defs)
         lines += ["", f"__all__ = {exported!r}", "", ""]
         return format_python("\n".join(lines) + "\n" + body)
@@ -397,13 +401,11 @@ class ModelEmitter:
 
     def _used_names(self) -> set[str]:
         """Names the definitions use, read from the code they hold (never from docstrings)."""
-        code = ["BaseModel", "ConfigDict"]
+        code = ["GeneratedModel"]
         for definition in self._defs.values():
             if isinstance(definition, _AliasDef):
                 code += ["TypeAliasType" if definition.recursive else "TypeAlias"]
                 code.append(definition.expression)
-                if "_discriminate(" in definition.expression:
-                    code.append("Any Callable Discriminator")
                 continue
             for item in definition.fields:
                 code += [item.annotation, item.default or ""]
@@ -411,7 +413,7 @@ class ModelEmitter:
                 if item.name != item.wire or item.deprecated or factory:
                     code.append("Field")
             if definition.extra is not None:
-                code += ["Field", definition.extra]
+                code += ["ConfigDict", "Field", definition.extra]
         return set(_IDENTIFIER.findall(_STRING_LITERAL.sub("", " ".join(code))))
 
     # -- naming and the work queue ---------------------------------------------------------------
@@ -1196,9 +1198,6 @@ class ModelEmitter:
         early = [name for name in ordered if not reaches[name]]
         late = [name for name in ordered if reaches[name]]
         chunks: list[str] = []
-        if any("_discriminate(" in aliases[name].expression for name in aliases):
-            chunks.append(_DISCRIMINATE_SOURCE)
-        chunks.append(_BASE_SOURCE)
         chunks += [self._render_alias(aliases[name]) for name in early]
         chunks += [self._render_class(d) for d in classes]
         chunks += [self._render_alias(aliases[name]) for name in late]
@@ -1215,7 +1214,7 @@ class ModelEmitter:
         return text
 
     def _render_class(self, model: _ClassDef) -> str:
-        lines = [f"class {model.name}(_Model):\n"]
+        lines = [f"class {model.name}(GeneratedModel):\n"]
         if model.doc:
             lines.append(_docstring(model.doc, "    "))
         if model.extra is not None:
@@ -1341,7 +1340,7 @@ def _member_compare(a: str, b: str) -> int:
 def _tagged_union(prop: str, parts: list[str], tag_of: dict[str, str]) -> str:
     """``Annotated[A | B, Discriminator(...)]``: members picked by the value of ``prop``."""
     members = " | ".join(f"Annotated[{part}, Tag({part!r})]" for part in parts)
-    chooser = f"_discriminate({_literal_source(prop)}, {_literal_source(tag_of)})"
+    chooser = f"discriminate({_literal_source(prop)}, {_literal_source(tag_of)})"
     return f"Annotated[{members}, Discriminator({chooser})]"
 
 
@@ -1371,24 +1370,3 @@ def _describe(schema: Any) -> str | None:
 
 def _deprecated(schema: Any) -> bool:
     return isinstance(schema, Mapping) and schema.get("deprecated") is True
-
-
-_BASE_SOURCE = '''\
-class _Model(BaseModel):
-    """Base of the models here: unknown fields ignored, fields settable by attribute name."""
-
-    model_config = ConfigDict(
-        extra="ignore", populate_by_name=True, defer_build=True, protected_namespaces=()
-    )
-'''
-
-_DISCRIMINATE_SOURCE = '''\
-def _discriminate(prop: str, tags: dict[str, str]) -> Callable[[Any], str | None]:
-    """Picks a union member by the value of ``prop``, in a dict or on a model."""
-
-    def tag(value: Any) -> str | None:
-        raw = value.get(prop) if isinstance(value, dict) else getattr(value, prop, None)
-        return tags.get(raw) if isinstance(raw, str) else None
-
-    return tag
-'''

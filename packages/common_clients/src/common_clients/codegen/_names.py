@@ -90,6 +90,7 @@ MODULE_RESERVED: frozenset[str] = frozenset(
         "ConfigDict",
         "Discriminator",
         "Field",
+        "GeneratedModel",
         "Literal",
         "Tag",
         "TypeAlias",

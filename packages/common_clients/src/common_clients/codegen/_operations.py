@@ -450,12 +450,11 @@ class OperationsEmitter:
         if "return cast(" in "".join(body):
             source.append("from typing import cast")
         source += self._models.imports_for(annotations, models_module=f"{self._package}.models")
-        public = runtime - _PRIVATE_RUNTIME
+        public = runtime - _GENERATED_RUNTIME
         source.append(f"from common_clients import {', '.join(_isort(public))}")
-        for module, names in _PRIVATE_MODULES.items():
-            wanted = sorted(runtime & names)
-            if wanted:
-                source.append(f"from {module} import {', '.join(wanted)}")
+        source.append(
+            f"from common_clients.runtime import {', '.join(_isort(runtime & _GENERATED_RUNTIME))}"
+        )
         exported = [sync_name, async_name, raw_name, async_raw_name]
         source += ["", f"__all__ = {_isort(exported)!r}", "", ""]
         return "\n".join(source) + "\n" + "\n\n".join(body)
@@ -723,11 +722,8 @@ class OperationsEmitter:
         )
 
 
-_PRIVATE_RUNTIME = frozenset({"AsyncRawMethod", "RawMethod", "path_param"})
-_PRIVATE_MODULES = {
-    "common_clients._base_client": frozenset({"path_param"}),
-    "common_clients._response": frozenset({"AsyncRawMethod", "RawMethod"}),
-}
+# Names generated code takes from common_clients.runtime (the rest come from common_clients).
+_GENERATED_RUNTIME = frozenset({"AsyncRawMethod", "RawMethod", "path_param"})
 
 
 def _deprecation(method: _Method) -> str:

@@ -6,20 +6,12 @@ from __future__ import annotations
 
 import datetime as _dt
 
-from pydantic import BaseModel, ConfigDict
+from common_clients.runtime import GeneratedModel
 
 __all__ = ["Notification", "PaginatedNotificationList", "Problem"]
 
 
-class _Model(BaseModel):
-    """Base of the models here: unknown fields ignored, fields settable by attribute name."""
-
-    model_config = ConfigDict(
-        extra="ignore", populate_by_name=True, defer_build=True, protected_namespaces=()
-    )
-
-
-class Notification(_Model):
+class Notification(GeneratedModel):
     """A notification of the caller."""
 
     id: int
@@ -35,14 +27,14 @@ class Notification(_Model):
     created_at: _dt.datetime
 
 
-class PaginatedNotificationList(_Model):
+class PaginatedNotificationList(GeneratedModel):
     count: int
     next: str | None = None
     previous: str | None = None
     results: list[Notification]
 
 
-class Problem(_Model):
+class Problem(GeneratedModel):
     """An RFC 9457 problem details document: the body of every error answer."""
 
     type: str

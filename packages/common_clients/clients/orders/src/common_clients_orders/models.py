@@ -7,24 +7,16 @@ from __future__ import annotations
 import datetime as _dt
 from typing import Literal, TypeAlias
 
-from pydantic import BaseModel, ConfigDict
+from common_clients.runtime import GeneratedModel
 
 __all__ = ["Order", "Owner", "PaginatedOrderList", "PlaceOrderRequest", "Problem", "StatusEnum"]
-
-
-class _Model(BaseModel):
-    """Base of the models here: unknown fields ignored, fields settable by attribute name."""
-
-    model_config = ConfigDict(
-        extra="ignore", populate_by_name=True, defer_build=True, protected_namespaces=()
-    )
 
 
 StatusEnum: TypeAlias = Literal["placed"]
 """* `placed` - Placed"""
 
 
-class Order(_Model):
+class Order(GeneratedModel):
     """An order: what was placed, by whom, and its owner as users knows them now."""
 
     id: int
@@ -39,7 +31,7 @@ class Order(_Model):
     owner: Owner
 
 
-class Owner(_Model):
+class Owner(GeneratedModel):
     """The owner of an order as the users service describes them now."""
 
     id: int
@@ -51,14 +43,14 @@ class Owner(_Model):
     is_active: bool
 
 
-class PaginatedOrderList(_Model):
+class PaginatedOrderList(GeneratedModel):
     count: int
     next: str | None = None
     previous: str | None = None
     results: list[Order]
 
 
-class PlaceOrderRequest(_Model):
+class PlaceOrderRequest(GeneratedModel):
     """What placing an order takes: a product and a quantity."""
 
     product: str
@@ -67,7 +59,7 @@ class PlaceOrderRequest(_Model):
     """How many, 1 to 100."""
 
 
-class Problem(_Model):
+class Problem(GeneratedModel):
     """An RFC 9457 problem details document: the body of every error answer."""
 
     type: str

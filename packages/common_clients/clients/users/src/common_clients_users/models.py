@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as _dt
 from typing import Literal, TypeAlias
 
-from pydantic import BaseModel, ConfigDict
+from common_clients.runtime import GeneratedModel
 
 __all__ = [
     "AccessToken",
@@ -21,21 +21,13 @@ __all__ = [
 ]
 
 
-class _Model(BaseModel):
-    """Base of the models here: unknown fields ignored, fields settable by attribute name."""
-
-    model_config = ConfigDict(
-        extra="ignore", populate_by_name=True, defer_build=True, protected_namespaces=()
-    )
-
-
 GrantTypeEnum: TypeAlias = Literal["password", "client_credentials"]
 """* `password` - password
 * `client_credentials` - client_credentials
 """
 
 
-class AccessToken(_Model):
+class AccessToken(GeneratedModel):
     """An access token (RFC 6749 §5.1)."""
 
     access_token: str
@@ -44,21 +36,21 @@ class AccessToken(_Model):
     scope: str
 
 
-class OAuthError(_Model):
+class OAuthError(GeneratedModel):
     """A refused token request (RFC 6749 §5.2)."""
 
     error: str
     error_description: str | None = None
 
 
-class PaginatedUserList(_Model):
+class PaginatedUserList(GeneratedModel):
     count: int
     next: str | None = None
     previous: str | None = None
     results: list[User]
 
 
-class Problem(_Model):
+class Problem(GeneratedModel):
     """An RFC 9457 problem details document: the body of every error answer."""
 
     type: str
@@ -77,7 +69,7 @@ class Problem(_Model):
     """A validation error's fields at fault: pointer (RFC 6901), detail, code."""
 
 
-class TokenRequest(_Model):
+class TokenRequest(GeneratedModel):
     """An OAuth2 token request (RFC 6749 §4.3 password, §4.4 client credentials)."""
 
     grant_type: GrantTypeEnum
@@ -95,7 +87,7 @@ class TokenRequest(_Model):
     """client credentials, unless sent with HTTP Basic"""
 
 
-class User(_Model):
+class User(GeneratedModel):
     """A user: what the other services look up (``users_retrieve``)."""
 
     id: int
@@ -112,7 +104,7 @@ class User(_Model):
     date_joined: _dt.datetime
 
 
-class UserCreateRequest(_Model):
+class UserCreateRequest(GeneratedModel):
     """A new user; the password is checked against the password validators and stored hashed."""
 
     username: str

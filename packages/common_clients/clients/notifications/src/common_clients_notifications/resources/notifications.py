@@ -20,8 +20,7 @@ from common_clients import (
     SyncClient,
     SyncPage,
 )
-from common_clients._base_client import path_param
-from common_clients._response import AsyncRawMethod, RawMethod
+from common_clients.runtime import AsyncRawMethod, RawMethod, path_param
 from common_clients_notifications.models import Notification, PaginatedNotificationList
 
 __all__ = [

@@ -10,7 +10,7 @@ from functools import cached_property
 from typing import Any, Unpack
 
 from common_clients import AsyncClient, RequestOptions, SyncClient
-from common_clients._response import AsyncRawMethod, RawMethod
+from common_clients.runtime import AsyncRawMethod, RawMethod
 from common_clients_users.models import AccessToken, TokenRequest
 
 __all__ = ["AsyncOauth", "AsyncOauthWithRawResponse", "Oauth", "OauthWithRawResponse"]
