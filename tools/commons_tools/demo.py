@@ -133,11 +133,12 @@ def publish_current(checkout: Path, index: RunningIndex, say: Say) -> dict[str, 
     """Put each package's current version on the index.
 
     When ``releases.toml`` records releases, they are republished (rebuilt from their recorded
-    trees: the bytes the services' locks pin). The packages it records no release of (all of
-    them in a repository that never released; a service's new client package) are released, as
-    their fragments ask: ``release --package`` over them, which leaves the released ones where
-    they are. A package still not on the index (it had nothing to release) is published as a
-    build of HEAD.
+    trees: the bytes the services' locks pin). When it records no release of some package (of
+    any, in a repository that never released; a service's new client package), the repository
+    is released as its fragments ask: the new package at its first version, and with it what it
+    needs of the others (a client generated against a runtime newer than the last release
+    requires that runtime's next release, which the cascade writes into its range). A package
+    still not on the index (it had nothing to release) is published as a build of HEAD.
     """
     target = target_of(index)
     state = load_state(checkout)
@@ -148,10 +149,8 @@ def publish_current(checkout: Path, index: RunningIndex, say: Say) -> dict[str, 
     unreleased = [
         p.dist_name for p in load_workspace(checkout).packages if state.last(p.dist_name) is None
     ]
-    if unreleased and state.records:
-        say(f"    never released: {', '.join(unreleased)}; releasing them")
-        release(checkout, only=unreleased, outdir=checkout / "dist", say=indented)
-    elif unreleased:
+    if unreleased:
+        say(f"    never released: {', '.join(unreleased)}; releasing what the fragments ask for")
         release(checkout, outdir=checkout / "dist", say=indented)
     workspace = load_workspace(checkout)
     missing = [
