@@ -135,9 +135,13 @@ def test_the_client_is_generated_into_its_package_and_kept_current(
     assert "(missing)" in " ".join(clients.stale(files, folder))
 
     clients.write(files, folder)
+    assert clients.stale(files, folder) == []
+    # A file the generator did not write is named, and never deleted by it.
     (folder / "stray.py").write_text("", encoding="utf-8")
     assert clients.stale(files, folder) == ["stray.py (not generated)"]
     clients.write(files, folder)
+    assert (folder / "stray.py").is_file()
+    (folder / "stray.py").unlink()
     assert clients.stale(files, folder) == []
     # The release's version file and the typing marker are the package's, never the generator's.
     assert (folder / "__about__.py").is_file()

@@ -3,7 +3,8 @@
 A generated client is a workspace package of its own under ``packages/common_clients/clients/``
 (``common-clients-users``, import ``common_clients_users``): its ``pyproject.toml`` names the
 document it is made from (``[tool.commons] spec``), and everything in ``src/<module>/`` but the
-release's ``__about__.py`` and ``py.typed`` is written by the generator, never by hand. The
+release's ``__about__.py`` and ``py.typed`` is written by the generator (its marker file lists
+what), never by hand. The
 test-only inventory client is generated the same way into ``packages/common_clients/tests/``, out
 of every published wheel.
 
@@ -69,7 +70,7 @@ def targets(repo: Path) -> list[Target]:
 def generate(repo: Path, target: Target) -> dict[str, str]:
     """The files of ``target``'s client, by path relative to its folder."""
     try:
-        from common_clients.codegen import SpecError
+        from common_clients.codegen import CodegenError
         from common_clients.codegen._generate import generate_client
     except ImportError:
         raise ClientsError(
@@ -80,43 +81,29 @@ def generate(repo: Path, target: Target) -> dict[str, str]:
         return generate_client(
             target.spec, service=target.service, package=target.package, spec_label=label
         )
-    except (SpecError, ValueError) as exc:
+    except (CodegenError, ValueError) as exc:
         raise ClientsError(f"{label}: {exc}") from None
 
 
-def _generated_on_disk(folder: Path) -> list[str]:
-    if not folder.is_dir():
-        return []
-    return sorted(
-        path.relative_to(folder).as_posix()
-        for path in folder.rglob("*.py")
-        if "__pycache__" not in path.parts and path.relative_to(folder).as_posix() not in KEPT
-    )
-
-
 def stale(files: dict[str, str], folder: Path) -> list[str]:
-    """Paths under ``folder`` that differ from ``files``: changed, missing or left over."""
-    found = []
-    for relative, source in files.items():
-        path = folder / relative
-        if not path.is_file():
-            found.append(f"{relative} (missing)")
-        elif path.read_text(encoding="utf-8") != source:
-            found.append(f"{relative} (differs)")
-    found += [f"{rel} (not generated)" for rel in _generated_on_disk(folder) if rel not in files]
-    return found
+    """Paths under ``folder`` that differ from ``files``: changed, missing or left over (the
+    package's own ``__about__.py`` and ``py.typed`` are not left over)."""
+    from common_clients.codegen._generate import stale_files
+
+    kept = {f"{name} (not generated)" for name in KEPT}
+    return [entry for entry in stale_files(files, folder) if entry not in kept]
 
 
 def write(files: dict[str, str], folder: Path) -> None:
-    """Put ``files`` under ``folder`` and remove the generated ``.py`` files no longer made."""
-    for relative, source in files.items():
-        path = folder / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if not path.is_file() or path.read_text(encoding="utf-8") != source:
-            path.write_text(source, encoding="utf-8")
-    for relative in _generated_on_disk(folder):
-        if relative not in files:
-            (folder / relative).unlink()
+    """Put ``files`` under ``folder`` as the generator does: its marker lists what it wrote, and
+    only those files are ever replaced or removed (the release's ``__about__.py`` stays)."""
+    from common_clients.codegen import CodegenError
+    from common_clients.codegen._generate import write_client
+
+    try:
+        write_client(files, folder)
+    except CodegenError as exc:  # OutputError: a folder it did not make, a symlink
+        raise ClientsError(str(exc)) from None
 
 
 def run_clients(repo: Path, *, check: bool, say: Callable[[str], None] = print) -> bool:
@@ -283,8 +270,7 @@ def new_client(repo: Path, service: str) -> Path:
             for d, n in _TYPES
         ),
     }
-    (root / "src" / module).mkdir(parents=True)
-    (root / "changelog.d").mkdir()
+    (root / "changelog.d").mkdir(parents=True)
     (root / "changelog.d" / ".gitkeep").write_text("", encoding="utf-8")
     (root / "changelog.d" / f"+{service}-client.feature.md").write_text(
         f"`{dist}`: the typed client of the {service} API as a distribution of its own, "
@@ -295,6 +281,10 @@ def new_client(repo: Path, service: str) -> Path:
     (root / "pyproject.toml").write_text(_PYPROJECT.format(**values), encoding="utf-8")
     (root / "CHANGELOG.md").write_text(_CHANGELOG.format(**values), encoding="utf-8")
     (root / "README.md").write_text(_README.format(**values), encoding="utf-8")
+    # The generator's folder first (it refuses a folder it did not make), then the package's files.
+    write(
+        generate(repo, Target(service, spec, root / "src" / module, module)), root / "src" / module
+    )
     (root / "src" / module / "__about__.py").write_text(_ABOUT.format(**values), encoding="utf-8")
     (root / "src" / module / "py.typed").write_text("", encoding="utf-8")
     return root

@@ -153,14 +153,18 @@ def test_a_missing_required_field_is_reported_on_its_parent() -> None:
     assert "version" in error.message
 
 
-def test_a_dangling_reference_names_where_it_is_used() -> None:
+def test_a_dangling_reference_is_a_warning_naming_where_it_is_used_an_error_if_strict() -> None:
     document = _document()
     document["components"]["schemas"]["Pet"]["properties"]["owner"] = {
         "$ref": "#/components/schemas/Owner"
     }
-    error = _error(document)
-    assert error.pointer == "/components/schemas/Pet/properties/owner"
-    assert "#/components/schemas/Owner" in error.message
+    (warning,) = parse_spec(json.dumps(document)).warnings
+    assert warning.pointer == "/components/schemas/Pet/properties/owner"
+    assert "#/components/schemas/Owner" in warning.message
+    with pytest.raises(SpecError) as caught:
+        parse_spec(json.dumps(document), strict=True)
+    assert caught.value.pointer == "/components/schemas/Pet/properties/owner"
+    assert "#/components/schemas/Owner" in caught.value.message
 
 
 def test_a_reference_loop_is_an_error() -> None:

@@ -12,9 +12,21 @@ between two versions of a document, each classed breaking or not. In short::
                                      direction="request") if body else None
     source = models.render()                         # models.py, ruff-formatted
     breaking = [c for c in diff_specs(old_spec, spec) if c.breaking]
+
+Or all at once: ``write_client(generate_client(spec, service="catalog"), Path("src/catalog"))``.
+Every refusal is a :class:`CodegenError` (one tree, see ``_errors``); what the generator read
+leniently is in ``spec.warnings`` (:class:`SpecWarning`), or raised under ``strict=True``.
 """
 
 from common_clients.codegen._diff import ApiChange, ChangeKind, diff_specs
+from common_clients.codegen._errors import (
+    CodegenError,
+    MissingExtraError,
+    OutputError,
+    SpecError,
+    SpecWarning,
+)
+from common_clients.codegen._generate import MARKER, generate_client, stale_files, write_client
 from common_clients.codegen._models import Direction, ModelEmitter, format_python
 from common_clients.codegen._names import NameAllocator, pascal_case, snake_case
 from common_clients.codegen._spec import (
@@ -24,28 +36,35 @@ from common_clients.codegen._spec import (
     RequestBody,
     Response,
     Spec,
-    SpecError,
     load_spec,
     parse_spec,
 )
 
 __all__ = [
+    "MARKER",
     "ApiChange",
     "ChangeKind",
+    "CodegenError",
     "Direction",
     "MediaType",
+    "MissingExtraError",
     "ModelEmitter",
     "NameAllocator",
     "Operation",
+    "OutputError",
     "Parameter",
     "RequestBody",
     "Response",
     "Spec",
     "SpecError",
+    "SpecWarning",
     "diff_specs",
     "format_python",
+    "generate_client",
     "load_spec",
     "parse_spec",
     "pascal_case",
     "snake_case",
+    "stale_files",
+    "write_client",
 ]

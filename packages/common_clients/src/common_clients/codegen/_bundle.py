@@ -6,19 +6,25 @@ replaced by a local one to a copy of its target placed in the main document: sch
 (parameters, responses, path items) to ``components.x-bundled``. References inside the bundled
 copies are followed the same way, relative to the file they were written in, so a tree of files
 becomes one document that the rest of the generator reads as if it had been written so.
+
+A document is not trusted to name the files it reads: a ``$ref`` is followed only to a file under
+the root (the main document's folder, or one given), never through a symlink, and an error about
+a file it may not read says so without a word of its content.
 """
 
 from __future__ import annotations
 
 import copy
 import hashlib
+import os
 import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-from common_clients.codegen._spec import SpecError, escape_pointer, node_at
+from common_clients.codegen._errors import SpecError
+from common_clients.codegen._spec import MAX_BYTES, escape_pointer, node_at
 
 __all__ = ["bundle"]
 
@@ -48,10 +54,17 @@ _COMPONENT_KEY = re.compile(r"[^A-Za-z0-9._-]+")
 
 class _Bundler:
     def __init__(
-        self, document: dict[str, Any], main: Path, source: str | None, parse: Callable[..., Any]
+        self,
+        document: dict[str, Any],
+        main: Path,
+        source: str | None,
+        parse: Callable[..., Any],
+        root: Path,
     ) -> None:
         self.document = document
         self.main = main
+        self.root = root
+        self.read_bytes = 0
         self.source = source
         self.parse = parse
         self.files: dict[Path, Any] = {}
@@ -109,7 +122,9 @@ class _Bundler:
                 f"$ref {ref!r} is remote: only files beside the document are read", pointer, file
             )
         path_part, _, fragment = ref.partition("#")
-        target_file = (file.parent / unquote(path_part)).resolve() if path_part else file
+        target_file = (
+            self.inside_root(ref, unquote(path_part), pointer, file) if path_part else file
+        )
         target_pointer = unquote(fragment)
         if target_file == self.main:
             return f"#{fragment}"  # back into the main document: already local
@@ -121,6 +136,13 @@ class _Bundler:
             target = copy.deepcopy(node_at(document, target_pointer))
         except KeyError:
             raise self.error(f"$ref {ref!r} points to nothing", pointer, file) from None
+        if not isinstance(target, dict | bool) or (isinstance(target, bool) and not schema):
+            # Said without the value: the file may be anything, a $ref is not to show it.
+            raise self.error(
+                f"$ref {ref!r}: the target is not an object (a {type(target).__name__})",
+                pointer,
+                file,
+            )
         stem = target_pointer.rsplit("/", 1)[-1] if target_pointer else target_file.stem
         if schema:
             name = _unique(_COMPONENT_KEY.sub("_", stem) or "Schema", self.schemas)
@@ -134,6 +156,28 @@ class _Bundler:
         self.walk(target, target_pointer, target_file, schema=schema)
         return local
 
+    def inside_root(self, ref: str, relative: str, pointer: str, file: Path) -> Path:
+        """The file ``relative`` to ``file`` names, if under the root and reached without links."""
+        target = Path(os.path.normpath(file.parent / relative))
+        if not target.is_relative_to(self.root):
+            raise self.error(
+                f"$ref {ref!r} leaves {self.root}: a $ref reads files under the document's folder"
+                " only (--root names another)",
+                pointer,
+                file,
+            )
+        step = self.root
+        for part in target.relative_to(self.root).parts:
+            step = step / part
+            if step.is_symlink():
+                raise self.error(
+                    f"$ref {ref!r} goes through the symlink {step.relative_to(self.root)}:"
+                    " refused (a link may lead anywhere)",
+                    pointer,
+                    file,
+                )
+        return target
+
     def load(self, target: Path, ref: str, pointer: str, file: Path) -> Any:
         if target not in self.files:
             try:
@@ -141,7 +185,12 @@ class _Bundler:
             except OSError as exc:
                 raise self.error(
                     f"$ref {ref!r}: cannot read {target.name}: {exc.strerror}", pointer, file
-                ) from exc
+                ) from None
+            self.read_bytes += len(data)
+            if self.read_bytes > MAX_BYTES:
+                raise self.error(
+                    f"$ref {ref!r}: the files read pass the {MAX_BYTES}-byte bound", pointer, file
+                )
             self.hashes[target] = hashlib.sha256(data).hexdigest()
             self.files[target] = self.parse(data, source=str(target))
         return self.files[target]
@@ -161,13 +210,16 @@ def bundle(
     path: Path,
     source: str | None,
     parse: Callable[..., Any],
+    root: Path | None = None,
 ) -> list[str]:
     """Bring every file ``document`` (read from ``path``) references into it, in place.
 
-    ``parse(data, source=...)`` turns a referenced file's bytes into its content. Returns the
-    sha256 of each file read, so that the document's hash covers them.
+    ``parse(data, source=...)`` turns a referenced file's bytes into its content. Only files under
+    ``root`` (default: ``path``'s folder) are read, none through a symlink. Returns the sha256 of
+    each file read, so that the document's hash covers them.
     """
-    bundler = _Bundler(document, path.resolve(), source, parse)
+    main = path.resolve()
+    bundler = _Bundler(document, main, source, parse, (root or main.parent).resolve())
     bundler.walk(document, "", bundler.main, schema=False)
     if bundler.others:
         document["components"]["x-bundled"] = bundler.others

@@ -41,6 +41,7 @@ How schemas map (decisions a reader of generated code should know):
 from __future__ import annotations
 
 import functools
+import math
 import re
 import subprocess
 import sys
@@ -80,7 +81,9 @@ _GENERATED_NAMES = ("GeneratedModel", "discriminate")
 _PYDANTIC_NAMES = ("ConfigDict", "Discriminator", "Field", "Tag")
 _STRING_LITERAL = re.compile(r""""(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'""")
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x85\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+# Lone surrogates (JSON admits them) cannot be written as UTF-8: they become U+FFFD in docstrings.
+_UNWRITABLE = re.compile("[\ud800-\udfff]")
 _SECRET_NAME = re.compile(r"(^|_)(pas+wo?r?d|pass(phrase)?|pwd|token|secrete?)($|_)", re.IGNORECASE)
 # Look-alike punctuation in descriptions, spelt in ASCII so that docstrings read (and lint) clean.
 _CONFUSABLES = str.maketrans(
@@ -178,6 +181,7 @@ def _docstring(text: str, indent: str) -> str:
     """A triple-quoted docstring of ``text`` that is valid Python whatever ``text`` holds."""
     text = text.translate(_CONFUSABLES).replace("\r\n", "\n").replace("\r", "\n")
     clean = _CONTROL.sub(" ", text).strip()
+    clean = _UNWRITABLE.sub("\ufffd", clean)
     clean = clean.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
     width = max(100 - len(indent) - 6, 40)  # room for the quotes
     lines = [
@@ -1102,7 +1106,7 @@ class ModelEmitter:
     ) -> _Field:
         expression, nullable = self._typed(value, hint=hint, direction=direction, at=at)
         resolved, target = self._spec.resolve(value, at=at)
-        default = None if required else self._default(resolved, expression)
+        default = None if required else self._default(resolved, expression, at=target or at)
         annotation = expression
         if expression not in ("Any", "None") and (nullable or (not required and default is None)):
             annotation = f"{expression} | None"
@@ -1121,8 +1125,12 @@ class ModelEmitter:
             description=description,
         )
 
-    def _default(self, schema: Any, expression: str) -> str | None:
-        """Python source of the schema's default when it is valid for ``expression``."""
+    def _default(self, schema: Any, expression: str, *, at: str) -> str | None:
+        """Python source of the schema's default when it is valid for ``expression``.
+
+        A number default that is no finite float (``1e400``, ``NaN``) is left out, with a warning:
+        ``inf`` is not Python source, and no JSON value is infinite.
+        """
         if not isinstance(schema, Mapping) or "default" not in schema:
             return None
         value = schema["default"]
@@ -1141,7 +1149,12 @@ class ModelEmitter:
             if isinstance(value, str | int) and value in enum:
                 source = _literal_source(value)
         elif isinstance(kind, str) and fits.get(kind) and schema.get("format") != "decimal":
-            source = repr(float(value)) if kind == "number" else _literal_source(value)
+            source = _number_source(value) if kind == "number" else _literal_source(value)
+            if source is None:
+                self._spec.warn(
+                    "default is not a finite number: left out (the field defaults to None)",
+                    f"{at}/default",
+                )
         elif value == [] and expression.startswith("list["):
             source = "Field(default_factory=list)"
         elif value == {} and expression.startswith("dict["):
@@ -1247,6 +1260,15 @@ class ModelEmitter:
         if item.description:
             line += _docstring(item.description, "    ")
         return line
+
+
+def _number_source(value: float) -> str | None:
+    """``repr`` of ``value`` as a float, or ``None`` when it is infinite, NaN or too large."""
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return repr(number) if math.isfinite(number) else None
 
 
 def _import_order(line: str) -> tuple[bool, str]:

@@ -28,6 +28,7 @@ Nothing is dropped silently: an operation the emitter cannot express raises a
 from __future__ import annotations
 
 import builtins
+import json
 import keyword
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -754,7 +755,8 @@ def _binary(schema: Any) -> bool:
 
 
 def _fstring_text(text: str) -> str:
-    return text.replace("\\", "\\\\").replace('"', '\\"').replace("{", "{{").replace("}", "}}")
+    """``text`` as the body of a double-quoted f-string: every character escaped that needs it."""
+    return json.dumps(text)[1:-1].replace("{", "{{").replace("}", "}}")
 
 
 def _pick_request_media(content: Sequence[MediaType]) -> MediaType:

@@ -25,8 +25,14 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import unquote
 
+from common_clients.codegen._errors import SpecError, SpecWarning
+from common_clients.codegen._extra import require
+
 __all__ = [
     "HTTP_METHODS",
+    "MAX_BYTES",
+    "MAX_DEPTH",
+    "MAX_NODES",
     "MediaType",
     "Operation",
     "Parameter",
@@ -34,18 +40,30 @@ __all__ = [
     "Response",
     "Spec",
     "SpecError",
+    "SpecWarning",
     "escape_pointer",
     "load_spec",
     "node_at",
     "parse_spec",
 ]
 
+MAX_DEPTH = 64
+"""How deeply a document may nest (objects and lists); the largest public documents nest ~20."""
+MAX_NODES = 2_000_000
+"""The most objects and lists a YAML document may expand to (GitHub's has ~100,000)."""
+MAX_BYTES = 64 * 1024 * 1024
+"""The largest document read, the files its ``$ref``s name included (GitHub's is 14 MB)."""
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _PATH_TEMPLATE = re.compile(r"\{([^{}]+)\}")
 # A "$ref" whose value does not start with "#" (JSON or YAML spelling): a reference to a file.
 _FILE_REF = re.compile(rb"""\$ref["']?\s*:\s*["']?(?![\s"'#])""")
 # Keywords whose values are data (never document structure, so a "$ref" key there is just data).
 _DATA_KEYWORDS = frozenset({"example", "default", "enum", "const", "value"})
+# Keywords whose value is a schema, and whose members are (where a ``null`` is read as ``{}``).
+_SCHEMA_KEYWORDS = frozenset({"schema", "items", "additionalProperties", "not"})
+_SCHEMA_LISTS = frozenset({"allOf", "anyOf", "oneOf"})
 # Keywords whose values map names the author chose to objects (a property may be called "enum").
 _NAMED_MAPS = frozenset(
     {
@@ -72,22 +90,6 @@ _NAMED_MAPS = frozenset(
         "webhooks",
     }
 )
-
-
-class SpecError(Exception):
-    """An OpenAPI document that cannot be used, with the JSON pointer of the problem.
-
-    ``pointer`` is an RFC 6901 pointer into the document (``""`` for the whole document); ``source``
-    names the file when there is one.
-    """
-
-    def __init__(self, message: str, *, pointer: str, source: str | None = None) -> None:
-        self.message = message
-        self.pointer = pointer
-        self.source = source
-        where = f"#{pointer}" if pointer else "#/"
-        prefix = f"{source}: " if source else ""
-        super().__init__(f"{prefix}{where}: {message}")
 
 
 def escape_pointer(segment: object) -> str:
@@ -181,9 +183,9 @@ class Operation:
 
 @cache
 def _validators() -> dict[str, Any]:
-    import jsonschema_rs
-    from openapi_spec_validator.schemas import schema_v30, schema_v31
-
+    jsonschema_rs = require("jsonschema_rs")
+    schemas = require("openapi_spec_validator.schemas")
+    schema_v30, schema_v31 = schemas.schema_v30, schemas.schema_v31
     return {
         "3.0": jsonschema_rs.validator_for(dict(schema_v30), validate_formats=False),
         "3.1": jsonschema_rs.validator_for(dict(schema_v31), validate_formats=False),
@@ -209,6 +211,10 @@ class Spec:
 
     ``document`` is the parsed document; ``version`` is ``"3.0"`` or ``"3.1"``; ``source`` is the
     file it came from (as given) and ``sha256`` the hash of its bytes.
+
+    Deviations other generators tolerate are read with a :class:`SpecWarning` each, kept in
+    :attr:`warnings` (a dangling ``$ref`` or a ``null`` schema is any value, ``type: "null"`` in
+    3.0 is nullable); with ``strict`` the first of them is raised instead.
     """
 
     def __init__(
@@ -218,18 +224,26 @@ class Spec:
         source: str | None = None,
         sha256: str | None = None,
         validate: bool = True,
+        strict: bool = False,
     ) -> None:
         self.document = document
         self.source = source
+        self.strict = strict
+        self.warnings: list[SpecWarning] = []
+        """What the generator read differently from the letter of the document, in order."""
+        self._warned: set[str] = set()
+        self._dangling: set[int] = set()  # the $ref nodes already warned about
         self.sha256 = (
             sha256 or hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
         )
         self.version = self._detect_version()
         if validate:
+            references = self._prepare()
             self._validate_schema()
             if self.version == "3.1":
                 self._validate_schema_objects()
-            self._validate_references()
+            for node, pointer in references:
+                self.resolve(node, at=pointer)
             self._validate_operations()
 
     # -- errors ----------------------------------------------------------------------------------
@@ -237,6 +251,17 @@ class Spec:
     def error(self, message: str, pointer: str) -> SpecError:
         """A :class:`SpecError` about this document."""
         return SpecError(message, pointer=pointer, source=self.source)
+
+    def warn(self, message: str, pointer: str) -> None:
+        """Record a deviation read leniently (once); raise it as an error when ``strict``."""
+        warning = SpecWarning(message, pointer=pointer, source=self.source)
+        if self.strict:
+            raise SpecError(
+                f"{message} (an error under --strict)", pointer=pointer, source=self.source
+            )
+        if str(warning) not in self._warned:
+            self._warned.add(str(warning))
+            self.warnings.append(warning)
 
     # -- lookups ---------------------------------------------------------------------------------
 
@@ -286,7 +311,17 @@ class Spec:
             try:
                 node = self.get(pointer)
             except SpecError:
-                raise self.error(f"$ref {node['$ref']!r} points to nothing", at) from None
+                if self.strict:
+                    raise self.error(f"$ref {node['$ref']!r} points to nothing", at) from None
+                if id(node) in self._dangling:
+                    return {}, None
+                self._dangling.add(id(node))
+                self.warn(
+                    f"$ref {node['$ref']!r} points to nothing: read as an empty object"
+                    " (a schema: any value, typed Any)",
+                    at,
+                )
+                return {}, None
             at = pointer
         return node, pointer
 
@@ -347,6 +382,9 @@ class Spec:
         for index, entry in enumerate(raw):
             at = _join(pointer, index)
             param, target = self.resolve(entry, at=at)
+            if not param:
+                self.warn("parameter left out: its $ref points to nothing", at)
+                continue
             at = target or at
             parameters.append(
                 Parameter(
@@ -430,8 +468,7 @@ class Spec:
         The OpenAPI 3.1 document schema leaves Schema Objects to their dialect, so without this a
         ``type: strin`` or a ``properties`` list would pass validation.
         """
-        import jsonschema_rs
-
+        jsonschema_rs = require("jsonschema_rs")
         for pointer, schema in self._schema_objects():
             try:
                 jsonschema_rs.meta.validate(schema)
@@ -463,30 +500,82 @@ class Spec:
                     (value, _join(pointer, index), False) for index, value in enumerate(node)
                 )
 
-    def _validate_references(self) -> None:
-        """Every ``$ref`` resolves inside the document and none loops on itself."""
-        # (node, pointer, whether its keys are names chosen by the author rather than keywords)
-        stack: list[tuple[Any, str, bool]] = [(self.document, "", False)]
+    def _prepare(self) -> list[tuple[Any, str]]:
+        """One walk before validation: bound the depth, read deviations, list the ``$ref``s.
+
+        A ``null`` where a schema belongs becomes ``{}`` (any value), and in 3.0 ``type: "null"``
+        becomes ``nullable`` (``type: ["x", "null"]`` becomes ``type: x, nullable: true``), each
+        with a warning; the document is changed in place. Returns every ``$ref`` node with its
+        pointer, to resolve once the document is known to be valid.
+        """
+        references: list[tuple[Any, str]] = []
+        # (node, pointer, depth, whether its keys are names chosen by the author, not keywords)
+        stack: list[tuple[Any, str, int, bool]] = [(self.document, "", 0, False)]
         while stack:
-            node, pointer, named = stack.pop()
-            if isinstance(node, Mapping):
-                if not named and isinstance(node.get("$ref"), str):
-                    self.resolve(node, at=pointer)
-                for key, value in node.items():
-                    if not isinstance(value, Mapping | list):
-                        continue
-                    if not named and (
-                        key in _DATA_KEYWORDS
-                        or str(key).startswith("x-")
-                        or (key == "examples" and isinstance(value, list))
-                    ):
-                        continue  # examples and defaults are data; extensions are anyone's
-                    child_named = not named and key in _NAMED_MAPS and isinstance(value, Mapping)
-                    stack.append((value, _join(pointer, key), child_named))
-            elif isinstance(node, list):
-                for index, value in enumerate(node):
-                    if isinstance(value, Mapping | list):
-                        stack.append((value, _join(pointer, index), False))
+            node, pointer, depth, named = stack.pop()
+            if depth > MAX_DEPTH:
+                raise self.error(f"nested deeper than {MAX_DEPTH} levels", pointer)
+            if isinstance(node, list):  # children pushed last first: popped in document order
+                stack.extend(
+                    (value, _join(pointer, index), depth + 1, False)
+                    for index, value in reversed(list(enumerate(node)))
+                    if isinstance(value, Mapping | list)
+                )
+                continue
+            if not named:
+                if isinstance(node.get("$ref"), str):
+                    references.append((node, pointer))
+                if self.version == "3.0" and "type" in node:
+                    self._null_type(node, pointer)
+            for key, value in reversed(self._members(node, pointer, named)):
+                child_named = not named and key in _NAMED_MAPS and isinstance(value, Mapping)
+                stack.append((value, _join(pointer, key), depth + 1, child_named))
+        return references
+
+    def _members(self, node: Any, pointer: str, named: bool) -> list[tuple[str, Any]]:
+        """The members of ``node`` that are structure to walk, its ``null`` schemas made ``{}``."""
+        members = []
+        for key, value in node.items():
+            if named:
+                if value is None and pointer.endswith(("/properties", "/schemas")):
+                    node[key] = self._null_schema(_join(pointer, key))
+            elif key in _DATA_KEYWORDS or str(key).startswith("x-"):
+                continue  # examples and defaults are data; extensions are anyone's
+            elif key == "examples" and isinstance(value, list):
+                continue
+            elif value is None and key in _SCHEMA_KEYWORDS:
+                node[key] = self._null_schema(_join(pointer, key))
+            elif key in _SCHEMA_LISTS and isinstance(value, list):
+                for index, member in enumerate(value):
+                    if member is None:
+                        value[index] = self._null_schema(_join(pointer, key, index))
+            if isinstance(value, Mapping | list):
+                members.append((key, value))
+        return members
+
+    def _null_schema(self, pointer: str) -> dict[str, Any]:
+        self.warn("a null schema: read as any value (typed Any)", pointer)
+        return {}
+
+    def _null_type(self, node: Any, pointer: str) -> None:
+        """OpenAPI 3.0 has no ``type: "null"``; others read it as 3.1 does, and so does this."""
+        kind = node["type"]
+        kinds = kind if isinstance(kind, list) else [kind]
+        if "null" not in kinds:
+            return
+        rest = [k for k in kinds if k != "null"]
+        if len(rest) > 1:
+            return  # a list of types is invalid in 3.0: validation names it
+        self.warn(
+            'type "null" is OpenAPI 3.1, not 3.0: read as nullable (3.0 says nullable: true)',
+            _join(pointer, "type"),
+        )
+        node["nullable"] = True
+        if rest:
+            node["type"] = rest[0]
+        else:
+            del node["type"]
+            node["enum"] = [None]
 
     def _validate_operations(self) -> None:
         seen_ids: dict[str, str] = {}
@@ -516,8 +605,7 @@ def _yaml_loader() -> type[Any]:
     Here only ``true``/``false`` are booleans, integers are decimal, octal ``0o``, hex ``0x``, and
     timestamps stay strings (JSON, which OpenAPI documents are, has no dates).
     """
-    import yaml
-
+    yaml = require("yaml")
     base: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
     class Loader(base):  # type: ignore[misc]
@@ -549,39 +637,103 @@ def _yaml_int(loader: Any, node: Any) -> int:
     return int(text, 10)
 
 
-def _stringify_keys(node: Any) -> Any:
-    """YAML reads ``200:`` as an int key; OpenAPI (and JSON) keys are strings."""
-    if isinstance(node, dict):
-        return {
-            key if isinstance(key, str) else json.dumps(key): _stringify_keys(value)
-            for key, value in node.items()
-        }
-    if isinstance(node, list):
-        return [_stringify_keys(value) for value in node]
-    return node
+def _plain(document: Any, *, source: str | None) -> Any:
+    """A YAML document as JSON has it: string keys (YAML reads ``200:`` as an int), a tree.
+
+    YAML aliases let a small file stand for an enormous tree (a "billion laughs"): the copy stops
+    at :data:`MAX_NODES` objects and lists, and at :data:`MAX_DEPTH` levels and more.
+    """
+    root: list[Any] = [None]
+    # (value to copy, the container to put the copy in, at which key or index, depth)
+    stack: list[tuple[Any, Any, Any, int]] = [(document, root, 0, 0)]
+    count = 0
+    while stack:
+        node, parent, slot, depth = stack.pop()
+        if isinstance(node, dict):
+            copy: Any = {}
+            for key, value in node.items():
+                name = key if isinstance(key, str) else json.dumps(key, default=str)
+                copy[name] = None
+                stack.append((value, copy, name, depth + 1))
+        elif isinstance(node, list):
+            copy = [None] * len(node)
+            stack.extend((value, copy, index, depth + 1) for index, value in enumerate(node))
+        else:
+            parent[slot] = node
+            continue
+        count += 1
+        if count > MAX_NODES or depth > 2 * MAX_DEPTH:
+            limit = f"{MAX_NODES} objects and lists" if count > MAX_NODES else "nesting"
+            raise SpecError(
+                f"the document expands beyond the generator's bound ({limit}):"
+                " YAML aliases or nesting out of all proportion",
+                pointer="",
+                source=source,
+            )
+        parent[slot] = copy
+    return root[0]
+
+
+def _refuse_lone_surrogates(document: Any, source: str | None) -> None:
+    """A :class:`SpecError` at the first string holding half a surrogate pair (``"\\ud800"``).
+
+    JSON's escapes can spell one; it is no Unicode character and cannot be written out as UTF-8.
+    """
+    stack: list[tuple[Any, str]] = [(document, "")]
+    while stack:
+        node, pointer = stack.pop()
+        items: Any = node.items() if isinstance(node, dict) else enumerate(node)
+        for key, value in items:
+            at = _join(pointer, key)
+            for text in (key, value):
+                if isinstance(text, str) and _LONE_SURROGATE.search(text):
+                    raise SpecError(
+                        "a string holds a lone surrogate (half a UTF-16 pair): not Unicode text",
+                        pointer=at,
+                        source=source,
+                    )
+            if isinstance(value, dict | list):
+                stack.append((value, at))
 
 
 def _parse(data: bytes, *, source: str | None) -> Any:
-    text = data.decode("utf-8-sig", errors="strict")
-    if text.lstrip().startswith("{"):
+    """The content of a YAML or JSON file; a :class:`SpecError` (never its text) if it is none."""
+    if len(data) > MAX_BYTES:
+        raise SpecError(
+            f"{len(data)} bytes: larger than the {MAX_BYTES}-byte bound", pointer="", source=source
+        )
+    try:
+        text = data.decode("utf-8-sig", errors="strict")
+    except UnicodeDecodeError as exc:
+        raise SpecError(f"not UTF-8 text (byte {exc.start})", pointer="", source=source) from None
+    try:
+        if text.lstrip().startswith("{"):
+            try:
+                return json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise SpecError(
+                    f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}",
+                    pointer="",
+                    source=source,
+                ) from None
+        yaml = require("yaml")
         try:
-            document = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise SpecError(
-                f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}",
-                pointer="",
-                source=source,
-            ) from exc
-    else:
-        import yaml
-
-        try:
-            document = _stringify_keys(yaml.load(text, Loader=_yaml_loader()))  # noqa: S506 (a safe loader)
+            loaded = yaml.load(text, Loader=_yaml_loader())
         except yaml.YAMLError as exc:
+            # Only where and what kind: the message of a YAML error quotes the file's text.
             mark = getattr(exc, "problem_mark", None)
             where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-            raise SpecError(f"invalid YAML{where}: {exc}", pointer="", source=source) from exc
-    return document
+            problem = getattr(exc, "problem", None) or type(exc).__name__
+            raise SpecError(f"invalid YAML{where}: {problem}", pointer="", source=source) from None
+        return _plain(loaded, source=source)
+    except RecursionError:
+        raise SpecError(
+            f"nested deeper than the generator reads ({MAX_DEPTH} levels are allowed)",
+            pointer="",
+            source=source,
+        ) from None
+    except ValueError as exc:  # integers past Python's 4300 digits, in JSON and in YAML
+        raise SpecError(f"a value cannot be read: {exc}", pointer="", source=source) from None
 
 
 def parse_spec(
@@ -590,33 +742,51 @@ def parse_spec(
     source: str | None = None,
     validate: bool = True,
     base: Path | None = None,
+    root: Path | None = None,
+    strict: bool = False,
 ) -> Spec:
     """A :class:`Spec` from the bytes of a YAML or JSON document.
 
     ``$ref``s to other files are read relative to ``base`` (the document's own path), else to
     ``source``'s folder, and bundled in (see ``_bundle``); the hash then covers those files too.
+    No ``$ref`` reads a file outside ``root`` (default: the document's folder) or through a
+    symlink. ``strict`` makes every warning an error (see :class:`Spec`).
     """
-    raw = data.encode() if isinstance(data, str) else data
+    raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
     sha256 = hashlib.sha256(raw).hexdigest()
     document = _parse(raw, source=source)
+    if _SURROGATE_ESCAPE.search(raw):
+        _refuse_lone_surrogates(document, source)
     if isinstance(document, dict) and _FILE_REF.search(raw):
         from common_clients.codegen._bundle import bundle
 
         path = base or Path(source or "openapi.yaml")
-        hashes = bundle(document, path=path, source=source, parse=_parse)
+        hashes = bundle(document, path=path, source=source, parse=_parse, root=root)
         if hashes:
             sha256 = hashlib.sha256(" ".join([sha256, *hashes]).encode()).hexdigest()
-    return Spec(document, source=source, sha256=sha256, validate=validate)
+    return Spec(document, source=source, sha256=sha256, validate=validate, strict=strict)
 
 
-def load_spec(path: str | Path, *, validate: bool = True) -> Spec:
+def load_spec(
+    path: str | Path, *, validate: bool = True, root: Path | None = None, strict: bool = False
+) -> Spec:
     """Read, parse and validate the OpenAPI document at ``path`` (YAML or JSON).
 
     Raises :class:`SpecError` (with the JSON pointer of the problem) for a document that is not
-    valid OpenAPI 3.0/3.1, has a dangling or looping ``$ref``, or cannot be parsed.
+    valid OpenAPI 3.0/3.1, has a looping ``$ref``, cannot be parsed, or is past the bounds
+    (:data:`MAX_BYTES`, :data:`MAX_DEPTH`). ``root`` and ``strict``: see :func:`parse_spec`.
     """
     try:
+        size = Path(path).stat().st_size
+        if size > MAX_BYTES:
+            raise SpecError(
+                f"{size} bytes: larger than the {MAX_BYTES}-byte bound",
+                pointer="",
+                source=str(path),
+            )
         data = Path(path).read_bytes()
     except OSError as exc:
-        raise SpecError(f"cannot read: {exc.strerror}", pointer="", source=str(path)) from exc
-    return parse_spec(data, source=str(path), validate=validate, base=Path(path))
+        raise SpecError(f"cannot read: {exc.strerror}", pointer="", source=str(path)) from None
+    return parse_spec(
+        data, source=str(path), validate=validate, base=Path(path), root=root, strict=strict
+    )
