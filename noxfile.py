@@ -119,7 +119,7 @@ def _install_args(*, with_tests: bool = True) -> list[str]:
     if with_tests:
         for member in MEMBERS:
             args += _test_group(member)
-        args.append("pytest")
+    args += ["pytest", "pytest-xdist"]  # every test session runs on xdist workers (_run_pytest)
     return args
 
 
@@ -141,9 +141,53 @@ def _install_tools(session: nox.Session) -> None:
     session.env["PYTHONPATH"] = str(ROOT / "tools")
 
 
-def _run_pytest(session: nox.Session, *paths: str, env: dict[str, str] | None = None) -> None:
+# The tests run on pytest-xdist workers, one per core (``-n auto``): much of their time is spent
+# waiting on servers, brokers and subprocesses, so a second worker shortens a session even on two
+# cores. COMMONS_TEST_WORKERS sets another count (``0``: no workers, the tests run in the pytest
+# process itself, as ``-- -n 0`` does for one run, e.g. under pdb). Tests must be worker-safe:
+# names of databases, vhosts, queues, key prefixes and folders carry something unique per worker
+# process (see the conftest files), ports are free ports, never fixed ones.
+WORKERS_VARIABLE = "COMMONS_TEST_WORKERS"
+# Packages whose tests run in the pytest process itself: common-auth's take seconds, and each
+# worker would start its own session issuers (django-oauth-toolkit in a subprocess, authlib), which
+# costs more than two workers save (alone on a loaded machine: 113 s in one process, 142 s on two).
+IN_ONE_PROCESS = frozenset({"common_auth"})
+
+
+def _xdist_args(session: nox.Session, *, dist: str = "worksteal") -> list[str]:
+    """``-n N --dist MODE`` as COMMONS_TEST_WORKERS asks (``auto`` when unset), or nothing for 0.
+
+    ``worksteal`` rebalances the long tests that end a run; ``loadfile`` keeps each test file on
+    one worker (its tests share an expensive session fixture or one resource).
+    """
+    workers = os.environ.get(WORKERS_VARIABLE, "").strip() or "auto"
+    if workers not in ("auto", "logical") and not workers.isdigit():
+        session.error(
+            f"{WORKERS_VARIABLE}={workers!r}: expected a number of test workers, 'auto' or 0"
+        )
+    if workers.isdigit() and int(workers) == 0:
+        return []
+    return ["-n", workers, "--dist", dist]
+
+
+def _run_pytest(
+    session: nox.Session,
+    *paths: str,
+    env: dict[str, str] | None = None,
+    dist: str = "worksteal",
+    workers: bool = True,
+) -> None:
     # ``python -m`` so that a pytest outside the session's venv can never stand in for its own.
-    session.run("python", "-m", "pytest", *paths, *session.posargs, env=env)
+    # The worker options come first: ``-- -n 0`` (or any -n) given to nox wins over them.
+    session.run(
+        "python",
+        "-m",
+        "pytest",
+        *(_xdist_args(session, dist=dist) if workers else []),
+        *paths,
+        *session.posargs,
+        env=env,
+    )
 
 
 # The packages' tests turn every warning into an error (pytest's filterwarnings in pyproject.toml).
@@ -168,7 +212,8 @@ def tests(session: nox.Session, package: str, django: str) -> None:
     """Run one package's tests against one Django series, on the Python CI pairs it with."""
     _install_packages(session)
     session.install(DJANGO_PAIRS[django].django)
-    _run_pytest(session, f"packages/{package}/tests", env=DEPRECATIONS_ARE_ERRORS)
+    workers = package not in IN_ONE_PROCESS
+    _run_pytest(session, f"packages/{package}/tests", env=DEPRECATIONS_ARE_ERRORS, workers=workers)
 
 
 # The dependencies whose newest release tests-latest takes and names (with everything else).
@@ -203,7 +248,12 @@ def tests_latest(session: nox.Session) -> None:
     for package in PACKAGES:  # one pytest each: every package's tests configure Django their way
         try:
             _run_pytest(
-                session, f"packages/{package}/tests", "-m", "not slow", env=DEPRECATIONS_ARE_ERRORS
+                session,
+                f"packages/{package}/tests",
+                "-m",
+                "not slow",
+                env=DEPRECATIONS_ARE_ERRORS,
+                workers=package not in IN_ONE_PROCESS,
             )
         except nox.command.CommandFailed:
             failed.append(package)
@@ -217,7 +267,12 @@ def tests_repo(session: nox.Session) -> None:
     _install_packages(session)
     _install_tools(session)
     session.install("pytest", "-r", "tests/requirements.txt")
-    _run_pytest(session, "tests")
+    # One file's tests on one worker: each demo run (a session fixture of tests/services, minutes
+    # per backend) happens once, and the tests that start `nox -s index` from this repository
+    # (its .nox/index venv) never run at once. (pytest-xdist's loadgroup ignores xdist_group
+    # marks under pytest 9, so files are the unit.)
+    # tests/template: the template session runs those.
+    _run_pytest(session, "tests", "--ignore=tests/template", dist="loadfile")
 
 
 @nox.session(python="3.11")
@@ -389,6 +444,28 @@ def tests_services(session: nox.Session) -> None:
             _run_pytest(session)
 
 
+# copier renders templates/service/ (copier.yml at the root points there); the made service's own
+# dependencies come from its lock, in a venv of its own that the guide's commands make.
+TEMPLATE_REQUIREMENTS = ("copier==9.19.1", "pytest")
+
+
+@nox.session(python=NEWEST_PYTHON)
+def template(session: nox.Session) -> None:
+    """The service template and the guide: ``docs/splitting.md`` run as written (tests/template).
+
+    In a temporary folder: ``manage.py boundaries`` on the example monolith, a service made from
+    the template with ``copier copy``, installed from its hash-locked lock (the ``common-*``
+    releases rebuilt from ``releases.toml`` into an index on disk), its tests (schemathesis
+    among them), ``mypy --strict``, its client generated, its first event relayed, ``copier
+    update``; then an update from one template commit to the next, and the example services
+    checked against what the template makes of their names. The made services need uv on PATH.
+    """
+    _install_packages(session, with_tests=False)  # the monolith's environment: common-utils
+    _install_tools(session)  # rebuilding the recorded releases
+    session.install(*TEMPLATE_REQUIREMENTS)
+    _run_pytest(session, "tests/template", "-p", "no:cacheprovider")
+
+
 @nox.session(python=NEWEST_PYTHON)
 def specs(session: nox.Session) -> None:
     """Fail when a service's OpenAPI document in common-clients' specs/ is stale.
@@ -448,6 +525,7 @@ CI_PLAN: dict[str, str] = {
     "tests-latest": NEWEST_PYTHON,
     "tests-services": NEWEST_PYTHON,
     "tests-repo": "3.11",
+    "template": NEWEST_PYTHON,
     "build": "3.11",
 }
 
@@ -470,15 +548,142 @@ MISSING_PYTHONS = (
 CI_SESSIONS = [name for name, python in CI_PLAN.items() if python not in MISSING_PYTHONS]
 
 
-@nox.session(python=False, requires=CI_SESSIONS)
+# Roughly how many minutes each CI session took in a one-at-a-time CI on the 2-core CI machine:
+# ``ci`` starts the longest first, so that its lanes end close together (only the order matters).
+# A session missing here (a new one) counts as CI_UNKNOWN_MINUTES, which starts it early.
+CI_MINUTES: dict[str, float] = {
+    "tests-repo": 10,
+    **{f"tests(common_utils-django{django})": 7 for django in DJANGO_PAIRS},
+    "tests-latest": 4,
+    "template": 4,
+    **{f"typecheck(django{django})": 3 for django in DJANGO_PAIRS},
+    **{f"tests(common_clients-django{django})": 3 for django in DJANGO_PAIRS},
+    "tests-services": 1.5,
+    "specs": 1,
+    "clients-check": 0.7,
+    "changelog": 0.5,
+    "build": 0.5,
+    **{f"tests(common_auth-django{django})": 0.4 for django in DJANGO_PAIRS},
+    "lint": 0.2,
+}
+CI_UNKNOWN_MINUTES = 4.0
+# How many CI sessions run at once (COMMONS_CI_JOBS; 1: one after the other, as nox would).
+CI_JOBS_VARIABLE = "COMMONS_CI_JOBS"
+CI_DEFAULT_JOBS = 2
+CI_LOGS = ROOT / ".nox" / "ci-logs"
+
+
+def _ci_jobs(session: nox.Session) -> int:
+    value = os.environ.get(CI_JOBS_VARIABLE, "").strip() or str(CI_DEFAULT_JOBS)
+    if not value.isdigit() or int(value) < 1:
+        session.error(f"{CI_JOBS_VARIABLE}={value!r}: expected how many sessions run at once (1+)")
+    return int(value)
+
+
+class _CiRun(NamedTuple):
+    """One CI session running as its own ``nox -s NAME``, its output going to its log file."""
+
+    name: str
+    process: subprocess.Popen[bytes]
+    log: Path
+    started: float
+
+
+def _ci_log_path(name: str) -> Path:
+    safe = "".join(c if c.isalnum() or c in "-._" else "-" for c in name).strip("-")
+    return CI_LOGS / f"{safe}.log"
+
+
+def _ci_start(name: str) -> _CiRun:
+    import time
+
+    log = _ci_log_path(name)
+    with log.open("wb") as out:  # the child holds its own copy of the file
+        process = subprocess.Popen(
+            [sys.executable, "-m", "nox", "-f", str(ROOT / "noxfile.py"), "-s", name],
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+    return _CiRun(name, process, log, time.monotonic())
+
+
+def _ci_report(run: _CiRun, returncode: int) -> None:
+    """Print a finished session's whole output at once, between two lines naming it."""
+    import time
+
+    minutes, seconds = divmod(round(time.monotonic() - run.started), 60)
+    verdict = "passed" if returncode == 0 else f"FAILED (exit status {returncode})"
+    sys.stdout.flush()
+    print(f"\n===== ci: {run.name} =====", flush=True)
+    sys.stdout.buffer.write(run.log.read_bytes())
+    print(f"===== ci: {run.name} {verdict} in {minutes}m{seconds:02d}s =====", flush=True)
+
+
+def _ci_run_all(session: nox.Session, names: list[str], jobs: int) -> list[str]:
+    """Run ``names`` as ``nox -s NAME`` processes, ``jobs`` at a time, longest first; each one's
+    output is printed whole when it ends. Returns the names that failed."""
+    import time
+
+    CI_LOGS.mkdir(parents=True, exist_ok=True)
+    waiting = sorted(names, key=lambda name: -CI_MINUTES.get(name, CI_UNKNOWN_MINUTES))
+    running: list[_CiRun] = []
+    failed: list[str] = []
+    session.log(f"ci: {len(names)} sessions, {jobs} at a time; logs in {CI_LOGS}")
+    try:
+        while waiting or running:
+            while waiting and len(running) < jobs:
+                running.append(_ci_start(waiting.pop(0)))
+                session.log(f"ci: started {running[-1].name}")
+            for run in list(running):
+                returncode = run.process.poll()
+                if returncode is None:
+                    continue
+                running.remove(run)
+                _ci_report(run, returncode)
+                if returncode != 0:
+                    failed.append(run.name)
+            time.sleep(0.5)
+    finally:
+        for run in running:  # interrupted: stop what still runs, as Ctrl-C on nox would
+            run.process.send_signal(signal.SIGINT)
+        for run in running:
+            try:
+                run.process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                run.process.kill()
+                run.process.wait()
+    return failed
+
+
+@nox.session(python=False)
 def ci(session: nox.Session) -> None:
-    """Everything CI checks; ``.ci/run`` and the README's test command run this."""
-    session.log("ci: all of %s passed", ", ".join(CI_SESSIONS))
+    """Everything CI checks; ``.ci/run`` and the README's test command run this.
+
+    The sessions run as separate ``nox -s NAME`` processes, COMMONS_CI_JOBS (default 2) at a
+    time, longest first; each one's output is printed whole when it ends (and kept in
+    ``.nox/ci-logs/``), and ``ci`` fails naming every session that failed. ``-- NAME ...`` runs
+    only those of its sessions.
+    """
+    names = CI_SESSIONS
+    if session.posargs:
+        unknown = sorted(set(session.posargs) - set(CI_PLAN))
+        if unknown:
+            session.error(
+                f"ci: not CI sessions: {', '.join(unknown)}; they are: {', '.join(CI_PLAN)}"
+            )
+        names = [name for name in CI_SESSIONS if name in session.posargs]
+    failed = _ci_run_all(session, names, _ci_jobs(session))
     for python in MISSING_PYTHONS:
         skipped = [name for name, needs in CI_PLAN.items() if needs == python]
         session.warn(f"ci: no Python {python} here, so these did not run: {', '.join(skipped)}")
     if os.environ.get("CI"):
         session.log("real services: %s", _real_services_summary())
+    if failed:
+        logs = ", ".join(f"{name} ({_ci_log_path(name)})" for name in failed)
+        session.error(f"ci: {len(failed)} of {len(names)} sessions failed: {logs}")
+    session.log("ci: all of %s passed", ", ".join(names))
 
 
 def _real_services_summary() -> str:

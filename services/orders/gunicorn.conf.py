@@ -1,8 +1,8 @@
 """gunicorn's settings for the orders service (read from the working directory by default).
 
 gunicorn's own lines (workers booting, timeouts) go to stderr as JSON objects, like the
-service's: one log format for the whole process. ``gunicorn -b 127.0.0.1:8102 -w 2`` run in
-``services/orders`` serves the API.
+service's: one log format for the whole process. ``gunicorn -b 127.0.0.1:PORT -w 2`` run in
+the service's folder serves the API.
 """
 
 from __future__ import annotations

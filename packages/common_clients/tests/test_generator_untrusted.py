@@ -306,6 +306,28 @@ def test_nesting_out_of_proportion_is_one_line(tmp_path: Path, capsys: Any, dept
     assert "nested deeper than" in _one_line_refusal(capsys)
 
 
+@pytest.mark.parametrize("length", [20, 150])
+def test_refs_chaining_types_inside_types_import_or_are_refused(
+    tmp_path: Path, capsys: Any, length: int
+) -> None:
+    chain: list[Any] = [
+        {"type": "array", "items": {"$ref": f"#/components/x-chain/{index + 1}"}}
+        for index in range(length)
+    ]
+    chain.append({"type": "string"})
+    document = json.loads(_nested(0))
+    document["components"]["schemas"]["Deep"] = {"$ref": "#/components/x-chain/0"}
+    document["components"]["x-chain"] = chain
+    status = _generate(tmp_path, _write(tmp_path / "chain.json", document))
+    if length < 100:
+        assert status == 0
+        result = _run("from hostile.models import Deep", tmp_path / "out")
+        assert result.returncode == 0, result.stderr
+    else:
+        assert status == 2
+        assert "nests deeper than 100 levels" in _one_line_refusal(capsys)
+
+
 def test_deep_yaml_and_alias_bombs_are_refused(tmp_path: Path, capsys: Any) -> None:
     deep = "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths: {}\nx: " + "[" * 900 + "]" * 900
     assert _generate(tmp_path, _write(tmp_path / "deep.yaml", deep)) == 2
@@ -361,3 +383,49 @@ def test_a_lone_surrogate_is_refused_naming_where(tmp_path: Path, capsys: Any) -
     assert _generate(tmp_path, _write(tmp_path / "surrogate.json", text)) == 2
     line = _one_line_refusal(capsys)
     assert "#/components/schemas/Deep/title: a string holds a lone surrogate" in line
+
+
+def _one_operation() -> dict[str, Any]:
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "t", "version": "1"},
+        "paths": {
+            "/a/": {
+                "get": {
+                    "operationId": "a",
+                    "responses": {"200": {"description": "ok"}},
+                }
+            }
+        },
+        "components": {
+            "schemas": {"S": {"type": "object", "properties": {"x": {"type": "integer"}}}}
+        },
+    }
+
+
+@pytest.mark.parametrize(
+    ("place", "ref", "expected"),
+    [
+        ("parameters", "#/info/title", "#/info/title: a Parameter Object is expected here"),
+        ("parameters", "#/components/schemas/S", "a Parameter Object without a 'name' string"),
+        ("requestBody", "#/components/x-body", "'content' is not a Mapping"),
+        ("responses", "#/info/title", "#/info/title: a Response Object is expected here"),
+        ("path item", "#/info/version", "#/info/version: a Path Item Object is expected here"),
+    ],
+)
+def test_a_ref_to_the_wrong_kind_of_object_is_one_line(
+    tmp_path: Path, capsys: Any, place: str, ref: str, expected: str
+) -> None:
+    document = _one_operation()
+    operation = document["paths"]["/a/"]["get"]
+    if place == "parameters":
+        operation["parameters"] = [{"$ref": ref}]
+    elif place == "requestBody":
+        document["components"]["x-body"] = {"content": "not a map"}
+        operation["requestBody"] = {"$ref": ref}
+    elif place == "responses":
+        operation["responses"] = {"200": {"$ref": ref}}
+    else:
+        document["paths"]["/b/"] = {"$ref": ref}
+    assert _generate(tmp_path, _write(tmp_path / "wrong.json", document)) == 2
+    assert expected in _one_line_refusal(capsys)

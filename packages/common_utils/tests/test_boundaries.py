@@ -252,6 +252,14 @@ def test_the_table_names_each_tie_and_the_cut(monolith: Monolith) -> None:
     assert "stand alone (no ties): loyalty" in table
 
 
+def test_the_counts_agree_with_their_nouns(monolith: Monolith) -> None:
+    apps = '["accounts", "auth", "catalog", "loyalty", "notes", "orders", "reviews", "shipping"]'
+    (monolith.root / "services.toml").write_text(f"[services]\nshop = {apps}\n")
+    table = monolith.boundaries("--services", "services.toml", "--svg", "cut.svg").stdout
+    assert "8 apps, 1 planned service (from services.toml); 0 ties across services" in table
+    assert "8 apps in 1 planned service;" in (monolith.root / "cut.svg").read_text()
+
+
 def test_the_picture_is_well_formed_svg_with_services_as_clusters(monolith: Monolith) -> None:
     (monolith.root / "services.toml").write_text(PLAN)
     monolith.boundaries("--services", "services.toml", "--svg", "out/cut.svg")

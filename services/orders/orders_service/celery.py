@@ -1,7 +1,7 @@
 """The Celery app of the orders service: the broker the outbox relay publishes events to.
 
-Orders runs no worker of its own; ``manage.py outbox_relay`` publishes through this app to the
-``commons.events`` topic exchange.
+The service runs no worker of its own; ``manage.py outbox_relay`` publishes through this app to
+the ``commons.events`` topic exchange.
 """
 
 from __future__ import annotations

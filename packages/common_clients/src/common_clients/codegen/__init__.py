@@ -27,8 +27,8 @@ from common_clients.codegen._errors import (
     SpecWarning,
 )
 from common_clients.codegen._generate import MARKER, generate_client, stale_files, write_client
-from common_clients.codegen._models import Direction, ModelEmitter, format_python
 from common_clients.codegen._names import NameAllocator, pascal_case, snake_case
+from common_clients.codegen._source import format_python
 from common_clients.codegen._spec import (
     MediaType,
     Operation,
@@ -39,6 +39,7 @@ from common_clients.codegen._spec import (
     load_spec,
     parse_spec,
 )
+from common_clients.codegen._types import Direction, ModelEmitter
 
 __all__ = [
     "MARKER",

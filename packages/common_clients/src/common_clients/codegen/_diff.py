@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Literal
 
-from common_clients.codegen._models import enum_rejects_unknown
+from common_clients.codegen._schema import enum_rejects_unknown
 from common_clients.codegen._spec import Operation, Spec, escape_pointer
 
 __all__ = ["ApiChange", "ChangeKind", "diff_specs"]

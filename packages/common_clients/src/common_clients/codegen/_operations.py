@@ -31,13 +31,14 @@ import builtins
 import json
 import keyword
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from common_clients.codegen._models import ModelEmitter, _docstring, _literal_source
 from common_clients.codegen._names import NameAllocator, field_name, pascal_case, snake_case
+from common_clients.codegen._source import docstring, literal_source, sort_all
 from common_clients.codegen._spec import MediaType, Operation, Parameter, Spec
+from common_clients.codegen._types import ModelEmitter
 
 __all__ = [
     "RUNTIME_NAMES",
@@ -437,7 +438,7 @@ class OperationsEmitter:
             self._resource_class(async_name, async_raw_name, methods, shadowing, asynchronous=True),
             self._raw_class(async_raw_name, async_name, methods, asynchronous=True),
         ]
-        source = [_docstring(header, "").rstrip("\n"), ""]
+        source = [docstring(header, "").rstrip("\n"), ""]
         if any(_shadows_builtin(p.name) for m in methods for p in m.params):
             source += ["# Parameters keep the API's names, some of which are Python builtins' too."]
             source += ["# ruff: noqa: A002", ""]
@@ -452,12 +453,11 @@ class OperationsEmitter:
             source.append("from typing import cast")
         source += self._models.imports_for(annotations, models_module=f"{self._package}.models")
         public = runtime - _GENERATED_RUNTIME
-        source.append(f"from common_clients import {', '.join(_isort(public))}")
-        source.append(
-            f"from common_clients.runtime import {', '.join(_isort(runtime & _GENERATED_RUNTIME))}"
-        )
+        source.append(f"from common_clients import {', '.join(sort_all(public))}")
+        generated = sort_all(runtime & _GENERATED_RUNTIME)
+        source.append(f"from common_clients.runtime import {', '.join(generated)}")
         exported = [sync_name, async_name, raw_name, async_raw_name]
-        source += ["", f"__all__ = {_isort(exported)!r}", "", ""]
+        source += ["", f"__all__ = {sort_all(exported)!r}", "", ""]
         return "\n".join(source) + "\n" + "\n\n".join(body)
 
     def _resource_class(
@@ -471,7 +471,7 @@ class OperationsEmitter:
     ) -> str:
         client_type = "AsyncClient" if asynchronous else "SyncClient"
         tag = self._tag_doc(methods)
-        lines = [f"class {name}:\n", _docstring(tag, "    "), "\n"]
+        lines = [f"class {name}:\n", docstring(tag, "    "), "\n"]
         lines.append(f"    def __init__(self, client: {client_type}) -> None:\n")
         lines.append("        self._client = client\n\n")
         lines.append("    @cached_property\n")
@@ -497,9 +497,7 @@ class OperationsEmitter:
     ) -> str:
         wrap = "AsyncRawMethod" if asynchronous else "RawMethod"
         lines = [f"class {name}:\n"]
-        lines.append(
-            _docstring(f"``{resource_name}``'s calls returning a ``RawResponse``.", "    ")
-        )
+        lines.append(docstring(f"``{resource_name}``'s calls returning a ``RawResponse``.", "    "))
         lines.append("\n")
         lines.append(f"    def __init__(self, resource: {resource_name}) -> None:\n")
         lines.append("        self._resource = resource\n\n")
@@ -524,12 +522,12 @@ class OperationsEmitter:
         signature = ", ".join(self._signature(method, annotate))
         lines = [
             *(
-                [f"    @deprecated({_literal_source(_deprecation(method))})\n"]
+                [f"    @deprecated({literal_source(_deprecation(method))})\n"]
                 if method.operation.deprecated
                 else []
             ),
             f"    {define} {method.name}({signature}) -> {annotate(returned)}:\n",
-            _docstring(method.doc, "        "),
+            docstring(method.doc, "        "),
         ]
         arguments = self._arguments(method)
         if paginated:
@@ -540,7 +538,7 @@ class OperationsEmitter:
         if method.expect == "json":
             arguments.append(f"cast_to={method.cast_to}")
         else:
-            arguments.append(f"expect={_literal_source(method.expect)}")
+            arguments.append(f"expect={literal_source(method.expect)}")
         arguments.append("**options")
         call = f"{'await ' if is_async else ''}self._client.request({', '.join(arguments)})"
         if method.return_annotation == "None":
@@ -549,7 +547,7 @@ class OperationsEmitter:
             lines.append(f"        result: {annotate(returned)} = {call}\n")
             lines.append("        return result\n")
         else:  # a name too long to annotate a variable with inside the line length
-            target = _literal_source(annotate(returned))
+            target = literal_source(annotate(returned))
             if len(target) > 84:  # ruff can split an expression, never a string
                 target = annotate(returned)
             lines.append(f"        return cast({target}, {call})\n")
@@ -576,10 +574,10 @@ class OperationsEmitter:
     def _arguments(self, method: _Method) -> list[str]:
         """The runtime call's arguments up to the response handling."""
         # The path goes inline: a local variable could shadow a parameter of the same name.
-        arguments = [_literal_source(method.operation.method.upper()), self._path_source(method)]
-        arguments.append(f"operation={_literal_source(method.operation_label)}")
+        arguments = [literal_source(method.operation.method.upper()), self._path_source(method)]
+        arguments.append(f"operation={literal_source(method.operation_label)}")
         content_type = (
-            [f'"Content-Type": {_literal_source(method.body_media_type)}']
+            [f'"Content-Type": {literal_source(method.body_media_type)}']
             if method.body_kind == "content" and method.body_annotation
             else []
         )
@@ -589,7 +587,7 @@ class OperationsEmitter:
             ("cookie", "cookies", []),
         ):
             entries = [
-                f"{_literal_source(p.wire)}: {p.name}"
+                f"{literal_source(p.wire)}: {p.name}"
                 for p in method.params
                 if p.location == location
             ]
@@ -599,7 +597,7 @@ class OperationsEmitter:
         if method.body_annotation is not None:
             arguments.append("body=body")
             if method.body_kind != "json":
-                arguments.append(f"body_kind={_literal_source(method.body_kind)}")
+                arguments.append(f"body_kind={literal_source(method.body_kind)}")
         return arguments
 
     def _path_source(self, method: _Method) -> str:
@@ -620,7 +618,7 @@ class OperationsEmitter:
         pieces.append(_fstring_text(template[position:]))
         text = "".join(pieces)
         if "{path_param(" not in text:
-            return _literal_source(template)
+            return literal_source(template)
         if len(text) <= 80:
             return f'f"{text}"'
         # Too long for one line: implicitly concatenated pieces, cut after a "/", so that ruff
@@ -643,15 +641,15 @@ class OperationsEmitter:
         sync_client, async_client, sync_raw, async_raw = self.client_names
         imports: dict[str, list[str]] = {}
         for resource in self.resources:
-            imports[f"{self._package}.resources.{resource.attribute}"] = _isort(
+            imports[f"{self._package}.resources.{resource.attribute}"] = sort_all(
                 resource.class_names[:2]
             )
-        source = [_docstring(header, "").rstrip("\n"), "", "from __future__ import annotations", ""]
+        source = [docstring(header, "").rstrip("\n"), "", "from __future__ import annotations", ""]
         source += ["from functools import cached_property", "from typing import ClassVar", ""]
         source.append("from common_clients import AsyncClient, SyncClient")
         for module in sorted(imports):
             source.append(f"from {module} import {', '.join(imports[module])}")
-        source += ["", f"__all__ = {_isort(list(self.client_names))!r}", "", ""]
+        source += ["", f"__all__ = {sort_all(list(self.client_names))!r}", "", ""]
         title = self._spec.title or self._service
         classes = []
         for name, base, raw, asynchronous in (
@@ -664,8 +662,8 @@ class OperationsEmitter:
                 f"``{usage} {name}(base_url=..., auth=...) as client:`` then"
                 f" ``client.<resource>.<operation>(...)``."
             )
-            lines = [f"class {name}({base}):\n", _docstring(doc, "    "), "\n"]
-            lines.append(f"    service_name: ClassVar[str] = {_literal_source(self._service)}\n")
+            lines = [f"class {name}({base}):\n", docstring(doc, "    "), "\n"]
+            lines.append(f"    service_name: ClassVar[str] = {literal_source(self._service)}\n")
             lines.append("\n    @cached_property\n")
             lines.append(f"    def with_raw_response(self) -> {raw}:\n")
             lines.append(
@@ -676,12 +674,12 @@ class OperationsEmitter:
                 cls = resource.class_names[1 if asynchronous else 0]
                 lines.append("\n    @cached_property\n")
                 lines.append(f"    def {resource.attribute}(self) -> {cls}:\n")
-                lines.append(_docstring(f"Operations tagged ``{resource.tag}``.", "        "))
+                lines.append(docstring(f"Operations tagged ``{resource.tag}``.", "        "))
                 lines.append(f"        return {cls}(self)\n")
             classes.append("".join(lines))
             raw_lines = [f"class {raw}:\n"]
             raw_lines.append(
-                _docstring(
+                docstring(
                     f"``{name}``'s resources, their calls returning a ``RawResponse``.", "    "
                 )
             )
@@ -698,26 +696,26 @@ class OperationsEmitter:
 
     def resources_init(self, *, header: str) -> str:
         """The source of ``resources/__init__.py``, re-exporting every resource class."""
-        source = [_docstring(header, "").rstrip("\n"), ""]
+        source = [docstring(header, "").rstrip("\n"), ""]
         names: list[str] = []
         for resource in sorted(self.resources, key=lambda r: r.attribute):
-            classes = _isort(resource.class_names)
+            classes = sort_all(resource.class_names)
             names += classes
             source.append(
                 f"from {self._package}.resources.{resource.attribute} import {', '.join(classes)}"
             )
-        source += ["", f"__all__ = {_isort(names)!r}", ""]
+        source += ["", f"__all__ = {sort_all(names)!r}", ""]
         return "\n".join(source)
 
     def package_init(self, *, header: str) -> str:
         """The source of the service package's ``__init__.py``."""
-        exported = _isort(list(self.client_names))
+        exported = sort_all(list(self.client_names))
         doc = (
             f"{header}\n\n``from {self._package} import {self.client_names[0]}``; the models are"
             f" in ``{self._package}.models``."
         )
         return (
-            _docstring(doc, "")
+            docstring(doc, "")
             + f"\nfrom {self._package}._client import {', '.join(exported)}\n\n"
             + f"__all__ = {exported!r}\n"
         )
@@ -730,14 +728,6 @@ _GENERATED_RUNTIME = frozenset({"AsyncRawMethod", "RawMethod", "path_param"})
 def _deprecation(method: _Method) -> str:
     label = method.operation_label
     return f"{label} is deprecated by the API." if len(label) <= 60 else "Deprecated by the API."
-
-
-def _isort(names: Iterable[str]) -> list[str]:
-    """ruff's order of imported names and of ``__all__``: CONSTANTS, Classes, the rest."""
-    return sorted(
-        names,
-        key=lambda name: (0 if name.isupper() else 1 if name[:1].isupper() else 2, name),
-    )
 
 
 def _optional(annotation: str) -> str:

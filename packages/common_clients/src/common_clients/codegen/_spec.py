@@ -15,17 +15,20 @@ resolved) and :meth:`Spec.resolve` for schemas and other objects.
 
 from __future__ import annotations
 
+import codecs
 import hashlib
+import importlib.util
 import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Literal
 from urllib.parse import unquote
 
-from common_clients.codegen._errors import SpecError, SpecWarning
+from common_clients.codegen._errors import MissingExtraError, SpecError, SpecWarning
 from common_clients.codegen._extra import require
 
 __all__ = [
@@ -54,6 +57,19 @@ MAX_NODES = 2_000_000
 MAX_BYTES = 64 * 1024 * 1024
 """The largest document read, the files its ``$ref``s name included (GitHub's is 14 MB)."""
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+_ASCII_BYTES = bytes(range(128))
+# The length of a UTF-8 sequence by the high four bits of its lead byte.
+_UTF8_LENGTH = {0xC: 2, 0xD: 2, 0xE: 3, 0xF: 4}
+DANGLING: Mapping[str, Any] = MappingProxyType({})
+"""What :meth:`Spec.resolve` gives for a ``$ref`` that points to nothing (read as ``{}``)."""
+# What the walks of a Spec read from an object a $ref reached, by the type they need it to be.
+_SHAPES: dict[str, type] = {
+    "content": Mapping,
+    "headers": Mapping,
+    "parameters": list,
+    "responses": Mapping,
+    "tags": list,
+}
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _PATH_TEMPLATE = re.compile(r"\{([^{}]+)\}")
@@ -184,12 +200,27 @@ class Operation:
 @cache
 def _validators() -> dict[str, Any]:
     jsonschema_rs = require("jsonschema_rs")
-    schemas = require("openapi_spec_validator.schemas")
-    schema_v30, schema_v31 = schemas.schema_v30, schemas.schema_v31
     return {
-        "3.0": jsonschema_rs.validator_for(dict(schema_v30), validate_formats=False),
-        "3.1": jsonschema_rs.validator_for(dict(schema_v31), validate_formats=False),
+        version: jsonschema_rs.validator_for(_official_schema(version), validate_formats=False)
+        for version in ("3.0", "3.1")
     }
+
+
+def _official_schema(version: str) -> Any:
+    """The OpenAPI Initiative's JSON schema of ``version``, as openapi-spec-validator ships it.
+
+    Read from its file: importing openapi-spec-validator (for its ``schemas``) pulls in a pure-
+    Python validation stack that takes seconds and tens of MB, and none of it is used here.
+    """
+    found = importlib.util.find_spec("openapi_spec_validator")
+    if found is None or not found.submodule_search_locations:
+        raise MissingExtraError("openapi_spec_validator")
+    folder = Path(next(iter(found.submodule_search_locations)))
+    path = folder / "resources" / "schemas" / f"v{version}" / "schema.json"
+    if not path.is_file():  # a release that moved its files: ask it the long way
+        schemas = require("openapi_spec_validator.schemas")
+        return dict(getattr(schemas, f"schema_v{version.replace('.', '')}"))
+    return json.loads(path.read_bytes())
 
 
 def _best_error(error: Any) -> Any:
@@ -314,14 +345,14 @@ class Spec:
                 if self.strict:
                     raise self.error(f"$ref {node['$ref']!r} points to nothing", at) from None
                 if id(node) in self._dangling:
-                    return {}, None
+                    return DANGLING, None
                 self._dangling.add(id(node))
                 self.warn(
                     f"$ref {node['$ref']!r} points to nothing: read as an empty object"
                     " (a schema: any value, typed Any)",
                     at,
                 )
-                return {}, None
+                return DANGLING, None
             at = pointer
         return node, pointer
 
@@ -339,7 +370,7 @@ class Spec:
         paths = self.document.get("paths") or {}
         for path, raw_item in paths.items():
             item_pointer = _join("/paths", path)
-            item, _ = self.resolve(raw_item, at=item_pointer)
+            item = self._object(raw_item, item_pointer, "a Path Item Object")
             shared = self._parameters(
                 item.get("parameters") or [], _join(item_pointer, "parameters")
             )
@@ -347,7 +378,7 @@ class Spec:
                 if method not in item:
                     continue
                 pointer = _join(item_pointer, method)
-                raw = item[method]
+                raw = self._object(item[method], pointer, "an Operation Object")
                 own = self._parameters(raw.get("parameters") or [], _join(pointer, "parameters"))
                 merged = {(p.location, p.name): p for p in shared}
                 merged.update({(p.location, p.name): p for p in own})
@@ -366,7 +397,27 @@ class Spec:
                     raw=raw,
                 )
 
+    def _object(self, node: Any, at: str, kind: str, *, keys: Sequence[str] = ()) -> Any:
+        """``node`` with its ``$ref`` followed, when that is a mapping as ``kind`` is.
+
+        The OpenAPI schema checks what is written in place; what a ``$ref`` reaches (it may point
+        anywhere in the document) is checked here, enough for the walks below never to fail.
+        """
+        target, pointer = self.resolve(node, at=at)
+        where = pointer or at
+        if not isinstance(target, Mapping):
+            raise self.error(f"{kind} is expected here, not a {type(target).__name__}", where)
+        for key, expected in _SHAPES.items():
+            if key in target and not isinstance(target[key], expected):
+                raise self.error(f"{kind}'s {key!r} is not a {expected.__name__}", where)
+        for key in keys:
+            if not isinstance(target.get(key), str):
+                raise self.error(f"{kind} without a {key!r} string", where)
+        return target
+
     def _content(self, content: Mapping[str, Any] | None, pointer: str) -> tuple[MediaType, ...]:
+        if content is not None and not all(isinstance(e, Mapping) for e in content.values()):
+            raise self.error("a media type entry is not a Media Type Object", pointer)
         return tuple(
             MediaType(
                 media_type=media_type,
@@ -382,9 +433,12 @@ class Spec:
         for index, entry in enumerate(raw):
             at = _join(pointer, index)
             param, target = self.resolve(entry, at=at)
-            if not param:
+            if param is DANGLING:
                 self.warn("parameter left out: its $ref points to nothing", at)
                 continue
+            self._object(param, target or at, "a Parameter Object", keys=("name", "in"))
+            if param["in"] not in ("path", "query", "header", "cookie"):
+                raise self.error(f"parameter location {param['in']!r} is unknown", target or at)
             at = target or at
             parameters.append(
                 Parameter(
@@ -408,6 +462,7 @@ class Spec:
             return None
         at = _join(operation_pointer, "requestBody")
         body, target = self.resolve(raw, at=at)
+        self._object(body, target or at, "a Request Body Object")
         at = target or at
         return RequestBody(
             required=bool(body.get("required", False)),
@@ -421,6 +476,7 @@ class Spec:
         for status, entry in raw.items():
             at = _join(operation_pointer, "responses", status)
             response, target = self.resolve(entry, at=at)
+            self._object(response, target or at, "a Response Object")
             at = target or at
             responses.append(
                 Response(
@@ -674,6 +730,41 @@ def _plain(document: Any, *, source: str | None) -> Any:
     return root[0]
 
 
+def _ascii_json(data: bytes) -> bytes:
+    """JSON ``data`` with every non-ASCII character written as its ``\\u`` escape: the same JSON.
+
+    Python holds a string in 4 bytes a character once one character needs it (an emoji in one
+    description): a 14 MB document would be decoded into a 56 MB string. Escaped, it stays 1 byte a
+    character. Only the (few) characters found are rewritten; the search for them is ``bytes.find``
+    per lead byte that occurs, as fast as memory.
+    """
+    if data.isascii():
+        return data
+    leads = {byte for byte in data.translate(None, _ASCII_BYTES) if byte >= 0xC0}
+    positions: list[int] = []
+    for lead in leads:
+        needle, start = bytes((lead,)), 0
+        while (found := data.find(needle, start)) != -1:
+            positions.append(found)
+            start = found + 1
+    pieces: list[bytes] = []
+    done = 0
+    for position in sorted(positions):
+        end = position + _UTF8_LENGTH[data[position] >> 4]
+        try:
+            character = data[position:end].decode("utf-8")
+        except UnicodeDecodeError:
+            data.decode("utf-8")  # the same error, with the byte's place in the whole file
+            raise
+        pieces += [data[done:position], json.dumps(character)[1:-1].encode("ascii")]
+        done = end
+    pieces.append(data[done:])
+    escaped = b"".join(pieces)
+    if not escaped.isascii():  # a continuation byte without its lead: not UTF-8
+        data.decode("utf-8")  # the UnicodeDecodeError, with the byte's place in the file
+    return escaped
+
+
 def _refuse_lone_surrogates(document: Any, source: str | None) -> None:
     """A :class:`SpecError` at the first string holding half a surrogate pair (``"\\ud800"``).
 
@@ -702,14 +793,12 @@ def _parse(data: bytes, *, source: str | None) -> Any:
         raise SpecError(
             f"{len(data)} bytes: larger than the {MAX_BYTES}-byte bound", pointer="", source=source
         )
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8) :]
     try:
-        text = data.decode("utf-8-sig", errors="strict")
-    except UnicodeDecodeError as exc:
-        raise SpecError(f"not UTF-8 text (byte {exc.start})", pointer="", source=source) from None
-    try:
-        if text.lstrip().startswith("{"):
+        if data.lstrip()[:1] == b"{":
             try:
-                return json.loads(text)
+                return json.loads(_ascii_json(data))
             except json.JSONDecodeError as exc:
                 raise SpecError(
                     f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}",
@@ -717,6 +806,7 @@ def _parse(data: bytes, *, source: str | None) -> Any:
                     source=source,
                 ) from None
         yaml = require("yaml")
+        text = data.decode("utf-8")
         try:
             loaded = yaml.load(text, Loader=_yaml_loader())
         except yaml.YAMLError as exc:
@@ -726,6 +816,8 @@ def _parse(data: bytes, *, source: str | None) -> Any:
             problem = getattr(exc, "problem", None) or type(exc).__name__
             raise SpecError(f"invalid YAML{where}: {problem}", pointer="", source=source) from None
         return _plain(loaded, source=source)
+    except UnicodeDecodeError as exc:
+        raise SpecError(f"not UTF-8 text (byte {exc.start})", pointer="", source=source) from None
     except RecursionError:
         raise SpecError(
             f"nested deeper than the generator reads ({MAX_DEPTH} levels are allowed)",

@@ -67,6 +67,7 @@ class _Reading:
     """A statement read against the project's tables (cached per SQL text)."""
 
     apps: frozenset[str]
+    crosses_apps: bool  # tables of two apps or more: a tie whenever it runs
     top: tuple[str, ...]
     nested: tuple[str, ...]
     written_table: str | None
@@ -170,10 +171,14 @@ class QueryRecorder:
         return result
 
     def _observe(self, sql: str, connection: BaseDatabaseWrapper) -> None:
+        # Every statement of the suite passes here: the common cases (transaction control, a
+        # statement already read and touching at most one app outside a transaction) return
+        # after a prefix test and one dictionary lookup.
         self.statements += 1
         if sql.startswith(_TRANSACTION_CONTROL):
             return  # savepoint names differ each time: not worth reading or caching
-        if not connection.in_atomic_block:
+        in_transaction = connection.in_atomic_block
+        if not in_transaction and self._transactions:
             self._transactions.pop(id(connection), None)
         try:
             reading = self._readings[sql]
@@ -181,11 +186,11 @@ class QueryRecorder:
             reading = self._read(sql)
         if reading is None:
             return
-        if len(reading.apps) >= 2:
+        if reading.crosses_apps:
             site = call_site()
             if site is not None:
                 self._keep("query", reading.top, reading.nested, sql, site)
-        if reading.written_app is not None and connection.in_atomic_block:
+        if in_transaction and reading.written_app is not None:
             self._observe_write(reading, sql, connection)
 
     def _read(self, sql: str) -> _Reading | None:
@@ -194,7 +199,8 @@ class QueryRecorder:
         if statement.tables:
             written = next(iter(statement.written), None)
             reading = _Reading(
-                apps=frozenset(self._owners[table] for table in statement.tables),
+                apps=(owning := frozenset(self._owners[table] for table in statement.tables)),
+                crosses_apps=len(owning) >= 2,
                 top=tuple(sorted(statement.top)),
                 nested=tuple(sorted(statement.nested - statement.top)),
                 written_table=written,
@@ -210,10 +216,11 @@ class QueryRecorder:
         # TestCase's own. Nested in a TestCase it is a savepoint, whose id tells one entry of
         # the block from the next.
         blocks = connection.atomic_blocks
-        index = next(
-            (i for i, block in enumerate(blocks) if not getattr(block, "_from_testcase", False)),
-            None,
-        )
+        index = None
+        for position, block in enumerate(blocks):
+            if not getattr(block, "_from_testcase", False):
+                index = position
+                break
         if index is None:
             return  # only the TestCase's blocks: each statement commits alone in production
         block = blocks[index]

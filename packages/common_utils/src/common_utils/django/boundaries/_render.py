@@ -92,17 +92,23 @@ def _tie(tie: Tie, source_service: str, target_service: str) -> dict[str, Any]:
     }
 
 
+def counted(number: int, noun: str) -> str:
+    """``1 planned service``, ``2 planned services``: a count with its noun agreeing."""
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
 def render_table(report: Report, check: Check | None = None) -> str:
     """The report for a terminal: ties across services, then the proposed cut."""
     service = report.plan.service_of
     crossing = report.crossing
     recorded = sum(1 for tie in crossing if tie.kind in RUNTIME_KINDS)
     planned = f"from {report.plan.source}" if report.plan.source else "each app its own service"
+    services = len({service(a) for a in report.apps})
     lines = [
-        f"{len(report.apps)} apps, {len({service(a) for a in report.apps})} planned services "
-        f"({planned}); {len(crossing)} ties across services ({len(crossing) - recorded} static, "
-        f"{recorded} recorded at run time); {report.files_read} modules read "
-        f"in {report.seconds:.2f} s",
+        f"{counted(len(report.apps), 'app')}, {counted(services, 'planned service')} "
+        f"({planned}); {counted(len(crossing), 'tie')} across services "
+        f"({len(crossing) - recorded} static, {recorded} recorded at run time); "
+        f"{counted(report.files_read, 'module')} read in {report.seconds:.2f} s",
         "",
     ]
     new = {tie.key for tie in check.new} if check else set()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import xml.etree.ElementTree as ET
 
+from common_utils.django.boundaries._render import counted
 from common_utils.django.boundaries._report import Report
 
 _PALETTE = (
@@ -60,7 +61,8 @@ def render_svg(report: Report) -> str:
     ET.SubElement(svg, "title").text = "manage.py boundaries"
     legend = ET.SubElement(svg, "text", x="10", y="18", attrib={"font-size": "12"})
     legend.text = (
-        f"{len(report.apps)} apps in {len(names)} planned services; red: ties across services, "
+        f"{counted(len(report.apps), 'app')} in {counted(len(names), 'planned service')}; "
+        "red: ties across services, "
         "grey: inside one; width: weight; fill: proposed group"
     )
     layer = ET.SubElement(svg, "g", transform="translate(0 30)")

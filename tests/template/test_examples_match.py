@@ -1,0 +1,74 @@
+"""The example services are what the template makes: each structural file of a service rendered
+from the template under the service's name is the service's own, byte for byte (the pyproject's
+ruff table aside: the examples extend the repository's, a made service carries its own)."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from template.support import ROOT, copier
+
+SERVICES = ROOT / "services"
+# Files every example service shares with the template; orders is wired as the template is.
+COMMON_FILES = ("manage.py",)
+ORDERS_FILES = (
+    "manage.py",
+    "gunicorn.conf.py",
+    "requirements.in",
+    "requirements.txt",
+    "orders_service/__init__.py",
+    "orders_service/celery.py",
+    "orders_service/urls.py",
+    "orders_service/wsgi.py",
+)
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory: pytest.TempPathFactory, template_repo: Path) -> dict[str, Path]:
+    """The template made under each example service's name."""
+    made: dict[str, Path] = {}
+    for service in ("orders", "users", "notifications"):
+        target = tmp_path_factory.mktemp("made") / service
+        copier(
+            "copy",
+            "--defaults",
+            "--vcs-ref=HEAD",
+            "--data",
+            f"service_name={service}",
+            str(template_repo),
+            str(target),
+            cwd=target.parent,
+        )
+        made[service] = target
+    return made
+
+
+def _tool_tables(path: Path) -> dict[str, Any]:
+    tables = tomllib.loads(path.read_text())
+    tables["tool"].pop("ruff")
+    return tables
+
+
+@pytest.mark.parametrize("name", ORDERS_FILES)
+def test_orders_is_wired_as_the_template_makes_it(rendered: dict[str, Path], name: str) -> None:
+    made = (rendered["orders"] / name).read_text()
+    assert (SERVICES / "orders" / name).read_text() == made, (
+        f"services/orders/{name} differs from what templates/service makes: change both"
+    )
+
+
+@pytest.mark.parametrize("service", ["orders", "users", "notifications"])
+def test_every_example_service_shares_the_templates_manage_py_and_tool_settings(
+    rendered: dict[str, Path], service: str
+) -> None:
+    for name in COMMON_FILES:
+        assert (SERVICES / service / name).read_text() == (rendered[service] / name).read_text(), (
+            f"services/{service}/{name} differs from what templates/service makes"
+        )
+    assert _tool_tables(SERVICES / service / "pyproject.toml") == _tool_tables(
+        rendered[service] / "pyproject.toml"
+    )
