@@ -23,8 +23,32 @@ import nox
 import nox.command
 
 ROOT = Path(__file__).parent
-PACKAGES = ("common_utils", "common_auth", "common_clients")
+WORKSPACE = nox.project.load_toml(ROOT / "pyproject.toml")
 SERVICES = ("users", "orders", "notifications")  # the example services (commons_tools.workspace)
+
+
+def _members() -> tuple[str, ...]:
+    """Every workspace package's folder: the root pyproject's ``[tool.uv.workspace] members``
+    (``packages/common_utils``, ..., ``packages/common_clients/clients/users``), as the release
+    tooling finds them (commons_tools.workspace)."""
+    globs = WORKSPACE["tool"]["uv"]["workspace"]["members"]
+    found = {
+        folder.relative_to(ROOT).as_posix()
+        for pattern in globs
+        for folder in ROOT.glob(pattern)
+        if (folder / "pyproject.toml").is_file()
+    }
+    return tuple(sorted(found))
+
+
+MEMBERS = _members()
+# The packages with tests of their own (packages/<name>/tests): the hand-written ones. A generated
+# client package is checked by clients-check, typecheck and the build's import of its wheel.
+PACKAGES = tuple(
+    Path(member).name
+    for member in MEMBERS
+    if member.count("/") == 1 and (ROOT / member / "tests").is_dir()
+)
 
 
 class Pair(NamedTuple):
@@ -45,7 +69,6 @@ DJANGO_PAIRS = {
 # its Django); tests-latest takes the newest Python too.
 NEWEST_PYTHON = DJANGO_PAIRS["6.1"].python
 TOOLS_REQUIREMENTS = ROOT / "tools" / "requirements.txt"
-WORKSPACE = nox.project.load_toml(ROOT / "pyproject.toml")
 
 nox.needs_version = ">=2025.2.9"
 nox.options.default_venv_backend = "uv|virtualenv"
@@ -67,26 +90,26 @@ def _has_python(version: str) -> bool:
     return get_interpreter(version) is not None
 
 
-def _package_extras(package: str) -> list[str]:
+def _package_extras(member: str) -> list[str]:
     """Every optional extra a package declares, so its tests see all of its integrations."""
-    pyproject = nox.project.load_toml(ROOT / "packages" / package / "pyproject.toml")
+    pyproject = nox.project.load_toml(ROOT / member / "pyproject.toml")
     return sorted(pyproject["project"].get("optional-dependencies", {}))
 
 
-def _test_group(package: str) -> list[str]:
-    pyproject = nox.project.load_toml(ROOT / "packages" / package / "pyproject.toml")
+def _test_group(member: str) -> list[str]:
+    pyproject = nox.project.load_toml(ROOT / member / "pyproject.toml")
     if "test" not in pyproject.get("dependency-groups", {}):
         return []
     return list(nox.project.dependency_groups(pyproject, "test"))
 
 
 def _editable_packages() -> list[str]:
-    """``-e packages/<name>[every extra]`` for each workspace package."""
+    """``-e <folder>[every extra]`` for each workspace package (the generated clients too)."""
     args: list[str] = []
-    for package in PACKAGES:
-        extras = _package_extras(package)
+    for member in MEMBERS:
+        extras = _package_extras(member)
         suffix = f"[{','.join(extras)}]" if extras else ""
-        args += ["-e", f"packages/{package}{suffix}"]
+        args += ["-e", f"{member}{suffix}"]
     return args
 
 
@@ -94,8 +117,8 @@ def _install_args(*, with_tests: bool = True) -> list[str]:
     """Every workspace package editable, with all its extras (and test dependencies)."""
     args = _editable_packages()
     if with_tests:
-        for package in PACKAGES:
-            args += _test_group(package)
+        for member in MEMBERS:
+            args += _test_group(member)
     args += ["pytest", "pytest-xdist"]  # every test session runs on xdist workers (_run_pytest)
     return args
 
@@ -286,7 +309,7 @@ def typecheck(session: nox.Session, django: str) -> None:
         *([] if services else ["-r", "tests/requirements.txt"]),
     )
     mypy = ["mypy", "--python-version", pair.python]
-    sources = [f"packages/{p}/src" for p in PACKAGES]
+    sources = [f"{member}/src" for member in MEMBERS]
     session.run(*mypy, *sources, *([] if services else ["tools", "noxfile.py"]))
     # Each service is its own mypy run from its folder: the django-stubs plugin loads its
     # settings, which read the environment (throwaway values, as for the OpenAPI export).
@@ -321,15 +344,20 @@ def build(session: nox.Session) -> None:
 
 def _generate_clients(session: nox.Session, *args: str) -> None:
     _install_packages(session, with_tests=False)  # common-clients[codegen]
+    _install_tools(session)
     # Generated code is formatted by ruff: the repository's pinned ruff, so that the committed
     # clients and a regeneration agree byte for byte whatever ruff the extra would admit.
     session.install(*nox.project.dependency_groups(WORKSPACE, "lint"))
-    session.run("python", "-m", "common_clients.codegen", "generate-all", *args, *session.posargs)
+    session.run("python", "-m", "commons_tools.clients", *args, *session.posargs)
 
 
 @nox.session(python="3.11")
 def clients(session: nox.Session) -> None:
-    """Regenerate every client of common-clients from ``packages/common_clients/specs/``."""
+    """Regenerate each service's client package from ``packages/common_clients/specs/``.
+
+    The packages are ``packages/common_clients/clients/<service>/``; ``-- --new SERVICE`` makes
+    the package of a new service's client (its document in specs/ first).
+    """
     _generate_clients(session)
 
 

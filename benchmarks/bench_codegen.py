@@ -31,8 +31,15 @@ from pathlib import Path
 from typing import Any
 
 from common_clients.codegen import load_spec
-from common_clients.codegen._corpus import DOCUMENTS, CorpusUnavailable, fetch
 from common_clients.codegen._generate import generate_client, write_client
+
+# The document corpus lives beside common-clients' tests, out
+# of its wheel: that folder is put on the path (of this process and of the ones it starts).
+TESTS = Path(__file__).resolve().parents[1] / "packages" / "common_clients" / "tests"
+sys.path.insert(0, str(TESTS))
+os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(TESTS), os.environ.get("PYTHONPATH")]))
+
+from openapi_corpus import DOCUMENTS, CorpusUnavailable, fetch  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / ".cache" / "openapi-docs"

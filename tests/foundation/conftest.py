@@ -48,18 +48,15 @@ def workspace_repo(tmp_path: Path) -> Path:
     repo = tmp_path / "repo"
     repo.mkdir()
     shutil.copy2(REPO / "pyproject.toml", repo / "pyproject.toml")
-    for package in sorted((REPO / "packages").iterdir()):
-        if not (package / "pyproject.toml").is_file():
-            continue
-        target = repo / "packages" / package.name
+    for member in load_workspace(REPO).packages:
+        target = repo / member.root.relative_to(REPO)
         target.mkdir(parents=True)
         for name in ("pyproject.toml", "README.md", "CHANGELOG.md"):
-            shutil.copy2(package / name, target / name)
-        shutil.copytree(package / "changelog.d", target / "changelog.d")
-        module = package.name
+            shutil.copy2(member.root / name, target / name)
+        shutil.copytree(member.changelog_dir, target / "changelog.d")
         shutil.copytree(
-            package / "src" / module,
-            target / "src" / module,
+            member.src / member.module,
+            target / "src" / member.module,
             ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
         )
     # The repository carries its own releases; the copy is a repository that never released,

@@ -25,7 +25,10 @@ def run_gate(tool: Callable[..., subprocess.CompletedProcess[str]]) -> Gate:
 def release_everything(repo: Path, git: Callable[..., str]) -> None:
     """Consume the pending fragments and record every package in releases.toml, as a release
     would."""
-    for fragment in repo.glob("packages/*/changelog.d/*.md"):
+    for fragment in [
+        *repo.glob("packages/*/changelog.d/*.md"),
+        *repo.glob("packages/*/clients/*/changelog.d/*.md"),
+    ]:
         fragment.unlink()
     git(repo, "commit", "--quiet", "-am", "Consume the fragments")
     record_as_released(repo)
@@ -180,7 +183,7 @@ components:
 
 
 def commit_users_document_as_base(repo: Path, git: Callable[..., str]) -> Path:
-    """Commit ``SPEC_V1`` as common-clients' users document and branch ``base`` there."""
+    """Commit ``SPEC_V1`` as the users client's document and branch ``base`` there."""
     specs = repo / "packages/common_clients/specs"
     specs.mkdir()
     (specs / "users.yaml").write_text(SPEC_V1, encoding="utf-8")
@@ -202,13 +205,14 @@ def test_breaking_api_document_change_needs_a_breaking_fragment(
         ),
         encoding="utf-8",
     )
-    fragments = workspace_repo / "packages/common_clients/changelog.d"
+    fragments = workspace_repo / "packages/common_clients/clients/users/changelog.d"
     (fragments / "+users.feature.md").write_text("Changed the users client.\n", encoding="utf-8")
 
     result = run_gate(workspace_repo, "--base", "base")
     assert result.returncode == 1
-    assert "common-clients: packages/common_clients/specs/users.yaml changed in a way that" in (
-        result.stderr
+    assert (
+        "common-clients-users: packages/common_clients/specs/users.yaml changed in a way that"
+        in result.stderr
     )
     assert "username" in result.stderr
 

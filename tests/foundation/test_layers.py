@@ -17,6 +17,7 @@ LAYERS = [
     "state",
     "build",
     "plan",
+    "clients",
     "gate",
     "index",
     "simple_api",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -22,11 +23,69 @@ def test_packages_come_in_dependency_order(workspace_repo: Path) -> None:
         "common-utils",
         "common-auth",
         "common-clients",
+        "common-clients-notifications",
+        "common-clients-orders",
+        "common-clients-users",
     ]
     assert [p.dist_name for p in workspace.dependents(workspace.get("common_utils"))] == [
         "common-auth",
         "common-clients",
     ]
+    assert [p.dist_name for p in workspace.dependents(workspace.get("common-clients"))] == [
+        "common-clients-notifications",
+        "common-clients-orders",
+        "common-clients-users",
+    ]
+
+
+def test_the_members_globs_of_the_root_project_find_the_packages(workspace_repo: Path) -> None:
+    users = load_workspace(workspace_repo).get("common-clients-users")
+
+    assert users.module == "common_clients_users"
+    assert users.root == workspace_repo / "packages/common_clients/clients/users"
+    assert users.about == users.root / "src/common_clients_users/__about__.py"
+    assert users.spec == (workspace_repo / "packages/common_clients/specs/users.yaml").resolve()
+    assert load_workspace(workspace_repo).get("common-clients").spec is None
+
+    # A new client package is found as soon as the folder holds a pyproject.toml; a folder no
+    # members glob matches is not a package.
+    clients = workspace_repo / "packages/common_clients/clients"
+    shutil.copytree(clients / "users", clients / "catalog")
+    catalog = clients / "catalog" / "pyproject.toml"
+    catalog.write_text(
+        catalog.read_text().replace(
+            'name = "common-clients-users"', 'name = "common-clients-catalog"'
+        )
+    )
+    (workspace_repo / "elsewhere").mkdir()
+    shutil.copy2(catalog, workspace_repo / "elsewhere" / "pyproject.toml")
+    names = [p.dist_name for p in load_workspace(workspace_repo).packages]
+    assert "common-clients-catalog" in names
+    assert len(names) == 7
+
+
+def test_two_members_of_one_name_are_refused(workspace_repo: Path) -> None:
+    clients = workspace_repo / "packages/common_clients/clients"
+    shutil.copytree(clients / "users", clients / "users2")
+
+    with pytest.raises(
+        WorkspaceError, match="two workspace members are called common-clients-users"
+    ):
+        load_workspace(workspace_repo)
+
+
+def test_a_member_without_its_version_file_path_names_the_project_file(
+    workspace_repo: Path,
+) -> None:
+    pyproject = workspace_repo / "packages/common_clients/clients/orders/pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text().replace("[tool.hatch.version]", "[tool.hatch.nothing]")
+    )
+
+    with pytest.raises(
+        WorkspaceError, match=r"orders/pyproject\.toml: \[tool\.hatch\.version\] path"
+    ):
+        load_workspace(workspace_repo)
 
 
 def test_a_dependency_that_does_not_parse_names_the_project_file(workspace_repo: Path) -> None:
@@ -53,7 +112,7 @@ def test_build_of_an_unknown_package_is_one_line(
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
         "build: unknown package 'common-nope'; the packages are: common-utils, common-auth, "
-        "common-clients"
+        "common-clients, common-clients-notifications, common-clients-orders, common-clients-users"
     ]
     assert not (tmp_path / "out").exists()
 

@@ -63,17 +63,24 @@ pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]
 TOOLS = REPO / "tools"
 
-#: The packages in dependency order, their modules and the packages each depends on.
-PACKAGES = ("common-utils", "common-auth", "common-clients")
-MODULES = {
-    "common-utils": "common_utils",
-    "common-auth": "common_auth",
-    "common-clients": "common_clients",
+#: The packages in dependency order, their modules, folders and the packages each depends on.
+CLIENTS = ("notifications", "orders", "users")  # each service's generated client, a package
+PACKAGES = (
+    "common-utils",
+    "common-auth",
+    "common-clients",
+    *(f"common-clients-{service}" for service in CLIENTS),
+)
+MODULES = {package: package.replace("-", "_") for package in PACKAGES}
+FOLDERS = {
+    **{p: Path("packages") / MODULES[p] for p in PACKAGES[:3]},
+    **{f"common-clients-{s}": Path("packages/common_clients/clients") / s for s in CLIENTS},
 }
 DEPENDS = {
     "common-utils": (),
     "common-auth": ("common-utils",),
-    "common-clients": ("common-utils", "common-auth"),
+    "common-clients": ("common-utils",),
+    **{f"common-clients-{service}": ("common-clients",) for service in CLIENTS},
 }
 #: Fragment type -> how far it moves a version (0: nothing on its own).
 BUMPS = {
@@ -243,7 +250,7 @@ def sha256(path: Path) -> str:
 
 def about_version(repo: Path, package: str) -> Version:
     module = MODULES[package]
-    text = (repo / "packages" / module / "src" / module / "__about__.py").read_text("utf-8")
+    text = (repo / FOLDERS[package] / "src" / module / "__about__.py").read_text("utf-8")
     match = _VERSION_LINE.search(text)
     assert match is not None, f"{package}: no __version__ line"
     return Version(match["version"])
@@ -251,7 +258,7 @@ def about_version(repo: Path, package: str) -> Version:
 
 def declared_ranges(repo: Path, package: str) -> dict[str, Requirement]:
     """The requirements of ``package`` (at the work tree) on the other packages."""
-    pyproject = repo / "packages" / MODULES[package] / "pyproject.toml"
+    pyproject = repo / FOLDERS[package] / "pyproject.toml"
     project = tomllib.loads(pyproject.read_text("utf-8"))["project"]
     found: dict[str, Requirement] = {}
     for text in project.get("dependencies", []):
@@ -388,8 +395,8 @@ class History:
         with tarfile.open(fileobj=io.BytesIO(tree)) as archive:
             names = set(archive.getnames())
         removed = False
-        for module in MODULES.values():
-            keep = f"packages/{module}/changelog.d/.gitkeep"
+        for folder in FOLDERS.values():
+            keep = f"{folder.as_posix()}/changelog.d/.gitkeep"
             if keep not in names and (self.repo / keep).exists():
                 (self.repo / keep).unlink()
                 removed = True
@@ -481,7 +488,7 @@ class History:
             module = MODULES[package]
             filename = f"+h{n}.{kind}.md"
             text = f"Changed `{module}.thing_{n}` ({kind}; history fragment {token})."
-            target = self.repo / "packages" / module / "changelog.d" / filename
+            target = self.repo / FOLDERS[package] / "changelog.d" / filename
             try:
                 with target.open("x", encoding="utf-8") as handle:
                     handle.write(f"{text}\n")
@@ -531,9 +538,7 @@ class History:
         )
 
     def _fragment_path(self, fragment: Fragment) -> Path:
-        return (
-            self.repo / "packages" / MODULES[fragment.package] / "changelog.d" / fragment.filename
-        )
+        return self.repo / FOLDERS[fragment.package] / "changelog.d" / fragment.filename
 
     def judge(self, step: Step, before: Snapshot, outcome: Outcome) -> None:
         said = outcome.stdout + outcome.stderr
@@ -715,7 +720,7 @@ class History:
         for key, entry in state.items():
             record = made[key]
             parent = git(self.repo, "rev-parse", f"{record.commit}^")
-            tree = git(self.repo, "rev-parse", f"{record.commit}:packages/{MODULES[key[0]]}")
+            tree = git(self.repo, "rev-parse", f"{record.commit}:{FOLDERS[key[0]].as_posix()}")
             if entry["source"] != parent or entry["tree"] != tree:
                 raise self.fail(
                     f"{STATE_FILE}: {key[0]} {key[1]} has source {entry['source'][:12]} and tree "
@@ -734,10 +739,7 @@ class History:
                     )
 
     def _check_changelogs(self) -> None:
-        logs = {
-            p: (self.repo / "packages" / MODULES[p] / "CHANGELOG.md").read_text("utf-8")
-            for p in PACKAGES
-        }
+        logs = {p: (self.repo / FOLDERS[p] / "CHANGELOG.md").read_text("utf-8") for p in PACKAGES}
         root = (self.repo / "CHANGELOG.md").read_text("utf-8")
         for fragment in self.fragments.values():
             pending = self._fragment_path(fragment).exists()

@@ -85,6 +85,9 @@ def test_a_patch_in_utils_stays_inside_the_ranges_and_cascades_nowhere(
     assert {h.package.dist_name: h.why for h in plan.held} == {
         "common-auth": "no pending fragments",
         "common-clients": "no pending fragments",
+        "common-clients-notifications": "no pending fragments",
+        "common-clients-orders": "no pending fragments",
+        "common-clients-users": "no pending fragments",
     }
 
 
@@ -93,7 +96,7 @@ def test_strongest_fragment_decides_and_doc_alone_releases_nothing(
 ) -> None:
     repo = make_repo(
         fragments={
-            "common-auth": {"+a.fix.md": "Fixed a.\n", "+b.feature.md": "Added `b`.\n"},
+            "common-utils": {"+a.fix.md": "Fixed a.\n", "+b.feature.md": "Added `b`.\n"},
             "common-clients": {"+readme.doc.md": "Documented retries.\n"},
         }
     )
@@ -101,9 +104,14 @@ def test_strongest_fragment_decides_and_doc_alone_releases_nothing(
     plan = make_plan(load_workspace(repo))
 
     assert [(r.package.dist_name, str(r.next), r.why) for r in plan.releases] == [
-        ("common-auth", "0.2.0", "feature (2 fragments)"),
-        # Its doc fragment alone would not release it; common-auth 0.2.0 leaving its range does.
-        ("common-clients", "0.1.1", "cascade: common-auth 0.2.0 outside common-auth>=0.1.0,<0.2"),
+        ("common-utils", "0.2.0", "feature (2 fragments)"),
+        ("common-auth", "0.1.1", "cascade: common-utils 0.2.0 outside common-utils>=0.1.0,<0.2"),
+        # Its doc fragment alone would not release it; common-utils 0.2.0 leaving its range does.
+        (
+            "common-clients",
+            "0.1.1",
+            "cascade: common-utils 0.2.0 outside common-utils>=0.1.0,<0.2",
+        ),
     ]
 
 
@@ -191,6 +199,64 @@ def test_a_package_never_released_releases_the_version_it_holds(
     assert [(r.package.dist_name, str(r.next), r.why) for r in plan.releases] == [
         ("common-utils", "0.1.0", "first release; breaking, minor while 0.x (1 fragment)")
     ]
-    # 0.1.0rc1 sorts below 0.1.0, outside >=0.1.0,<0.2: the dependents follow as pre-releases.
-    assert [str(r.next) for r in rc.releases] == ["0.1.0rc1", "0.1.0rc1", "0.1.0rc1"]
+    # 0.1.0rc1 sorts below 0.1.0, outside >=0.1.0,<0.2: the dependents follow as pre-releases,
+    # and common-clients' own dependents, the client packages, follow it.
+    assert [(r.package.dist_name, str(r.next)) for r in rc.releases] == [
+        ("common-utils", "0.1.0rc1"),
+        ("common-auth", "0.1.0rc1"),
+        ("common-clients", "0.1.0rc1"),
+        ("common-clients-notifications", "0.1.0rc1"),
+        ("common-clients-orders", "0.1.0rc1"),
+        ("common-clients-users", "0.1.0rc1"),
+    ]
     assert rc.releases[1].range_changes[0].new_text == "common-utils>=0.1.0rc1,<0.2"
+
+
+def test_a_breaking_runtime_release_re_releases_every_client_package(
+    make_repo: Callable[..., Path],
+) -> None:
+    repo = make_repo(fragments={"common-clients": {"+api.breaking.md": "Renamed `x`.\n"}})
+
+    plan = make_plan(load_workspace(repo))
+
+    assert [(r.package.dist_name, str(r.next)) for r in plan.releases] == [
+        ("common-clients", "0.2.0"),
+        ("common-clients-notifications", "0.1.1"),
+        ("common-clients-orders", "0.1.1"),
+        ("common-clients-users", "0.1.1"),
+    ]
+    users = plan.releases[-1]
+    assert [(c.old_text, c.new_text) for c in users.range_changes] == [
+        ("common-clients>=0.1.0,<0.2", "common-clients>=0.2.0,<0.3")
+    ]
+    assert users.why == "cascade: common-clients 0.2.0 outside common-clients>=0.1.0,<0.2"
+
+
+def test_a_runtime_fix_stays_inside_the_clients_ranges(make_repo: Callable[..., Path]) -> None:
+    repo = make_repo(fragments={"common-clients": {"+retry.fix.md": "Fixed a retry.\n"}})
+
+    plan = make_plan(load_workspace(repo))
+
+    assert [(r.package.dist_name, str(r.next)) for r in plan.releases] == [
+        ("common-clients", "0.1.1")
+    ]
+
+
+def test_an_api_change_releases_its_client_alone(make_repo: Callable[..., Path]) -> None:
+    repo = make_repo(
+        fragments={
+            "common-clients-users": {"+users-api.breaking.md": "Removed `username`.\n"},
+            "common-clients-orders": {"+orders-api.feature.md": "Added `note`.\n"},
+            "common-clients-notifications": {"+notifications-api.doc.md": "Reworded.\n"},
+        }
+    )
+
+    plan = make_plan(load_workspace(repo))
+
+    assert [(r.package.dist_name, str(r.next)) for r in plan.releases] == [
+        ("common-clients-orders", "0.2.0"),
+        ("common-clients-users", "0.2.0"),
+    ]
+    held = {h.package.dist_name: h.why for h in plan.held}
+    assert held["common-clients-notifications"] == "doc/misc fragments only (1): nothing to release"
+    assert held["common-clients"] == "no pending fragments"

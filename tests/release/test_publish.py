@@ -59,9 +59,10 @@ def test_publish_interrupted_after_first_package_completes_on_rerun_without_doub
 
         assert resumed.returncode == 0, resumed.stderr
         assert resumed.stdout.count("  skip    common_utils-0.2.0-py3-none-any.whl") == 1
-        assert counter.uploads == 8
-        assert "8 uploaded, 4 already there." in resumed.stdout
-        assert len(list(restarted.storage.iterdir())) == 12
+        # The rest of the three releases, and 0.1.0 of each client package, recorded before.
+        assert counter.uploads == 14
+        assert "14 uploaded, 4 already there." in resumed.stdout
+        assert len(list(restarted.storage.iterdir())) == 18
 
 
 def _second_clone_after_first_published(kit: Any, index: RunningIndex) -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,11 +19,14 @@ from commons_tools.simple_api import IndexTarget, project_files
 
 pytestmark = pytest.mark.slow
 
+CLIENTS = ("common-clients-notifications", "common-clients-orders", "common-clients-users")
+PROJECTS = ("common-utils", "common-auth", "common-clients", *CLIENTS)
+
 
 def _index_shas(target: IndexTarget) -> dict[str, str | None]:
     return {
         name: entry.sha256
-        for project in ("common-utils", "common-auth", "common-clients")
+        for project in PROJECTS
         for name, entry in project_files(target, project).items()
     }
 
@@ -70,7 +74,9 @@ def test_two_packages_with_fragments_release_with_cascade_changelogs_tags_and_up
 
     clients_pyproject = (repo / "packages/common_clients/pyproject.toml").read_text()
     assert '"common-utils>=0.2.0,<0.3",' in clients_pyproject
-    assert '"common-auth>=0.2.0,<0.3",' in clients_pyproject
+    # common-clients 0.1.1 stays inside the client packages' range: they are not released.
+    users_pyproject = repo / "packages/common_clients/clients/users/pyproject.toml"
+    assert '"common-clients>=0.1.0,<0.2"' in users_pyproject.read_text()
     assert (
         '"common-utils>=0.2.0,<0.3",' in (repo / "packages/common_auth/pyproject.toml").read_text()
     )
@@ -100,17 +106,26 @@ def test_two_packages_with_fragments_release_with_cascade_changelogs_tags_and_up
         "common_clients-0.1.0.tar.gz",
         "common_clients-0.1.1-py3-none-any.whl",
         "common_clients-0.1.1.tar.gz",
+        *(
+            f"{c.replace('-', '_')}-0.1.0{end}"
+            for c in CLIENTS
+            for end in ("-py3-none-any.whl", ".tar.gz")
+        ),
         "common_utils-0.1.0-py3-none-any.whl",
         "common_utils-0.1.0.tar.gz",
         "common_utils-0.2.0-py3-none-any.whl",
         "common_utils-0.2.0.tar.gz",
     ]
-    # Reproducible: a build of the release commit gives the bytes the index has.
-    _assert_rebuild_gives_the_index_bytes(kit, repo, on_index)
+    # Reproducible: a build of the release commit gives the bytes the index has (of the packages
+    # it released; the client packages stay at the 0.1.0 built from an earlier commit).
+    _assert_rebuild_gives_the_index_bytes(
+        kit, repo, on_index, "common-utils", "common-auth", "common-clients"
+    )
 
     again = tool("release", repo=repo, env=index_env(index))
     assert again.returncode == 0, again.stderr
-    assert "0 uploaded, 6 already there." in again.stdout
+    # The latest release of each of the six packages, compared with the index.
+    assert "0 uploaded, 12 already there." in again.stdout
 
 
 def test_dry_run_leaves_git_status_and_the_index_untouched(
@@ -123,7 +138,7 @@ def test_dry_run_leaves_git_status_and_the_index_untouched(
     result = tool("release", "--dry-run", repo=repo, env=index_env(index))
 
     assert result.returncode == 0, result.stderr
-    assert "common-utils      0.1.0 -> 0.2.0" in result.stdout
+    assert re.search(r"^common-utils +0\.1\.0 -> 0\.2\.0 ", result.stdout, re.MULTILINE)
     assert "cascade: common-utils 0.2.0 outside common-utils>=0.1.0,<0.2" in result.stdout
     assert git(repo, "status", "--porcelain", "--ignored") == ""
     assert kit.state(repo) == before
@@ -249,3 +264,29 @@ def test_a_release_made_without_publishing_is_published_from_its_record_later(
     # gives the same bytes.
     kit.git(repo, "checkout", "--quiet", released)
     _assert_rebuild_gives_the_index_bytes(kit, repo, on_index, "common-auth")
+
+
+def test_a_breaking_runtime_release_re_releases_each_client_package_on_its_new_range(
+    kit: Any, index: RunningIndex, index_target: IndexTarget
+) -> None:
+    repo = kit.make_repo(
+        fragments={"common-clients": {"+renamed.breaking.md": "Renamed `SyncClient.send`.\n"}}
+    )
+
+    result = kit.tool("release", repo=repo, env=kit.index_env(index))
+
+    assert result.returncode == 0, result.stderr
+    assert kit.git(repo, "log", "-1", "--format=%s") == (
+        "Release common-clients 0.2.0, common-clients-notifications 0.1.1, "
+        "common-clients-orders 0.1.1, common-clients-users 0.1.1"
+    )
+    users = repo / "packages/common_clients/clients/users"
+    assert '"common-clients>=0.2.0,<0.3"' in (users / "pyproject.toml").read_text()
+    assert '__version__ = "0.1.1"' in (users / "src/common_clients_users/__about__.py").read_text()
+    log = (users / "CHANGELOG.md").read_text()
+    assert "## 0.1.1 (" in log
+    assert "Required `common-clients>=0.2.0,<0.3` (was `common-clients>=0.1.0,<0.2`)" in log
+    assert "common-clients-users-v0.1.1" in kit.git(repo, "tag", "--points-at", "HEAD").split()
+    on_index = _index_shas(index_target)
+    assert "common_clients_users-0.1.1-py3-none-any.whl" in on_index
+    assert "common_clients_users-0.1.1.tar.gz" in on_index

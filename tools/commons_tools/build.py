@@ -236,13 +236,17 @@ import importlib, importlib.metadata, json, sys
 found = {}
 for dist, module in json.loads(sys.argv[1]).items():
     imported = importlib.import_module(module)
+    # A generated client's __init__ is the generator's: its version is in its __about__.
+    if not hasattr(imported, "__version__"):
+        imported.__version__ = importlib.import_module(module + ".__about__").__version__
     found[dist] = [imported.__version__, importlib.metadata.version(dist), imported.__file__]
 print(json.dumps(found))
 """
 
 
 def verify_wheels(wheels: Sequence[Path], expected: dict[str, tuple[str, str]]) -> None:
-    """Install ``wheels`` into a fresh venv without any index and import each at its version.
+    """Install ``wheels`` into a fresh venv without any index and import each at its version
+    (``<module>.__version__``, else ``<module>.__about__.__version__``).
 
     ``expected`` maps dist name -> (module, version). The wheels come from their files alone
     (``--no-index --no-deps``); their third-party dependencies are the release environment's,

@@ -36,12 +36,13 @@ from types import FrameType
 from typing import Any
 
 import httpx
+from packaging.utils import canonicalize_name
 
 from commons_tools import git as g
 from commons_tools.build import build_and_check
 from commons_tools.errors import CommonsToolsError, PinError, ReleaseError, describe_os_error
 from commons_tools.index import RunningIndex, start_index
-from commons_tools.pins import run_pins, verify_lock_sources
+from commons_tools.pins import missing_from_lock, run_pins, verify_lock_sources
 from commons_tools.publish import publish_files
 from commons_tools.release import publish_recorded, release
 from commons_tools.simple_api import IndexTarget, project_versions
@@ -132,9 +133,12 @@ def publish_current(checkout: Path, index: RunningIndex, say: Say) -> dict[str, 
     """Put each package's current version on the index.
 
     When ``releases.toml`` records releases, they are republished (rebuilt from their recorded
-    trees: the bytes the services' locks pin); nothing is released. Only a repository that never
-    released anything releases what its fragments ask for. A package still never released is
-    published as a build of HEAD.
+    trees: the bytes the services' locks pin). When it records no release of some package (of
+    any, in a repository that never released; a service's new client package), the repository
+    is released as its fragments ask: the new package at its first version, and with it what it
+    needs of the others (a client generated against a runtime newer than the last release
+    requires that runtime's next release, which the cascade writes into its range). A package
+    still not on the index (it had nothing to release) is published as a build of HEAD.
     """
     target = target_of(index)
     state = load_state(checkout)
@@ -142,7 +146,11 @@ def publish_current(checkout: Path, index: RunningIndex, say: Say) -> dict[str, 
     if state.records:
         say(f"    republishing the {len(state.records)} release(s) recorded in releases.toml")
         publish_recorded(checkout, target, state, checkout / "dist", indented)
-    else:
+    unreleased = [
+        p.dist_name for p in load_workspace(checkout).packages if state.last(p.dist_name) is None
+    ]
+    if unreleased:
+        say(f"    never released: {', '.join(unreleased)}; releasing what the fragments ask for")
         release(checkout, outdir=checkout / "dist", say=indented)
     workspace = load_workspace(checkout)
     missing = [
@@ -165,6 +173,11 @@ def ensure_locks(checkout: Path, index: RunningIndex, say: Say) -> None:
         lock = checkout / "services" / service / "requirements.txt"
         if not lock.is_file():
             say(f"    services/{service}/requirements.txt: none yet")
+            stale.append(lock.with_suffix(".in"))
+            continue
+        unlocked = missing_from_lock(lock.with_suffix(".in"), set(map(canonicalize_name, names)))
+        if unlocked:
+            say(f"    services/{service}/requirements.txt: {', '.join(unlocked)} not locked yet")
             stale.append(lock.with_suffix(".in"))
             continue
         try:

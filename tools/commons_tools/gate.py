@@ -73,14 +73,16 @@ def check(workspace: Workspace, base: str | None = None) -> GateReport:
         if since_base is None:
             record = state.last(package.dist_name)
             old = record.tree if record is not None else None
+            old_commit = record.source if record is not None else None
             wanted = "a pending news fragment"
         else:
             old = _tree_at(repo, since_base, _folder(repo, package))
+            old_commit = since_base
             added = set(g.added_files(repo, since_base, package.changelog_dir))
             fragments = [f for f in fragments if f.path.relative_to(repo).as_posix() in added]
             wanted = f"a news fragment added since {base}"
         new = current[_folder(repo, package)]
-        report.problems.extend(_breaking_spec_changes(repo, package, old, new, fragments))
+        report.problems.extend(_breaking_spec_changes(repo, package, old_commit, fragments))
         changed = _changed(repo, package, old, new, "src")
         if not changed:
             report.checked.append(f"{package.dist_name}: source unchanged")
@@ -100,60 +102,47 @@ def check(workspace: Workspace, base: str | None = None) -> GateReport:
 
 
 def _breaking_spec_changes(
-    repo: Path, package: Package, old: str | None, new: str, fragments: list[Fragment]
+    repo: Path, package: Package, old_commit: str | None, fragments: list[Fragment]
 ) -> list[str]:
-    """A breaking change to one of the package's OpenAPI documents needs a ``breaking`` fragment.
+    """A breaking change to the OpenAPI document a client package is generated from (its
+    ``[tool.commons] spec``) needs a ``breaking`` fragment in that package.
 
-    The documents are ``packages/<pkg>/specs/*.yaml|json``; each one that differs between the
-    package's trees ``old`` (the last release, or the base) and ``new`` (the work tree) is compared
-    with its old version by ``common_clients.codegen.diff_specs``.
+    The document at ``old_commit`` (the commit the package's last release was made from, or the
+    base) is compared with the work tree's by ``common_clients.codegen.diff_specs``.
     """
-    specs_dir = package.root / "specs"
-    if old is None or not specs_dir.is_dir():
+    if package.spec is None or old_commit is None or any(f.type == "breaking" for f in fragments):
         return []
-    folder = _folder(repo, package)
-    changed = [
-        path
-        for path in _changed(repo, package, old, new, "specs")
-        if path.endswith((".yaml", ".yml", ".json"))
-    ]
-    if not changed or any(f.type == "breaking" for f in fragments):
-        return []
+    path = package.spec.relative_to(repo.resolve()).as_posix()
+    old_text = g.show(repo, old_commit, path)
+    new_file = repo / path
+    new_text = new_file.read_text(encoding="utf-8") if new_file.is_file() else None
+    if old_text is None or old_text == new_text:
+        return []  # a new document breaks nobody
+    where = f"{package.changelog_dir.relative_to(repo)}/"
+    if new_text is None:
+        return [
+            f"{package.dist_name}: {path} was removed, a breaking change, without a breaking "
+            f"news fragment in {where}"
+        ]
     try:
         from common_clients.codegen import SpecError, diff_specs, parse_spec
     except ImportError:
         return [
-            f"{package.dist_name}: OpenAPI documents changed ({', '.join(changed)}) but "
-            "common-clients[codegen] is not installed to compare them"
+            f"{package.dist_name}: its OpenAPI document {path} changed but "
+            "common-clients[codegen] is not installed to compare it"
         ]
-    problems = []
-    for path in changed:
-        old_text = g.show(repo, old, path.removeprefix(f"{folder}/"))
-        if old_text is None:
-            continue  # a new document breaks nobody
-        new_file = repo / path
-        try:
-            before = parse_spec(old_text, source=f"{path} at {old[:12]}")
-            if not new_file.is_file():
-                problems.append(
-                    f"{package.dist_name}: {path} was removed, a breaking change, without a "
-                    f"breaking news fragment in {package.changelog_dir.relative_to(repo)}/"
-                )
-                continue
-            after = parse_spec(new_file.read_bytes(), source=path)
-        except SpecError as exc:
-            problems.append(f"{package.dist_name}: {exc}")
-            continue
-        breaking = [change for change in diff_specs(before, after) if change.breaking]
-        if breaking:
-            listed = "; ".join(str(change) for change in breaking[:5])
-            more = f" and {len(breaking) - 5} more" if len(breaking) > 5 else ""
-            problems.append(
-                f"{package.dist_name}: {path} changed in a way that breaks clients "
-                f"({listed}{more}) without a breaking news fragment in "
-                f"{package.changelog_dir.relative_to(repo)}/"
-            )
-    return problems
+    try:
+        before = parse_spec(old_text, source=f"{path} at {old_commit[:12]}")
+        after = parse_spec(new_text, source=path)
+    except SpecError as exc:
+        return [f"{package.dist_name}: {exc}"]
+    breaking = [change for change in diff_specs(before, after) if change.breaking]
+    listed = "; ".join(str(change) for change in breaking[:5])
+    more = f" and {len(breaking) - 5} more" if len(breaking) > 5 else ""
+    return [
+        f"{package.dist_name}: {path} changed in a way that breaks clients ({listed}{more}) "
+        f"without a breaking news fragment in {where} (`nox -s specs -- --write` writes it)"
+    ][: 1 if breaking else 0]
 
 
 def _stray_fragments(workspace: Workspace) -> list[str]:

@@ -129,6 +129,22 @@ def plan_moves(
     return lines, moves
 
 
+def missing_from_lock(requirements_in: Path, workspace_names: set[str]) -> list[str]:
+    """The workspace packages ``requirements_in`` names that its lock (``.txt``) does not hold:
+    a package the service started to use (its client, say) since the lock was made."""
+    locked = locked_versions(requirements_in.with_suffix(".txt"))
+    named = set()
+    for line in requirements_in.read_text(encoding="utf-8").splitlines():
+        stripped = line.partition(" #")[0].strip()
+        if not stripped or stripped.startswith(("#", "-")):
+            continue
+        try:
+            named.add(canonicalize_name(Requirement(stripped).name))
+        except InvalidRequirement:
+            continue  # plan_moves names the line
+    return sorted(name for name in named & workspace_names if name not in locked)
+
+
 def locked_versions(lock: Path) -> dict[str, tuple[Version, set[str]]]:
     """Name -> (version, sha256 set) of each ``name==version`` entry of a hash-locked file."""
     if not lock.is_file():
@@ -277,9 +293,12 @@ def run_pins(
                 say(f"{path}:{move.line_number}: {move.old} -> {move.new}")
             for name in stale_lock:
                 say(f"{path.with_suffix('.txt')}: {name}=={locked[name][0]}, newest {newest[name]}")
+            unlocked = missing_from_lock(path, workspace_names) if locked else []
+            for name in unlocked:
+                say(f"{path.with_suffix('.txt')}: {name} is not locked yet")
             if not locked:
                 say(f"{path.with_suffix('.txt')}: no lock yet")
-            behind = bool(moves or stale_lock or not locked)
+            behind = bool(moves or stale_lock or unlocked or not locked)
             up_to_date = up_to_date and not behind
             if check:
                 if not behind:

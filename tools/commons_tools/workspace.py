@@ -1,4 +1,12 @@
-"""The workspace model: the packages under ``packages/``, their versions and dependencies."""
+"""The workspace model: the packages under ``packages/``, their versions and dependencies.
+
+The packages are the members the root ``pyproject.toml`` lists under ``[tool.uv.workspace]``
+(globs such as ``packages/*`` and ``packages/common_clients/clients/*``): a folder holding a
+``pyproject.toml`` that matches one of them is a package, nothing else is. Each package's import
+name comes from its ``[tool.hatch.version] path`` (``src/<module>/__about__.py``). A generated
+client package names its OpenAPI document with ``[tool.commons] spec = "..."`` (relative to the
+package folder).
+"""
 
 from __future__ import annotations
 
@@ -29,6 +37,8 @@ class Package:
     module: str
     root: Path
     requirements: tuple[Requirement, ...]
+    #: The OpenAPI document a generated client package is made from (None for hand-written ones).
+    spec: Path | None = None
 
     @property
     def pyproject(self) -> Path:
@@ -121,22 +131,91 @@ def write_version(about: Path, version: Version) -> None:
     about.write_text(new, encoding="utf-8")
 
 
+#: The members when the root ``pyproject.toml`` names none.
+DEFAULT_MEMBERS = ("packages/*",)
+
+
+def member_globs(repo: Path) -> tuple[str, ...]:
+    """The ``[tool.uv.workspace] members`` globs of the root ``pyproject.toml``."""
+    root = repo / "pyproject.toml"
+    if not root.is_file():
+        return DEFAULT_MEMBERS
+    try:
+        config = tomllib.loads(root.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise WorkspaceError(f"{root}: not a valid project file ({exc})") from None
+    members = config.get("tool", {}).get("uv", {}).get("workspace", {}).get("members")
+    if members is None:
+        return DEFAULT_MEMBERS
+    if not isinstance(members, list) or not all(isinstance(m, str) for m in members):
+        raise WorkspaceError(f"{root}: [tool.uv.workspace] members must be a list of globs")
+    return tuple(members)
+
+
+def package_roots(repo: Path) -> list[Path]:
+    """Every folder below ``repo`` that a member glob matches and that holds a pyproject.toml."""
+    roots = {
+        folder
+        for pattern in member_globs(repo)
+        for folder in repo.glob(pattern)
+        if (folder / "pyproject.toml").is_file()
+    }
+    return sorted(roots)
+
+
+def _module_of(pyproject: Path, config: dict[str, object], name: str) -> str:
+    """The import name: the folder of ``[tool.hatch.version] path`` (``src/<module>/...``)."""
+    tool = config.get("tool")
+    hatch = tool.get("hatch", {}) if isinstance(tool, dict) else {}
+    version = hatch.get("version", {}) if isinstance(hatch, dict) else {}
+    path = version.get("path") if isinstance(version, dict) else None
+    parts = Path(path).parts if isinstance(path, str) else ()
+    if len(parts) != 3 or parts[0] != "src" or parts[2] != "__about__.py":
+        raise WorkspaceError(
+            f"{pyproject}: [tool.hatch.version] path must be src/<module>/__about__.py "
+            f"(the version file of {name})"
+        )
+    return parts[1]
+
+
+def _spec_of(pyproject: Path, config: dict[str, object]) -> Path | None:
+    tool = config.get("tool")
+    commons = tool.get("commons", {}) if isinstance(tool, dict) else {}
+    spec = commons.get("spec") if isinstance(commons, dict) else None
+    if spec is None:
+        return None
+    if not isinstance(spec, str):
+        raise WorkspaceError(f"{pyproject}: [tool.commons] spec must be a path")
+    return (pyproject.parent / spec).resolve()
+
+
 def load_workspace(repo: Path) -> Workspace:
-    """Read every ``packages/*/pyproject.toml`` below ``repo``."""
+    """Read the ``pyproject.toml`` of every workspace member below ``repo``."""
     packages: list[Package] = []
-    for pyproject in sorted((repo / "packages").glob("*/pyproject.toml")):
+    for root in package_roots(repo):
+        pyproject = root / "pyproject.toml"
         try:
-            project = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]
+            config = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+            project = config["project"]
             name = project["name"]
             requirements = tuple(Requirement(r) for r in project.get("dependencies", []))
         except (tomllib.TOMLDecodeError, KeyError) as exc:
             raise WorkspaceError(f"{pyproject}: not a valid project file ({exc})") from None
         except InvalidRequirement as exc:
             raise WorkspaceError(f"{pyproject}: a dependency does not parse ({exc})") from None
-        root = pyproject.parent
         packages.append(
-            Package(dist_name=name, module=root.name, root=root, requirements=requirements)
+            Package(
+                dist_name=name,
+                module=_module_of(pyproject, config, name),
+                root=root,
+                requirements=requirements,
+                spec=_spec_of(pyproject, config),
+            )
         )
+    names = [canonicalize_name(p.dist_name) for p in packages]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise WorkspaceError(f"two workspace members are called {', '.join(twice)}")
     workspace = Workspace(repo=repo, packages=tuple(packages))
     return Workspace(repo=repo, packages=tuple(_dependency_order(workspace)))
 

@@ -4,20 +4,29 @@
 ``(method, path)`` with :class:`Reply` objects (a list is played in order, the last one repeating)
 and reads what arrived from ``loopback.requests``. Slow replies wait on an event that the fixture
 sets when it stops the server, so no test can hang on one.
+
+This folder also holds what the tests import beside the runtime and out of its wheel: the
+generated test-only ``inventory_client`` (``nox -s clients`` keeps it current) and
+``openapi_corpus``, the fetcher of the third-party documents; it is put on ``sys.path`` here.
 """
 
 from __future__ import annotations
 
 import json
 import socket
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+
+if str(Path(__file__).parent) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).parent))
 
 
 @dataclass

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from common_clients.codegen._corpus import DOCUMENTS, CorpusUnavailable, fetch
+from openapi_corpus import DOCUMENTS, CorpusUnavailable, fetch
 
 ROOT = Path(__file__).resolve().parents[3]
 BENCHMARKS = ROOT / "benchmarks"
@@ -54,7 +54,7 @@ def test_the_client_benchmark_reports_per_call_ratios_and_import_time() -> None:
         assert float(ours) > 0
         assert float(theirs) > 0
         assert float(ratio) == pytest.approx(float(ours) / float(theirs), rel=0.01)
-    assert re.search(r"^import common_clients\.inventory\s+[\d.]+$", result.stdout, re.MULTILINE)
+    assert re.search(r"^import inventory_client\s+[\d.]+$", result.stdout, re.MULTILINE)
 
 
 @pytest.mark.slow

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from common_clients.codegen import ChangeKind, diff_specs, load_spec
-from common_clients.codegen._corpus import DOCUMENTS, CorpusUnavailable, Document, fetch
+from openapi_corpus import DOCUMENTS, CorpusUnavailable, Document, fetch
 
 CACHE = Path(__file__).resolve().parents[3] / ".cache" / "openapi-docs"
 

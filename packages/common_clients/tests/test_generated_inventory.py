@@ -1,8 +1,8 @@
-"""The generated ``common_clients.inventory`` client against the real DRF app it was made from.
+"""The generated inventory client (``inventory_client``, test-only) against its real DRF app.
 
 ``inventory_app`` is a Django project with a DRF viewset (page-number pagination, bearer-token
 auth, validation errors, 404s, a 409 action); ``specs/inventory.yaml`` is what drf-spectacular
-exports for it, and ``common_clients.inventory`` is what the generator makes of that. The app runs
+exports for it, and ``inventory_client`` is what the generator makes of that. The app runs
 in its own process on 127.0.0.1 (a free port, SQLite in a temporary file) for the whole module.
 """
 
@@ -30,8 +30,8 @@ from common_clients.errors import (
     ConflictError,
     NotFoundError,
 )
-from common_clients.inventory import AsyncInventoryClient, InventoryClient
-from common_clients.inventory.models import (
+from inventory_client import AsyncInventoryClient, InventoryClient
+from inventory_client.models import (
     PatchedProductRequest,
     Product,
     ProductRequest,
@@ -277,7 +277,7 @@ def test_the_committed_client_is_what_the_generator_makes() -> None:
     files = generate_client(
         PACKAGE / "specs" / "inventory.yaml",
         service="inventory",
-        package="common_clients.inventory",
-        spec_label="specs/inventory.yaml",
+        package="inventory_client",
+        spec_label="packages/common_clients/specs/inventory.yaml",
     )
-    assert stale_files(files, PACKAGE / "src" / "common_clients" / "inventory") == []
+    assert stale_files(files, PACKAGE / "tests" / "inventory_client") == []

@@ -18,7 +18,7 @@ import pydantic
 import pytest
 
 from common_clients.codegen import Direction, ModelEmitter, Spec, load_spec
-from common_clients.codegen._corpus import DOCUMENTS, CorpusUnavailable, Document, fetch
+from openapi_corpus import DOCUMENTS, CorpusUnavailable, Document, fetch
 
 CACHE = Path(__file__).resolve().parents[3] / ".cache" / "openapi-docs"
 # The GitHub Enterprise Server documents repeat GitHub's schemas: left to the models tests.

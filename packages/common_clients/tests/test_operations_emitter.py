@@ -24,7 +24,6 @@ from common_clients import AsyncPage, SyncPage
 from common_clients.codegen import SpecError, parse_spec
 from common_clients.codegen._cli import main as cli
 from common_clients.codegen._generate import (
-    generate_all,
     generate_client,
     stale_files,
     write_client,
@@ -552,28 +551,6 @@ def test_multipart_bodies_send_files_and_fields_as_parts(workshop: Any, loopback
     assert with_file.body.count(b'name="pages"') == 2
     assert without_file.headers["content-type"].startswith("multipart/form-data; boundary=")
     assert b"No file" in without_file.body
-
-
-def test_generate_all_writes_every_spec_and_check_names_stale_files(tmp_path: Path) -> None:
-    (tmp_path / "specs").mkdir()
-    (tmp_path / "specs" / "workshop.json").write_text(json.dumps(DOCUMENT))
-    lines: list[str] = []
-    assert generate_all(package_dir=tmp_path, check=True, report=lines.append) == 1
-    assert "stale: src/common_clients/workshop/_client.py (missing)" in lines
-    assert generate_all(package_dir=tmp_path, report=lines.append) == 0
-    target = tmp_path / "src" / "common_clients" / "workshop"
-    assert (target / "resources" / "widgets.py").is_file()
-    lines.clear()
-    assert generate_all(package_dir=tmp_path, check=True, report=lines.append) == 0
-    (target / "resources" / "widgets.py").write_text("# edited\n")
-    (target / "resources" / "stray.py").write_text("")
-    assert generate_all(package_dir=tmp_path, check=True, report=lines.append) == 1
-    assert "stale: src/common_clients/workshop/resources/widgets.py (differs)" in lines
-    assert "stale: src/common_clients/workshop/resources/stray.py (not generated)" in lines
-    assert generate_all(package_dir=tmp_path, report=lines.append) == 0
-    assert (target / "resources" / "widgets.py").read_text() != "# edited\n"
-    # A file the generator did not write is never deleted: the check keeps naming it.
-    assert (target / "resources" / "stray.py").exists()
 
 
 def test_resource_class_names_never_collide_across_tags() -> None:

@@ -17,7 +17,7 @@ from pydantic import BaseModel
 
 from common_clients import AsyncClient, RetryPolicy, SyncClient
 from common_clients.errors import APITimeoutError, InternalServerError
-from common_clients.inventory import AsyncInventoryClient, InventoryClient
+from inventory_client import AsyncInventoryClient, InventoryClient
 
 PET = {"id": 1, "name": "a"}
 PRODUCT = {

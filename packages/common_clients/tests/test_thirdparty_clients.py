@@ -1,6 +1,6 @@
 """Whole clients generated from real third-party OpenAPI documents (3.0 and 3.1, up to 1471 ops).
 
-Each document (pinned npm package, see ``common_clients.codegen._corpus``) goes through
+Each document (pinned npm package, see ``openapi_corpus``) goes through
 ``generate_client``; the packages are written to one folder, imported, instantiated, checked to
 have one method per operation in every resource (nothing silently dropped), and type-checked by
 one ``mypy --strict`` run. The GitHub Enterprise Server documents are left to the models tests:
@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 
 from common_clients.codegen import load_spec
-from common_clients.codegen._corpus import DOCUMENTS, CorpusUnavailable, Document, fetch
 from common_clients.codegen._generate import generate_client
 from common_clients.codegen._operations import plan_resources
+from openapi_corpus import DOCUMENTS, CorpusUnavailable, Document, fetch
 
 CACHE = Path(__file__).resolve().parents[3] / ".cache" / "openapi-docs"
 CHOSEN = [d for d in DOCUMENTS if d.valid and not d.name.startswith("ghes-")]

@@ -1,6 +1,6 @@
 """The generator on real third-party OpenAPI documents, 3.0 and 3.1, up to 1471 operations.
 
-The documents come from pinned npm packages (see ``common_clients.codegen._corpus``), fetched into
+The documents come from pinned npm packages (see ``openapi_corpus``), fetched into
 ``.cache/openapi-docs`` and checked by sha256; the tests skip, saying why, only when npm or its
 registry cannot be reached. For every document: models for every schema and for every parameter,
 body and response of every operation; the module imports, is ``mypy --strict`` clean, and every name
@@ -26,7 +26,7 @@ from common_clients.codegen import (
     generate_client,
     load_spec,
 )
-from common_clients.codegen._corpus import (
+from openapi_corpus import (
     DOCUMENTS,
     CorpusError,
     CorpusUnavailable,

@@ -1,7 +1,8 @@
 """Looking up an order's owner in the users service, or in process from the token's claims.
 
 ``ORDERS_USERS_LOOKUP=http`` (the default) asks users with the generated client
-``common_clients.users`` and orders' own service token (``ClientCredentials.from_env("USERS")``).
+``common_clients_users`` (distribution common-clients-users) and orders' own service token
+(``ClientCredentials.from_env("USERS")``).
 ``ORDERS_USERS_LOOKUP=inprocess`` builds the same ``User`` model from the caller's verified claims
 without any call, so that a benchmark can measure what the split costs; everything else is the
 same.
@@ -27,8 +28,8 @@ from common_clients.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
-from common_clients.users import UsersClient
-from common_clients.users.models import User
+from common_clients_users import UsersClient
+from common_clients_users.models import User
 from django.conf import settings
 
 from orders.errors import UserNotAllowed, UsersBadGateway, UsersUnavailable

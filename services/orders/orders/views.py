@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 
 from common_auth import AccessTokenClaims
 from common_auth.drf import HasScopes
-from common_clients.users.models import User
+from common_clients_users.models import User
 from common_utils import new_event
 from common_utils.django import atomic_for, publish
 from common_utils.drf import ProblemSerializer

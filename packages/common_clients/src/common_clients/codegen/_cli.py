@@ -1,9 +1,7 @@
-"""The ``common-clients`` command: ``generate``, ``generate-all`` and ``diff``.
+"""The ``common-clients`` command: ``generate`` and ``diff``.
 
 ``common-clients generate SPEC --out DIR --name SERVICE [--package PKG]`` writes ``DIR/PKG/`` (the
 package ``PKG``, ``SERVICE`` by default; ``a.b`` goes to ``DIR/a/b/``);
-``common-clients generate-all [--check]`` regenerates every client of the common-clients package
-from its ``specs/`` (``--check``: fail, writing nothing, when a committed client is stale);
 ``common-clients diff OLD NEW`` lists the API changes between two versions of a document and
 exits 1 when one is breaking. Whatever the input, a refusal is one line naming what and where (a
 JSON pointer into the document) and exit status 2, never a traceback; warnings (deviations read
@@ -21,9 +19,7 @@ from common_clients.codegen._diff import diff_specs
 from common_clients.codegen._errors import CodegenError
 from common_clients.codegen._extra import require_extra
 from common_clients.codegen._generate import (
-    PACKAGE_DIR,
     check_folder,
-    generate_all,
     generate_client,
     package_folder,
     stale_files,
@@ -66,18 +62,6 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="make every warning (a deviation read leniently) an error",
     )
-    every = commands.add_parser(
-        "generate-all", help="regenerate every client from the package's specs/"
-    )
-    every.add_argument(
-        "--package-dir",
-        type=Path,
-        default=PACKAGE_DIR,
-        help="the common-clients package folder holding specs/ and src/ (default: this checkout's)",
-    )
-    every.add_argument(
-        "--check", action="store_true", help="write nothing; exit 1 when a client is stale"
-    )
     diff = commands.add_parser("diff", help="API changes between two versions of a document")
     diff.add_argument("old", type=Path)
     diff.add_argument("new", type=Path)
@@ -91,8 +75,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         require_extra()
         if arguments.command == "generate":
             return _generate(arguments)
-        if arguments.command == "generate-all":
-            return generate_all(package_dir=arguments.package_dir, check=arguments.check)
         changes = diff_specs(load_spec(arguments.old), load_spec(arguments.new))
         for change in changes:
             print(change)

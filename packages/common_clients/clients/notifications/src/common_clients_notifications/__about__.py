@@ -1,0 +1,6 @@
+"""The version of common-clients-notifications.
+
+Read by hatchling at build time and bumped by the release; the rest of this folder is generated.
+"""
+
+__version__ = "0.1.0"
