@@ -314,13 +314,16 @@ def _storable_length(response: httpx.Response, limit: int) -> bool:
 
 
 def _rebuilt(
-    response: httpx.Response, stream: httpx.SyncByteStream | httpx.AsyncByteStream, status: str
+    response: httpx.Response,
+    request: httpx.Request,
+    stream: httpx.SyncByteStream | httpx.AsyncByteStream,
+    status: str,
 ) -> httpx.Response:
     return httpx.Response(
         response.status_code,
         headers=response.headers,
         stream=stream,
-        request=response.request,
+        request=request,
         extensions={**response.extensions, CACHE_STATUS: status},
     )
 
@@ -402,13 +405,13 @@ class CachingTransport(httpx.BaseTransport):
             chunks.append(chunk)
             size += len(chunk)
             if size > limit:
-                return _rebuilt(response, _Rest(chunks, iterator, response), "miss")
+                return _rebuilt(response, request, _Rest(chunks, iterator, response), "miss")
         response.close()
         body = b"".join(chunks)
         entry = _entry_for(request, response, body, sent_at)
         if entry is not None:
             self.cache._store(request, entry)
-        return _rebuilt(response, httpx.ByteStream(body), "miss")
+        return _rebuilt(response, request, httpx.ByteStream(body), "miss")
 
     def close(self) -> None:
         self.transport.close()
@@ -456,13 +459,13 @@ class AsyncCachingTransport(httpx.AsyncBaseTransport):
             chunks.append(chunk)
             size += len(chunk)
             if size > limit:
-                return _rebuilt(response, _AsyncRest(chunks, iterator, response), "miss")
+                return _rebuilt(response, request, _AsyncRest(chunks, iterator, response), "miss")
         await response.aclose()
         body = b"".join(chunks)
         entry = _entry_for(request, response, body, sent_at)
         if entry is not None:
             cache._store(request, entry)
-        return _rebuilt(response, httpx.ByteStream(body), "miss")
+        return _rebuilt(response, request, httpx.ByteStream(body), "miss")
 
     async def aclose(self) -> None:
         await self.transport.aclose()
