@@ -105,7 +105,7 @@ def _escape(token: str) -> str:
 
 def _load(document: str | Path | Mapping[str, Any]) -> tuple[dict[str, Any], str]:
     if isinstance(document, Mapping):
-        return copy.deepcopy(dict(document)), "<document>"
+        return _copied(document, "<document>"), "<document>"
     path = Path(document)
     try:
         size = path.stat().st_size
@@ -119,6 +119,8 @@ def _load(document: str | Path | Mapping[str, Any]) -> tuple[dict[str, Any], str
             loaded = json.loads(text)
         except ValueError as exc:
             raise DocumentError(f"{path}: not JSON: {exc}") from None
+        except RecursionError:
+            raise DocumentError(f"{path}: nested too deep to read") from None
     else:
         try:
             import yaml
@@ -130,9 +132,27 @@ def _load(document: str | Path | Mapping[str, Any]) -> tuple[dict[str, Any], str
             loaded = yaml.safe_load(text)
         except yaml.YAMLError as exc:
             raise DocumentError(f"{path}: not YAML: {exc}") from None
+        except RecursionError:
+            raise DocumentError(f"{path}: nested too deep to read") from None
     if not isinstance(loaded, dict):
         raise DocumentError(f"{path}: expected a mapping at the top, got {type(loaded).__name__}")
     return loaded, str(path)
+
+
+def _copied(node: Any, source: str) -> dict[str, Any]:
+    """A copy of the document's mappings and lists, refused past ``4 * MAX_DEPTH`` levels."""
+
+    def copy_of(value: Any, depth: int) -> Any:
+        if depth > 4 * MAX_DEPTH:
+            raise DocumentError(f"{source}: nested more than {4 * MAX_DEPTH} deep")
+        if isinstance(value, Mapping):
+            return {key: copy_of(item, depth + 1) for key, item in value.items()}
+        if isinstance(value, list | tuple):
+            return [copy_of(item, depth + 1) for item in value]
+        return value
+
+    copied: dict[str, Any] = copy_of(node, 0)
+    return copied
 
 
 class _Document:
@@ -785,6 +805,15 @@ class _Builder:
     @staticmethod
     def _string(schema: dict[str, Any]) -> str:
         text = _FORMATS.get(str(schema.get("format")), "string")
+        pattern = schema.get("pattern")
+        if isinstance(pattern, str):
+            # The simplest texts that common patterns (numbers, codes, slugs) admit.
+            for candidate in (text, "1", "1.00", "a", "A", "a-1", "A1", "x" * 8):
+                try:
+                    if re.search(pattern, candidate):
+                        return candidate
+                except re.error:
+                    break
         minimum = int(schema.get("minLength") or 0)
         maximum = schema.get("maxLength")
         if len(text) < minimum:
