@@ -123,7 +123,7 @@ def test_an_answer_may_be_computed_from_each_call(inventory: DocumentTransport) 
         ("GET", "/products/", {"params": {"category": "food"}}, "category=.* does not match"),
         ("GET", "/products/", {"params": {"page": "two"}}, "page=.* does not match"),
         ("POST", "/products/", {}, "the request body is required"),
-        ("POST", "/products/", {"body": {"sku": "A-1"}}, "r'"name" is a required property'),
+        ("POST", "/products/", {"body": {"sku": "A-1"}}, r'"name" is a required property'),
         ("POST", "/products/", {"body": {"sku": 1}}, "at /sku: 1 is not of type"),
         ("GET", "/products/1/", {"body": {"x": 1}}, "takes no body"),
         ("POST", "/products/", {"body": b"<a/>", "body_kind": "content"}, "body of type"),
