@@ -17,8 +17,7 @@ STATUS = "common_clients.cache"
 
 
 def _get(client: SyncClient, path: str, **headers: str) -> httpx.Response:
-    response = client._http.get(path, headers=headers)
-    return response
+    return client._http.get(path, headers=headers)
 
 
 def _client(loopback: Any, cache: HTTPCache | None = None, **kwargs: Any) -> SyncClient:
@@ -26,7 +25,9 @@ def _client(loopback: Any, cache: HTTPCache | None = None, **kwargs: Any) -> Syn
 
 
 def test_without_a_cache_every_call_is_sent(loopback: Any) -> None:
-    loopback.route("GET", "/u/1/", loopback.reply(200, {"id": 1}, headers={"Cache-Control": "max-age=60"}))
+    loopback.route(
+        "GET", "/u/1/", loopback.reply(200, {"id": 1}, headers={"Cache-Control": "max-age=60"})
+    )
     with _client(loopback) as client:
         assert client.cache is None
         for _ in range(3):
@@ -114,7 +115,9 @@ def test_answers_that_may_not_be_reused_are_not(loopback: Any, headers: dict[str
 
 def test_errors_are_not_stored(loopback: Any) -> None:
     loopback.route(
-        "GET", "/u/1/", loopback.reply(500, {"detail": "x"}, headers={"Cache-Control": "max-age=60"})
+        "GET",
+        "/u/1/",
+        loopback.reply(500, {"detail": "x"}, headers={"Cache-Control": "max-age=60"}),
     )
     cache = HTTPCache()
     with _client(loopback, cache) as client:
@@ -140,8 +143,10 @@ def test_vary_keeps_one_answer_per_authorization(loopback: Any) -> None:
         a_again = _get(client, "/u/1/", Authorization="Bearer a")
         b_again = _get(client, "/u/1/", Authorization="Bearer b")
     assert (a, b) == ({"who": "Bearer a"}, {"who": "Bearer b"})
-    assert a_again.json() == a and a_again.extensions[STATUS] == "hit"
-    assert b_again.json() == b and b_again.extensions[STATUS] == "hit"
+    assert a_again.json() == a
+    assert a_again.extensions[STATUS] == "hit"
+    assert b_again.json() == b
+    assert b_again.extensions[STATUS] == "hit"
     assert len(loopback.hits("GET", "/u/1/")) == 2
 
 

@@ -91,7 +91,9 @@ def test_a_test_sets_the_status_and_body_of_an_operation(inventory: DocumentTran
 def test_an_answer_the_document_does_not_allow_needs_check_false(
     inventory: DocumentTransport,
 ) -> None:
-    with pytest.raises(DocumentError, match=r"products_retrieve: the 200 body does not match.*/name"):
+    with pytest.raises(
+        DocumentError, match=r"products_retrieve: the 200 body does not match.*/name"
+    ):
         inventory.answer("products_retrieve", body={"id": 1, "name": 5})
     with pytest.raises(DocumentError, match="status 500 is not documented"):
         inventory.answer("products_retrieve", status=500)
@@ -119,7 +121,12 @@ def test_an_answer_may_be_computed_from_each_call(inventory: DocumentTransport) 
         ("GET", "/nothing/", {}, "no operation of the document has this path"),
         ("PUT", "/products/", {}, r"the document has no PUT here \(GET, POST\)"),
         ("GET", "/products/abc/", {}, "no operation of the document has this path"),
-        ("GET", "/products/", {"params": {"colour": "red"}}, r"unknown query parameter\(s\) colour"),
+        (
+            "GET",
+            "/products/",
+            {"params": {"colour": "red"}},
+            r"unknown query parameter\(s\) colour",
+        ),
         ("GET", "/products/", {"params": {"category": "food"}}, "category=.* does not match"),
         ("GET", "/products/", {"params": {"page": "two"}}, "page=.* does not match"),
         ("POST", "/products/", {}, "the request body is required"),
@@ -159,7 +166,9 @@ def test_the_async_client_is_answered_and_checked_the_same_way(
 
 
 def test_a_base_url_with_a_path_of_its_own_is_matched(inventory: DocumentTransport) -> None:
-    with InventoryClient(base_url="http://gateway.test/inventory/v1", transport=inventory) as client:
+    with InventoryClient(
+        base_url="http://gateway.test/inventory/v1", transport=inventory
+    ) as client:
         client.products.retrieve(id=1)
     assert inventory.calls[0].request.url.path == "/inventory/v1/products/1/"
 
@@ -173,7 +182,12 @@ def test_the_documents_own_examples_come_first(tmp_path: Path) -> None:
                 "get": {
                     "operationId": "pets_get",
                     "parameters": [
-                        {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
+                        {
+                            "name": "id",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "integer"},
+                        }
                     ],
                     "responses": {
                         "200": {
@@ -267,14 +281,18 @@ def test_a_document_that_cannot_be_used_is_refused_naming_where(
     assert "root:" not in str(raised.value)  # no file text is ever echoed
 
 
-def test_an_unknown_operation_or_file_is_named(tmp_path: Path, inventory: DocumentTransport) -> None:
-    with pytest.raises(DocumentError, match=r"no operation 'products_lst' \(known: .*products_list"):
+def test_an_unknown_operation_or_file_is_named(
+    tmp_path: Path, inventory: DocumentTransport
+) -> None:
+    with pytest.raises(
+        DocumentError, match=r"no operation 'products_lst' \(known: .*products_list"
+    ):
         inventory.answer("products_lst", status=200)
     with pytest.raises(DocumentError, match="cannot read the document"):
         DocumentTransport(tmp_path / "missing.yaml")
     bad = tmp_path / "bad.yaml"
     bad.write_text("openapi: [")
-    with pytest.raises(DocumentError, match="bad.yaml: not YAML"):
+    with pytest.raises(DocumentError, match=r"bad\.yaml: not YAML"):
         DocumentTransport(bad)
 
 
@@ -301,7 +319,10 @@ def test_a_schema_nested_too_deep_is_an_error_not_a_crash() -> None:
                 "get": {
                     "operationId": "deep",
                     "responses": {
-                        "200": {"description": "", "content": {"application/json": {"schema": schema}}}
+                        "200": {
+                            "description": "",
+                            "content": {"application/json": {"schema": schema}},
+                        }
                     },
                 }
             }

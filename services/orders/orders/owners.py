@@ -64,7 +64,7 @@ def users_client() -> UsersClient:
 def install_users_client(client: UsersClient) -> None:
     """Make the lookups use ``client`` (closing the one they had), e.g. a client over
     ``common_clients.testing``'s transport in a test; :func:`close_users_client` undoes it."""
-    global _client  # noqa: PLW0603 - the process's one client, replaced on purpose
+    global _client
     with _client_lock:
         previous, _client = _client, client
     if previous is not None and previous is not client:

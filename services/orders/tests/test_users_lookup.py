@@ -113,7 +113,9 @@ def test_an_inactive_user_is_a_403(
     assert response.json()["detail"].endswith("is inactive")
 
 
-@pytest.mark.parametrize(("status", "code"), [(401, "users_unavailable"), (403, "users_unavailable")])
+@pytest.mark.parametrize(
+    ("status", "code"), [(401, "users_unavailable"), (403, "users_unavailable")]
+)
 def test_users_refusing_the_service_token_is_a_503(
     client: Client, tokens: dict[str, str], users: DocumentTransport, status: int, code: str
 ) -> None:
@@ -131,9 +133,7 @@ def test_users_failing_is_a_502_and_users_overloaded_a_503(
     assert failing.status_code == 502
     assert problem_code(failing) == "users_bad_gateway"
     # 503 is retried by the client (GET is idempotent): orders answers only once it gives up.
-    users.answer(
-        "users_retrieve", status=503, body={}, headers={"Retry-After": "0"}, check=False
-    )
+    users.answer("users_retrieve", status=503, body={}, headers={"Retry-After": "0"}, check=False)
     overloaded = place(client, tokens["alice"])
     assert overloaded.status_code == 503
     assert problem_code(overloaded) == "users_unavailable"

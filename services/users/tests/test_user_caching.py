@@ -22,7 +22,8 @@ def test_retrieve_sends_an_etag_and_max_age_and_answers_304_when_unchanged(
     first = client.get(f"/api/users/{alice.pk}/", **bearer(orders_token))
     assert first.status_code == 200
     etag = first["ETag"]
-    assert etag.startswith('"') and etag.endswith('"')
+    assert etag.startswith('"')
+    assert etag.endswith('"')
     assert first["Cache-Control"] == "private, max-age=30"
     assert "Authorization" in first["Vary"]
 
@@ -35,9 +36,7 @@ def test_retrieve_sends_an_etag_and_max_age_and_answers_304_when_unchanged(
 
     alice.profile.display_name = "Alice B"
     alice.profile.save()
-    changed = client.get(
-        f"/api/users/{alice.pk}/", HTTP_IF_NONE_MATCH=etag, **bearer(orders_token)
-    )
+    changed = client.get(f"/api/users/{alice.pk}/", HTTP_IF_NONE_MATCH=etag, **bearer(orders_token))
     assert changed.status_code == 200
     assert changed.json()["display_name"] == "Alice B"
     assert changed["ETag"] != etag

@@ -241,9 +241,7 @@ def _updated(entry: _Entry, not_modified: httpx.Response, sent_at: float) -> _En
     }
     headers = [(k, v) for k, v in entry.headers if k.lower() not in replaced]
     headers += [
-        (k, v)
-        for k, v in not_modified.headers.raw
-        if k.lower().decode() not in _KEPT_ON_UPDATE
+        (k, v) for k, v in not_modified.headers.raw if k.lower().decode() not in _KEPT_ON_UPDATE
     ]
     merged = httpx.Headers(headers)
     directives = _directives(merged.get("cache-control", ""))

@@ -126,7 +126,8 @@ def _load(document: str | Path | Mapping[str, Any]) -> tuple[dict[str, Any], str
             import yaml
         except ImportError:
             raise DocumentError(
-                f"{path}: reading YAML needs the testing extra: pip install 'common-clients[testing]'"
+                f"{path}: reading YAML needs the testing extra:"
+                " pip install 'common-clients[testing]'"
             ) from None
         try:
             loaded = yaml.safe_load(text)
@@ -233,7 +234,10 @@ class _Document:
                 elif "type" not in out:
                     out = {"anyOf": [out, {"type": "null"}]}
             if self.v30:
-                for bound, limit in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
+                for bound, limit in (
+                    ("exclusiveMinimum", "minimum"),
+                    ("exclusiveMaximum", "maximum"),
+                ):
                     if out.get(bound) is True and limit in out:
                         out[bound] = out.pop(limit)
                     elif out.get(bound) is False:
@@ -421,7 +425,9 @@ class DocumentTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         if answer.body is None:
             return httpx.Response(answer.status, headers=headers, request=request)
         if isinstance(answer.body, bytes):
-            return httpx.Response(answer.status, headers=headers, content=answer.body, request=request)
+            return httpx.Response(
+                answer.status, headers=headers, content=answer.body, request=request
+            )
         if not any(name.lower() == "content-type" for name in headers):
             response = self._response_for(operation, answer.status)
             media = next(
@@ -438,9 +444,24 @@ class DocumentTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         )
 
     def _match(self, request: httpx.Request) -> RecordedCall:
+        operation, path_params = self._find_operation(request)
+        query: dict[str, list[str]] = {}
+        for name, value in request.url.params.multi_items():
+            query.setdefault(name, []).append(value)
+        self._check_parameters(request, operation, query)
+        body = self._check_body(request, operation)
+        return RecordedCall(
+            operation_id=operation.operation_id,
+            request=request,
+            path_params=path_params,
+            query=query,
+            body=body,
+        )
+
+    def _find_operation(self, request: httpx.Request) -> tuple[_Operation, dict[str, str]]:
+        """The operation of the request's path and method, and its path parameters."""
         path = request.url.path
         method = request.method.lower()
-        found: list[tuple[_Operation, dict[str, str]]] = []
         methods: set[str] = set()
         for operation in self._operations:
             matched = operation.pattern.match(path)
@@ -450,18 +471,19 @@ class DocumentTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
             values = dict(zip(names, matched.groups(), strict=True))
             if any(not self._param_fits(operation, "path", n, [v]) for n, v in values.items()):
                 continue
-            methods.add(operation.method.upper())
             if operation.method == method:
-                found.append((operation, values))
-        if not found:
-            if methods:
-                allowed = ", ".join(sorted(methods))
-                raise self._mismatch(request, f"the document has no {request.method} here ({allowed})")
-            raise self._mismatch(request, "no operation of the document has this path")
-        operation, path_params = found[0]
-        query: dict[str, list[str]] = {}
-        for name, value in request.url.params.multi_items():
-            query.setdefault(name, []).append(value)
+                return operation, values
+            methods.add(operation.method.upper())
+        if methods:
+            allowed = ", ".join(sorted(methods))
+            raise self._mismatch(request, f"the document has no {request.method} here ({allowed})")
+        raise self._mismatch(request, "no operation of the document has this path")
+
+    def _check_parameters(
+        self, request: httpx.Request, operation: _Operation, query: dict[str, list[str]]
+    ) -> None:
+        """Every query parameter declared, required query and header ones present, each of its
+        schema's type."""
         declared = {name for where, name in operation.parameters if where == "query"}
         unknown = sorted(set(query) - declared)
         if unknown:
@@ -471,16 +493,14 @@ class DocumentTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
                 f" (declared: {', '.join(sorted(declared)) or 'none'})",
             )
         for (where, name), parameter in operation.parameters.items():
-            if where == "query":
-                values = query.get(name)
-            elif where == "header":
-                values = request.headers.get_list(name) or None
-            else:
+            if where not in ("query", "header"):
                 continue
-            if values is None:
+            values = query.get(name) if where == "query" else request.headers.get_list(name)
+            if not values:
                 if parameter.get("required"):
                     raise self._mismatch(
-                        request, f"{operation.operation_id}: the {where} parameter {name} is required"
+                        request,
+                        f"{operation.operation_id}: the {where} parameter {name} is required",
                     )
                 continue
             if not self._param_fits(operation, where, name, values):
@@ -489,14 +509,6 @@ class DocumentTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
                     f"{operation.operation_id}: the {where} parameter {name}={values!r} does not"
                     " match its schema",
                 )
-        body = self._check_body(request, operation)
-        return RecordedCall(
-            operation_id=operation.operation_id,
-            request=request,
-            path_params=path_params,
-            query=query,
-            body=body,
-        )
 
     def _check_body(self, request: httpx.Request, operation: _Operation) -> Any:
         content = request.content
@@ -535,9 +547,7 @@ class DocumentTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
                 )
         return body
 
-    def _param_fits(
-        self, operation: _Operation, where: str, name: str, values: list[str]
-    ) -> bool:
+    def _param_fits(self, operation: _Operation, where: str, name: str, values: list[str]) -> bool:
         parameter = operation.parameters.get((where, name))
         if parameter is None:
             return where != "path"
@@ -559,9 +569,9 @@ class DocumentTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         if not isinstance(paths, dict):
             raise DocumentError(f"{document.source}: /paths is not a mapping")
         operations: list[_Operation] = []
-        for template, item in paths.items():
+        for template, raw_item in paths.items():
             where = f"/paths/{_escape(template)}"
-            item, _ = document.resolve(item, where)
+            item, _ = document.resolve(raw_item, where)
             if not isinstance(item, dict):
                 raise DocumentError(f"{document.source}: {where} is not a mapping")
             shared = item.get("parameters") or []
@@ -631,12 +641,11 @@ class DocumentTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
     @staticmethod
     def _response_for(operation: _Operation, status: int) -> dict[str, Any] | None:
         responses = operation.responses
-        found = (
+        return (
             responses.get(str(status))
             or responses.get(f"{str(status)[0]}XX")
             or responses.get("default")
         )
-        return found
 
     def _media_pointer(
         self, operation: _Operation, status: int, response: dict[str, Any]
@@ -646,9 +655,7 @@ class DocumentTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         if media is None or "schema" not in content[media]:
             return None
         key = next(
-            k
-            for k in (str(status), f"{str(status)[0]}XX", "default")
-            if k in operation.responses
+            k for k in (str(status), f"{str(status)[0]}XX", "default") if k in operation.responses
         )
         raw = self._document.pointer(f"#{operation.pointer}/responses/{_escape(key)}", "")
         _, base = self._document.resolve(raw, f"{operation.pointer}/responses/{_escape(key)}")
@@ -670,8 +677,7 @@ class DocumentTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         if "schema" not in entry:
             return None
         pointer = self._media_pointer(operation, status, response)
-        value = _Builder(self._document).build(entry["schema"], pointer or operation.pointer, 0)
-        return value
+        return _Builder(self._document).build(entry["schema"], pointer or operation.pointer, 0)
 
 
 def _text_fits(kind: Any, schema: dict[str, Any], text: str) -> bool:
@@ -708,6 +714,19 @@ _FORMATS: dict[str, Any] = {
 }
 
 
+def _stated(schema: dict[str, Any]) -> tuple[Any] | tuple[()]:
+    """The value a schema states itself (example, default, const, first enum value), if any."""
+    for key in ("example", "default", "const"):
+        if key in schema:
+            return (schema[key],)
+    examples = schema.get("examples")
+    if isinstance(examples, list) and examples:
+        return (examples[0],)
+    if schema.get("enum"):
+        return (next((v for v in schema["enum"] if v is not None), None),)
+    return ()
+
+
 class _Builder:
     """A value that matches a schema: its example, default or enum, else the simplest one."""
 
@@ -717,7 +736,9 @@ class _Builder:
 
     def build(self, schema: Any, where: str, depth: int) -> Any:
         if depth > MAX_DEPTH:
-            raise DocumentError(f"{self.document.source}: {where}: schemas nest deeper than {MAX_DEPTH}")
+            raise DocumentError(
+                f"{self.document.source}: {where}: schemas nest deeper than {MAX_DEPTH}"
+            )
         if not isinstance(schema, dict):
             return None
         ref = schema.get("$ref")
@@ -730,31 +751,34 @@ class _Builder:
                 return self.build(resolved, pointer, depth + 1)
             finally:
                 self.active.pop()
-        for key in ("example", "default", "const"):
-            if key in schema:
-                return copy.deepcopy(schema[key])
-        if schema.get("examples") and isinstance(schema["examples"], list):
-            return copy.deepcopy(schema["examples"][0])
-        if schema.get("enum"):
-            return copy.deepcopy(next((v for v in schema["enum"] if v is not None), None))
+        stated = _stated(schema)
+        if stated:
+            return copy.deepcopy(stated[0])
+        if any(isinstance(schema.get(key), list) for key in ("oneOf", "anyOf", "allOf")):
+            return self._composed(schema, where, depth)
+        return self._typed(schema, where, depth)
+
+    def _composed(self, schema: dict[str, Any], where: str, depth: int) -> Any:
+        """The first non-null choice of ``oneOf``/``anyOf``; ``allOf``'s parts merged."""
         for key in ("oneOf", "anyOf"):
             if isinstance(schema.get(key), list) and schema[key]:
-                choices = [c for c in schema[key] if not (isinstance(c, dict) and c.get("type") == "null")]
+                choices = [
+                    c for c in schema[key] if not (isinstance(c, dict) and c.get("type") == "null")
+                ]
                 return self.build((choices or schema[key])[0], f"{where}/{key}/0", depth + 1)
-        if isinstance(schema.get("allOf"), list):
-            merged: dict[str, Any] = {}
-            for index, part in enumerate(schema["allOf"]):
-                value = self.build(part, f"{where}/allOf/{index}", depth + 1)
-                if isinstance(value, dict):
-                    merged.update(value)
-                elif value is not None:
-                    return value
-            rest = {k: v for k, v in schema.items() if k != "allOf"}
-            if rest.get("properties"):
-                extra = self.build(rest, where, depth + 1)
-                if isinstance(extra, dict):
-                    merged.update(extra)
-            return merged
+        merged: dict[str, Any] = {}
+        for index, part in enumerate(schema.get("allOf") or []):
+            value = self.build(part, f"{where}/allOf/{index}", depth + 1)
+            if isinstance(value, dict):
+                merged.update(value)
+            elif value is not None:
+                return value
+        rest = {k: v for k, v in schema.items() if k not in ("allOf", "oneOf", "anyOf")}
+        if rest.get("properties"):
+            merged.update(self._object(rest, where, depth))
+        return merged
+
+    def _typed(self, schema: dict[str, Any], where: str, depth: int) -> Any:
         kind = schema.get("type")
         if isinstance(kind, list):
             kind = next((k for k in kind if k != "null"), None)
@@ -766,12 +790,14 @@ class _Builder:
             if item is None and not schema.get("minItems"):
                 return []
             return [copy.deepcopy(item) for _ in range(count)]
-        if kind == "string":
-            return self._string(schema)
-        if kind in ("integer", "number"):
-            return self._number(schema, kind)
-        if kind == "boolean":
-            return True
+        simple: dict[str, Callable[[], Any]] = {
+            "string": lambda: self._string(schema),
+            "integer": lambda: self._number(schema, "integer"),
+            "number": lambda: self._number(schema, "number"),
+            "boolean": lambda: True,
+        }
+        if kind in simple:
+            return simple[kind]()
         return {} if kind is None else None
 
     def _object(self, schema: dict[str, Any], where: str, depth: int) -> dict[str, Any]:
@@ -835,4 +861,3 @@ class _Builder:
         if isinstance(high, int | float) and value > high:
             value = high
         return int(value) if kind == "integer" else float(value)
-
