@@ -77,7 +77,7 @@ def _http_date(value: str | None) -> float | None:
         return None
 
 
-@dataclass
+@dataclass(eq=False)
 class _Entry:
     """One stored answer and what its freshness is computed from."""
 
@@ -130,16 +130,17 @@ class HTTPCache:
         self.max_entries = max_entries
         self.max_body_bytes = max_body_bytes
         self._entries: OrderedDict[tuple[str, str], list[_Entry]] = OrderedDict()
+        self._count = 0  # answers stored: one per variant of each key
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
-        with self._lock:
-            return sum(len(variants) for variants in self._entries.values())
+        return self._count
 
     def clear(self) -> None:
         """Forget every stored answer."""
         with self._lock:
             self._entries.clear()
+            self._count = 0
 
     def __repr__(self) -> str:
         return f"<HTTPCache {len(self)} of {self.max_entries} entries>"
@@ -161,12 +162,15 @@ class HTTPCache:
     def _store(self, request: httpx.Request, entry: _Entry) -> None:
         key = (request.method, str(request.url))
         with self._lock:
-            variants = [e for e in self._entries.pop(key, []) if e.vary != entry.vary]
+            before = self._entries.pop(key, [])
+            variants = [e for e in before if e.vary != entry.vary]
             variants.insert(0, entry)
             self._entries[key] = variants
-            while sum(len(v) for v in self._entries.values()) > self.max_entries:
+            self._count += len(variants) - len(before)
+            while self._count > self.max_entries:
                 oldest_key, oldest = next(iter(self._entries.items()))
                 oldest.pop()
+                self._count -= 1
                 if not oldest:
                     del self._entries[oldest_key]
 
@@ -174,14 +178,16 @@ class HTTPCache:
         text = str(url)
         with self._lock:
             for method in _CACHED_METHODS:
-                self._entries.pop((method, text), None)
+                self._count -= len(self._entries.pop((method, text), []))
 
     def _discard(self, request: httpx.Request, entry: _Entry) -> None:
         key = (request.method, str(request.url))
         with self._lock:
             variants = self._entries.get(key)
-            if variants and entry in variants:
-                variants.remove(entry)
+            kept = [e for e in variants or [] if e is not entry]
+            if variants is not None and len(kept) < len(variants):
+                variants[:] = kept
+                self._count -= 1
                 if not variants:
                     del self._entries[key]
 

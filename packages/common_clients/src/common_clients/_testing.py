@@ -830,7 +830,7 @@ class _Builder:
 
     @staticmethod
     def _string(schema: dict[str, Any]) -> str:
-        text = _FORMATS.get(str(schema.get("format")), "string")
+        text = str(_FORMATS.get(str(schema.get("format")), "string"))
         pattern = schema.get("pattern")
         if isinstance(pattern, str):
             # The simplest texts that common patterns (numbers, codes, slugs) admit.
