@@ -10,9 +10,10 @@ answer ``GET /api/orders/`` for the same signed-in user (who has a few orders): 
 the user's token, then looks the owner up with its own service token (cached): users' answer
 (``Cache-Control: max-age=30``, an ``ETag``) comes from orders' HTTP cache while fresh and is
 revalidated after (a 304); the third asks users on every request; the second builds the owner from
-the token's claims. Load: ``CONCURRENCY`` client threads on keep-alive connections for ``SECONDS`` seconds per
-round, the two servers interleaved over ``ROUNDS`` rounds after a warm-up. Prints requests per
-second and p50/p99 latency of each, and the ratios of each split server to the in-process one.
+the token's claims. Load: ``CONCURRENCY`` client threads on keep-alive connections for
+``SECONDS`` seconds per round, the three servers interleaved over ``ROUNDS`` rounds after a
+warm-up. Prints requests per second and p50/p99 latency of each, and the ratios of each split
+server to the in-process one.
 """
 
 from __future__ import annotations
