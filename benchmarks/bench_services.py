@@ -115,7 +115,7 @@ def main() -> int:
     print(f"{'server':<40}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}")
     for label, (rps, p50, p99) in results.items():
         print(f"{label:<40}{rps:>9.0f}{p50:>9.2f}{p99:>9.2f}")
-    *splits, (base_rps, base_p50, base_p99) = results.items()
+    *splits, (_, (base_rps, base_p50, base_p99)) = results.items()
     print()
     for label, (rps, p50, p99) in splits:
         print(
