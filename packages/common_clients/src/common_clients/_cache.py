@@ -309,14 +309,6 @@ def _entry_for(
     )
 
 
-def _storable_length(response: httpx.Response, limit: int) -> bool:
-    """Whether the answer may fit the store, judged from its headers before reading it."""
-    if response.status_code not in _STORABLE_STATUSES:
-        return False
-    length = response.headers.get("content-length")
-    return length is None or (length.isdigit() and int(length) <= limit)
-
-
 def _rebuilt(
     response: httpx.Response,
     request: httpx.Request,
@@ -362,6 +354,68 @@ class _AsyncRest(httpx.AsyncByteStream):
         await self._original.aclose()
 
 
+class _Exchange:
+    """One request through the cache: what the sync and async transports share around their
+    one ``send``. :meth:`before` answers from the store or says what to send; :meth:`after`
+    takes the answer (a 304 refreshes the stored one); :meth:`store` keeps a body read whole."""
+
+    def __init__(self, cache: HTTPCache, request: httpx.Request) -> None:
+        self.cache = cache
+        self.request = request
+        self.entry: _Entry | None = None
+        self.sent_at = 0.0
+
+    def before(self) -> httpx.Response | httpx.Request:
+        """A stored answer to serve, or the request to send (conditional when one is stale)."""
+        request = self.request
+        self.entry = entry = self.cache._lookup(request)
+        now = time.monotonic()
+        if entry is not None and entry.fresh(now) and not _request_wants_revalidation(request):
+            return _served(entry, request, "hit", now)
+        self.sent_at = time.monotonic()
+        return request if entry is None else _conditional(request, entry)
+
+    def after(self, response: httpx.Response) -> httpx.Response | None:
+        """The stored answer refreshed by a 304 (the caller closes ``response``), else ``None``:
+        the caller reads the new answer, and stores it when :meth:`wanted` says so."""
+        cache, request, entry = self.cache, self.request, self.entry
+        if entry is None:
+            return None
+        cache._discard(request, entry)
+        if response.status_code != 304:
+            return None
+        updated = _updated(entry, response, self.sent_at)
+        cache._store(request, updated)
+        return _served(updated, request, "revalidated", updated.received)
+
+    def wanted(self, response: httpx.Response) -> bool:
+        """Whether the answer may be stored, judged from its headers before reading it."""
+        if response.status_code not in _STORABLE_STATUSES:
+            response.extensions[CACHE_STATUS] = "miss"
+            return False
+        length = response.headers.get("content-length")
+        fits = length is None or (length.isdigit() and int(length) <= self.cache.max_body_bytes)
+        if not fits:
+            response.extensions[CACHE_STATUS] = "miss"
+        return fits
+
+    def too_big(self, size: int) -> bool:
+        return size > self.cache.max_body_bytes
+
+    def store(self, response: httpx.Response, body: bytes) -> httpx.Response:
+        """The answer, read whole as ``body``, stored if HTTP allows it."""
+        entry = _entry_for(self.request, response, body, self.sent_at)
+        if entry is not None:
+            self.cache._store(self.request, entry)
+        return _rebuilt(response, self.request, httpx.ByteStream(body), "miss")
+
+    def passed(self, response: httpx.Response) -> httpx.Response:
+        """After a request the cache does not take: a successful unsafe one drops its URL."""
+        if self.request.method not in _SAFE_METHODS and response.status_code < 400:
+            self.cache._invalidate(self.request.url)
+        return response
+
+
 class CachingTransport(httpx.BaseTransport):
     """``transport`` with :class:`HTTPCache` in front of it (what ``cache=`` builds)."""
 
@@ -370,35 +424,18 @@ class CachingTransport(httpx.BaseTransport):
         self.cache = cache
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        cache = self.cache
+        exchange = _Exchange(self.cache, request)
         if _bypasses(request):
-            response = self.transport.handle_request(request)
-            if request.method not in _SAFE_METHODS and response.status_code < 400:
-                cache._invalidate(request.url)
-            return response
-        entry = cache._lookup(request)
-        now = time.monotonic()
-        if entry is not None and entry.fresh(now) and not _request_wants_revalidation(request):
-            return _served(entry, request, "hit", now)
-        sent = request if entry is None else _conditional(request, entry)
-        sent_at = time.monotonic()
-        response = self.transport.handle_request(sent)
-        if entry is not None and response.status_code == 304:
+            return exchange.passed(self.transport.handle_request(request))
+        planned = exchange.before()
+        if isinstance(planned, httpx.Response):
+            return planned
+        response = self.transport.handle_request(planned)
+        refreshed = exchange.after(response)
+        if refreshed is not None:
             response.close()
-            updated = _updated(entry, response, sent_at)
-            cache._discard(request, entry)
-            cache._store(request, updated)
-            return _served(updated, request, "revalidated", updated.received)
-        if entry is not None:
-            cache._discard(request, entry)
-        return self._read_and_store(request, response, sent_at)
-
-    def _read_and_store(
-        self, request: httpx.Request, response: httpx.Response, sent_at: float
-    ) -> httpx.Response:
-        limit = self.cache.max_body_bytes
-        if not _storable_length(response, limit):
-            response.extensions[CACHE_STATUS] = "miss"
+            return refreshed
+        if not exchange.wanted(response):
             return response
         chunks: list[bytes] = []
         size = 0
@@ -408,14 +445,10 @@ class CachingTransport(httpx.BaseTransport):
         for chunk in iterator:
             chunks.append(chunk)
             size += len(chunk)
-            if size > limit:
+            if exchange.too_big(size):
                 return _rebuilt(response, request, _Rest(chunks, iterator, response), "miss")
         response.close()
-        body = b"".join(chunks)
-        entry = _entry_for(request, response, body, sent_at)
-        if entry is not None:
-            self.cache._store(request, entry)
-        return _rebuilt(response, request, httpx.ByteStream(body), "miss")
+        return exchange.store(response, b"".join(chunks))
 
     def close(self) -> None:
         self.transport.close()
@@ -429,30 +462,18 @@ class AsyncCachingTransport(httpx.AsyncBaseTransport):
         self.cache = cache
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        cache = self.cache
+        exchange = _Exchange(self.cache, request)
         if _bypasses(request):
-            response = await self.transport.handle_async_request(request)
-            if request.method not in _SAFE_METHODS and response.status_code < 400:
-                cache._invalidate(request.url)
-            return response
-        entry = cache._lookup(request)
-        now = time.monotonic()
-        if entry is not None and entry.fresh(now) and not _request_wants_revalidation(request):
-            return _served(entry, request, "hit", now)
-        sent = request if entry is None else _conditional(request, entry)
-        sent_at = time.monotonic()
-        response = await self.transport.handle_async_request(sent)
-        if entry is not None and response.status_code == 304:
+            return exchange.passed(await self.transport.handle_async_request(request))
+        planned = exchange.before()
+        if isinstance(planned, httpx.Response):
+            return planned
+        response = await self.transport.handle_async_request(planned)
+        refreshed = exchange.after(response)
+        if refreshed is not None:
             await response.aclose()
-            updated = _updated(entry, response, sent_at)
-            cache._discard(request, entry)
-            cache._store(request, updated)
-            return _served(updated, request, "revalidated", updated.received)
-        if entry is not None:
-            cache._discard(request, entry)
-        limit = cache.max_body_bytes
-        if not _storable_length(response, limit):
-            response.extensions[CACHE_STATUS] = "miss"
+            return refreshed
+        if not exchange.wanted(response):
             return response
         chunks: list[bytes] = []
         size = 0
@@ -462,14 +483,10 @@ class AsyncCachingTransport(httpx.AsyncBaseTransport):
         async for chunk in iterator:
             chunks.append(chunk)
             size += len(chunk)
-            if size > limit:
+            if exchange.too_big(size):
                 return _rebuilt(response, request, _AsyncRest(chunks, iterator, response), "miss")
         await response.aclose()
-        body = b"".join(chunks)
-        entry = _entry_for(request, response, body, sent_at)
-        if entry is not None:
-            cache._store(request, entry)
-        return _rebuilt(response, request, httpx.ByteStream(body), "miss")
+        return exchange.store(response, b"".join(chunks))
 
     async def aclose(self) -> None:
         await self.transport.aclose()
