@@ -250,3 +250,20 @@ def test_the_async_client_caches_and_revalidates_the_same_way(loopback: Any) -> 
 
     assert asyncio.run(run()) == ["miss", "revalidated", "hit"]
     assert len(loopback.hits("GET", "/u/1/")) == 2
+
+
+def test_threads_share_one_cache(loopback: Any) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    for n in range(4):
+        loopback.route(
+            "GET",
+            f"/u/{n}/",
+            loopback.reply(200, {"id": n}, headers={"Cache-Control": "max-age=60"}),
+        )
+    cache = HTTPCache(max_entries=3)
+    with _client(loopback, cache) as client, ThreadPoolExecutor(8) as pool:
+        paths = [f"/u/{n % 4}/" for n in range(200)]
+        bodies = list(pool.map(lambda path: _get(client, path).json(), paths))
+    assert bodies == [{"id": n % 4} for n in range(200)]
+    assert len(cache) == 3
