@@ -6,10 +6,19 @@ Run with ``nox -s bench -- events`` (or ``python benchmarks/bench_events.py``). 
   ``app.send_task()`` of the same payloads to a plain task doing the same insert, consumed by the
   same worker (the baseline), in the same run;
 - the cost ``publish()`` adds to a transaction: commits per second of a transaction inserting one
-  business row, with and without ``publish()`` of an event (the two kinds interleaved, medians).
+  business row, with and without ``publish()`` of an event (the two kinds interleaved, medians);
+- latency: from the commit of a transaction that publishes one event to its handler running on the
+  consumer, for events committed one at a time while the relay idles (as a service's are), with
+  the relay's poll at 1 s, so that only its wake-up on commit makes it fast.
 
-Embedded defaults: SQLite files and kombu's filesystem transport in a temporary folder. Set
-``BENCH_EVENTS_BROKER_URL`` (e.g. amqp://guest:guest@127.0.0.1:5672//) to use a real broker.
+It ends with two lines a script can read::
+
+    latency: p50 N ms, p99 N ms
+    throughput: N events/s against N, ratio R
+
+On PostgreSQL + RabbitMQ when ``COMMONS_TEST_POSTGRES_URL`` and ``COMMONS_TEST_AMQP_URL`` are set
+(databases, exchange and queues of its own, removed afterwards), else on the embedded defaults:
+SQLite files and kombu's filesystem transport in a temporary folder. The first line says which.
 """
 
 from __future__ import annotations
@@ -21,47 +30,67 @@ import statistics
 import tempfile
 import threading
 import time
+import uuid
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import django
 import pydantic
 from django.conf import settings
 
 TMP = Path(tempfile.mkdtemp(prefix="bench-events-"))
+RUN = uuid.uuid4().hex[:8]
 WARM_UP = 20  # transactions of each kind run before the measured ones
+ALIASES = ("default", "billing")
+POSTGRES_URL = os.environ.get("COMMONS_TEST_POSTGRES_URL")
+AMQP_URL = os.environ.get("COMMONS_TEST_AMQP_URL")
+REAL = bool(POSTGRES_URL and AMQP_URL)
 
 
-def configure(broker_url: str | None) -> dict[str, Any]:
+def _postgres_url(database: str) -> str:
+    assert POSTGRES_URL
+    return urlunsplit(urlsplit(POSTGRES_URL)._replace(path=f"/{database}"))
+
+
+def _postgres_databases(action: str) -> None:
+    """CREATE or DROP this run's PostgreSQL databases (bench_events_<run>_<alias>)."""
+    import psycopg
+
+    assert POSTGRES_URL
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as connection:
+        for alias in ALIASES:
+            name = f"bench_events_{RUN}_{alias}"
+            if action == "create":
+                connection.execute(f'CREATE DATABASE "{name}"')
+            else:
+                connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def configure() -> dict[str, Any]:
     from common_utils.django import database_from_url
 
+    if REAL:
+        _postgres_databases("create")
+        urls = {alias: _postgres_url(f"bench_events_{RUN}_{alias}") for alias in ALIASES}
+    else:
+        urls = {alias: f"sqlite:///{TMP / alias}.sqlite3" for alias in ALIASES}
     settings.configure(
         USE_TZ=True,
         INSTALLED_APPS=["django.contrib.contenttypes", "common_utils.django"],
-        DATABASES={
-            alias: database_from_url(f"sqlite:///{TMP / alias}.sqlite3", alias=alias)
-            for alias in ("default", "billing")
-        },
-        COMMON_UTILS={"OUTBOX_BATCH_SIZE": 200},
+        DATABASES={alias: database_from_url(url, alias=alias) for alias, url in urls.items()},
+        COMMON_UTILS={"OUTBOX_BATCH_SIZE": 200, "EVENT_EXCHANGE": f"bench.events.{RUN}"},
         DEFAULT_AUTO_FIELD="django.db.models.BigAutoField",
     )
     django.setup()
-    if broker_url:
-        return {"url": broker_url, "options": {}, "transport": None}
-    folder = TMP / "broker"
-    for sub in ("data", "control"):
-        (folder / sub).mkdir(parents=True)
-    from common_utils.django.events import FILESYSTEM_TRANSPORT
+    if REAL:
+        return {"url": AMQP_URL, "options": {}, "transport": None}
+    from common_utils.django.events import FILESYSTEM_TRANSPORT, embedded_broker_options
 
     return {
         "url": "filesystem://",
         "transport": FILESYSTEM_TRANSPORT,
-        "options": {
-            "data_folder_in": str(folder / "data"),
-            "data_folder_out": str(folder / "data"),
-            "control_folder": str(folder / "control"),
-            "store_processed": False,
-        },
+        "options": embedded_broker_options(TMP / "broker"),
     }
 
 
@@ -69,8 +98,10 @@ def main() -> None:  # noqa: PLR0915 - one linear script reads best top to botto
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=2000)
     parser.add_argument("--transactions", type=int, default=2000)
+    parser.add_argument("--latency-events", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=3, help="of each path, alternating")
     args = parser.parse_args()
-    broker = configure(os.environ.get("BENCH_EVENTS_BROKER_URL"))
+    broker = configure()
 
     from celery import Celery
     from celery.contrib.testing.worker import start_worker
@@ -84,9 +115,10 @@ def main() -> None:  # noqa: PLR0915 - one linear script reads best top to botto
     from common_utils.django.models import OutboxMessage
 
     call_command("migrate_all", verbosity=0, interactive=False)
-    for alias in ("default", "billing"):
+    key = "BIGSERIAL PRIMARY KEY" if REAL else "INTEGER PRIMARY KEY"
+    for alias in ALIASES:
         with connections[alias].cursor() as cursor:
-            cursor.execute("CREATE TABLE bench_row (id INTEGER PRIMARY KEY, ref TEXT)")
+            cursor.execute(f"CREATE TABLE bench_row (id {key}, ref TEXT)")
 
     @event_type("bench.order.placed")
     class OrderPlaced(pydantic.BaseModel):
@@ -102,8 +134,10 @@ def main() -> None:  # noqa: PLR0915 - one linear script reads best top to botto
         worker_hijack_root_logger=False,
         broker_connection_retry_on_startup=True,
     )
-    consumer = EventConsumer(app, queue="bench.events", using="billing")
+    events_queue, plain_queue = f"bench.events.{RUN}", f"bench.plain.{RUN}"
+    consumer = EventConsumer(app, queue=events_queue, using="billing")
     handled = {"outbox": 0, "plain": 0}
+    handled_at: dict[str, float] = {}
     lock = threading.Lock()
 
     def insert_row(ref: str) -> None:
@@ -115,6 +149,7 @@ def main() -> None:  # noqa: PLR0915 - one linear script reads best top to botto
         insert_row(event.id)
         with lock:
             handled["outbox"] += 1
+            handled_at[event.id] = time.perf_counter()
 
     @app.task(name="bench.plain_invoice")
     def plain_invoice(payload: dict[str, Any]) -> None:
@@ -123,7 +158,7 @@ def main() -> None:  # noqa: PLR0915 - one linear script reads best top to botto
         with lock:
             handled["plain"] += 1
 
-    app.conf.task_queues = (consumer.queue, Queue("bench.plain"))
+    app.conf.task_queues = (consumer.queue, Queue(plain_queue))
     consumer.declare()
 
     def wait_for(key: str, count: int) -> None:
@@ -154,7 +189,7 @@ def main() -> None:  # noqa: PLR0915 - one linear script reads best top to botto
     timings = {label: statistics.median(values) for label, values in durations.items()}
     OutboxMessage.objects.all().delete()
 
-    # --- end to end (two rounds each, alternating, best kept: the first pays warm-up) ---------
+    # --- end to end (rounds of each, alternating, best kept: the first pays warm-up) ----------
     def fill_outbox() -> list[dict[str, Any]]:
         with transaction.atomic():
             events = [
@@ -169,7 +204,7 @@ def main() -> None:  # noqa: PLR0915 - one linear script reads best top to botto
         handled["plain"] = 0
         started = time.perf_counter()
         for payload in payloads:
-            app.send_task("bench.plain_invoice", args=[payload], queue="bench.plain")
+            app.send_task("bench.plain_invoice", args=[payload], queue=plain_queue)
         wait_for("plain", len(payloads))
         return time.perf_counter() - started
 
@@ -188,34 +223,76 @@ def main() -> None:  # noqa: PLR0915 - one linear script reads best top to botto
         relay_thread.join()
         return elapsed
 
+    def run_latency(count: int) -> list[float]:
+        """Commit one event at a time, waiting for each, with an idle relay polling every 1 s."""
+        relay = OutboxRelay(app, aliases=["default"])
+        relay_thread = threading.Thread(target=lambda: relay.run(poll_interval=1.0))
+        relay_thread.start()
+        latencies: list[float] = []
+        try:
+            for i in range(count):
+                with transaction.atomic():
+                    event = new_event(OrderPlaced(order_id=i, total=i), source="/bench")
+                    publish(event)
+                committed = time.perf_counter()
+                deadline = committed + 30
+                while event.id not in handled_at:
+                    if time.perf_counter() > deadline:
+                        raise SystemExit(f"latency: event {i} not handled in 30 s")
+                    time.sleep(0.0005)
+                latencies.append(handled_at[event.id] - committed)
+                time.sleep(0.01)  # the relay and the worker idle again between events
+        finally:
+            relay.stop()
+            relay_thread.join()
+        return latencies
+
     plain_runs: list[float] = []
     outbox_runs: list[float] = []
     with start_worker(
-        app, perform_ping_check=False, queues=["bench.events", "bench.plain"], shutdown_timeout=60
+        app, perform_ping_check=False, queues=[events_queue, plain_queue], shutdown_timeout=60
     ):
-        for _ in range(2):
+        for _ in range(args.rounds):
             payloads = fill_outbox()
             plain_runs.append(run_plain(payloads))
             outbox_runs.append(run_outbox(len(payloads)))
+        latencies = run_latency(args.latency_events)
     plain_seconds, outbox_seconds = min(plain_runs), min(outbox_runs)
     # Each round's events went through both paths: every event id must be in two rows, no more.
     with connections["billing"].cursor() as cursor:
         cursor.execute("SELECT COUNT(*), COUNT(DISTINCT ref) FROM bench_row")
         rows, distinct = cursor.fetchone()
-    if (rows, distinct) != (4 * args.events, 2 * args.events):
+    events = args.rounds * args.events
+    if (rows, distinct) != (2 * events + args.latency_events, events + args.latency_events):
         raise SystemExit(
-            f"expected each of {2 * args.events} events handled once per path, "
-            f"found {rows} rows for {distinct} events"
+            f"expected each of {events} events handled once per path and each of "
+            f"{args.latency_events} latency events once, found {rows} rows for {distinct} events"
         )
 
     n, t = args.events, args.transactions
-    print(f"\nevents: {n}, broker: {broker['url']}, databases: SQLite files")
-    print(f"checked: {distinct} events, each handled once by each path\n")
+    where = (
+        "PostgreSQL + RabbitMQ (COMMONS_TEST_POSTGRES_URL, COMMONS_TEST_AMQP_URL)"
+        if REAL
+        else "embedded defaults: SQLite files + kombu filesystem transport"
+        " (set COMMONS_TEST_POSTGRES_URL and COMMONS_TEST_AMQP_URL for the real ones)"
+    )
+    print(f"\non {where}")
+    print(f"events: {n}, latency events: {args.latency_events}")
+    print(
+        f"checked: {events} events, each handled once by each path; "
+        f"{args.latency_events} latency events, each handled once\n"
+    )
     print(f"{'path':<44}{'events/s':>12}{'ratio':>10}")
     print(f"{'send_task -> worker (baseline)':<44}{n / plain_seconds:>12.0f}{1.0:>10.2f}")
     print(
         f"{'outbox -> relay -> broker -> consumer':<44}{n / outbox_seconds:>12.0f}"
         f"{plain_seconds / outbox_seconds:>10.2f}"
+    )
+    print(
+        "rounds (s), best kept: baseline "
+        + ", ".join(f"{x:.2f}" for x in plain_runs)
+        + "; outbox "
+        + ", ".join(f"{x:.2f}" for x in outbox_runs)
     )
     print(f"\ntransactions: {t} of each, interleaved, median\n")
     print(f"{'transaction':<44}{'tx/s':>12}{'µs/tx':>10}")
@@ -224,6 +301,32 @@ def main() -> None:  # noqa: PLR0915 - one linear script reads best top to botto
     added = (timings["tx+publish"] - timings["tx"]) * 1e6
     slowdown = timings["tx+publish"] / timings["tx"]
     print(f"{'publish() adds':<44}{'':>12}{added:>10.0f}  ({slowdown:.2f}x)")
+    quantiles = statistics.quantiles(latencies, n=100, method="inclusive")
+    p50, p99 = statistics.median(latencies) * 1000, quantiles[98] * 1000
+    print(
+        f"\nlatency, commit -> handler, {len(latencies)} events one at a time "
+        f"(relay poll 1 s; it wakes on {'NOTIFY' if REAL else 'its poll only, SQLite'})"
+    )
+    print(f"latency: p50 {p50:.1f} ms, p99 {p99:.1f} ms")
+    print(
+        f"throughput: {n / outbox_seconds:.0f} events/s against {n / plain_seconds:.0f}, "
+        f"ratio {plain_seconds / outbox_seconds:.2f}"
+    )
+
+
+def cleanup_real() -> None:
+    """Drop this run's databases, queues and exchange."""
+    from django.db import connections
+
+    connections.close_all()
+    _postgres_databases("drop")
+    from kombu import Connection
+
+    with Connection(AMQP_URL) as connection:
+        channel = connection.default_channel
+        for queue in (f"bench.events.{RUN}", f"bench.plain.{RUN}"):
+            channel.queue_delete(queue)
+        channel.exchange_delete(f"bench.events.{RUN}")
 
 
 if __name__ == "__main__":
@@ -231,3 +334,5 @@ if __name__ == "__main__":
         main()
     finally:
         shutil.rmtree(TMP, ignore_errors=True)
+        if REAL:
+            cleanup_real()

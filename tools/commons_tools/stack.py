@@ -365,6 +365,9 @@ class Stack:
         roles = {"web": web}
         if service == "orders":
             roles["relay"] = [str(self.python(service)), "manage.py", "outbox_relay"]
+            if self.real is None:
+                # SQLite has no LISTEN/NOTIFY: the relay polls, briefly, so events stay quick.
+                roles["relay"] += ["--poll-interval", "0.05"]
         if service == "notifications":
             roles["worker"] = [
                 str(bin_dir / "celery"),

@@ -23,7 +23,11 @@ def test_the_events_benchmark_delivers_every_event_once_and_prints_both_figures(
     if not BENCH.is_file():
         pytest.skip(f"{BENCH} is not here (the repository's benchmarks are not in the sdist)")
     done = subprocess.run(
-        [sys.executable, str(BENCH), "--events", "60", "--transactions", "60"],
+        [
+            sys.executable,
+            str(BENCH),
+            *("--events", "60", "--transactions", "60", "--latency-events", "20"),
+        ],
         capture_output=True,
         text=True,
         timeout=600,
@@ -31,7 +35,7 @@ def test_the_events_benchmark_delivers_every_event_once_and_prints_both_figures(
     )
     assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
     out = done.stdout
-    assert "checked: 120 events, each handled once by each path" in out
+    assert "checked: 180 events, each handled once by each path; 20 latency events" in out
     baseline = re.search(rf"send_task -> worker \(baseline\)\s+{NUMBER}\s+1\.00", out)
     outbox = re.search(rf"outbox -> relay -> broker -> consumer\s+{NUMBER}\s+{NUMBER}", out)
     added = re.search(rf"publish\(\) adds\s+(-?\d+)\s+\({NUMBER}x\)", out)
@@ -41,3 +45,14 @@ def test_the_events_benchmark_delivers_every_event_once_and_prints_both_figures(
     assert float(baseline.group(1)) > 0
     assert float(outbox.group(1)) > 0
     assert float(added.group(2)) > 0
+    # The two closing lines, for scripts: p50 <= p99, and the ratio is the two rates' quotient.
+    *_, latency_line, throughput_line = out.strip().splitlines()
+    latency = re.fullmatch(rf"latency: p50 {NUMBER} ms, p99 {NUMBER} ms", latency_line)
+    throughput = re.fullmatch(
+        rf"throughput: {NUMBER} events/s against {NUMBER}, ratio {NUMBER}", throughput_line
+    )
+    assert latency, out
+    assert throughput, out
+    assert 0 < float(latency.group(1)) <= float(latency.group(2))
+    rate, baseline_rate, ratio = (float(throughput.group(i)) for i in (1, 2, 3))
+    assert ratio == pytest.approx(rate / baseline_rate, rel=0.05, abs=0.01)

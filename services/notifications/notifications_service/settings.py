@@ -128,7 +128,11 @@ else:
     # No broker server: the embedded one, in a folder shared with the services that publish.
     CELERY_BROKER_URL = EMBEDDED_BROKER_URL
     CELERY_BROKER_TRANSPORT = FILESYSTEM_TRANSPORT
-    CELERY_BROKER_TRANSPORT_OPTIONS = embedded_broker_options(str(env.COMMONS_BROKER_DIR))
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        **embedded_broker_options(str(env.COMMONS_BROKER_DIR)),
+        # Looked at every 50 ms (kombu's default is 1 s), so an event arrives in milliseconds.
+        "polling_interval": 0.05,
+    }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_TIMEOUT = 5
 CELERY_TASK_IGNORE_RESULT = True

@@ -143,7 +143,8 @@ class OrderList(generics.GenericAPIView[Order]):
                 source=EVENT_SOURCE,
                 subject=f"order/{order.pk}",
             )
-            publish(event, using=Order)
+            # Keyed by the order: each consumer gets one order's events in commit order.
+            publish(event, using=Order, key=str(order.pk))
         logger.info(
             "order placed",
             extra={"order_id": order.pk, "owner_id": order.owner_id, "event_id": event.id},

@@ -71,6 +71,9 @@ MIDDLEWARE = [
     "common_auth.django.TokenAuthenticationMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # A POST retried with the same Idempotency-Key acts once per caller (the token's subject):
+    # after the token middleware, which names the caller.
+    "common_utils.django.IdempotencyMiddleware",
 ]
 
 ROOT_URLCONF = "orders_service.urls"

@@ -120,20 +120,28 @@ def users_service() -> Iterator[Path]:
             stderr=subprocess.STDOUT,
         )
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{USERS_URL}/healthz/live/", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the users service did not start:\n{log.read_text()}")
-            time.sleep(0.1)
+        wait_until_live(USERS_URL, process, log, "the users service", timeout=30)
         yield log
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)
+
+
+def wait_until_live(
+    url: str, process: subprocess.Popen[bytes], log: Path, what: str, *, timeout: float
+) -> None:
+    """Wait until the service at ``url`` answers ``/healthz/live/``; fail with its log if it
+    exits or takes longer than ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(f"{url}/healthz/live/", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"{what} did not start:\n{log.read_text()}")
+        time.sleep(0.1)
 
 
 def user_token(username: str, scope: str | None = None) -> str:

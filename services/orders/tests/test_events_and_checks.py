@@ -56,6 +56,7 @@ def test_the_relay_publishes_the_placed_order_to_commons_events(
     assert event["requestid"] == "relay-1"
     assert event["data"]["order_id"] == placed.json()["id"]
     assert event["data"]["quantity"] == 4
+    assert (event["partitionkey"], event["keysequence"]) == (str(placed.json()["id"]), 1)
 
 
 def test_the_http_lookup_needs_the_users_url_and_credentials(

@@ -61,6 +61,8 @@ def test_placing_an_order_looks_the_user_up_and_writes_the_event_with_it(
     event = json.loads(row.payload)
     assert event["requestid"] == "place-order-1"
     assert event["subject"] == f"order/{body['id']}"
+    assert (event["partitionkey"], event["keysequence"]) == (str(body["id"]), 1)
+    assert (row.aggregate_key, row.key_sequence) == (str(body["id"]), 1)
     assert event["data"] == {
         "order_id": body["id"],
         "owner_id": body["owner_id"],

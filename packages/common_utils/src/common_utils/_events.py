@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Generic, Literal, TypeVar, cast
 
@@ -60,7 +60,34 @@ class Envelope(pydantic.BaseModel, Generic[DataT]):
     # Extensions (lower-case alphanumeric names, as CloudEvents requires).
     traceparent: str | None = None
     requestid: str | None = None
+    # Order per aggregate (set by the outbox's ``publish(..., key=...)``): the CloudEvents
+    # partitioning extension's key, the event's number within it (1, 2, 3 … in commit order),
+    # and the last number of each event type before it, as ``type:n`` words.
+    partitionkey: str | None = pydantic.Field(default=None, min_length=1, max_length=200)
+    keysequence: int | None = pydantic.Field(default=None, ge=1)
+    keyprior: str | None = pydantic.Field(
+        default=None, max_length=20_000, pattern=r"^\S+:[0-9]+( \S+:[0-9]+)*$"
+    )
     data: DataT
+
+    def prior_in(self, types: Iterable[str]) -> int:
+        """The number of the last event of this key before this one whose type is in ``types``.
+
+        0 when there is none (or the event has no key).
+        """
+        wanted = set(types)
+        last = 0
+        for word in (self.keyprior or "").split():
+            event_type, _, number = word.rpartition(":")  # the pattern above holds
+            if event_type in wanted:
+                last = max(last, int(number))
+        return last
+
+    @pydantic.model_validator(mode="after")
+    def _key_has_sequence(self) -> Envelope[DataT]:
+        if (self.partitionkey is None) != (self.keysequence is None):
+            raise ValueError("partitionkey and keysequence come together or not at all")
+        return self
 
     def to_json(self) -> str:
         """Return the event in the CloudEvents JSON format (structured mode)."""

@@ -9,6 +9,10 @@
 - ``common_utils.W001`` the router is not in ``DATABASE_ROUTERS``, so the mapping has no effect
 
 They run only when ``COMMON_UTILS["DATABASE_APPS"]`` is set: a single-database project needs none.
+One more runs always:
+
+- ``common_utils.E011`` ``IdempotencyMiddleware`` comes before an authentication middleware in
+  ``MIDDLEWARE``, so it would see every caller as anonymous
 """
 
 from __future__ import annotations
@@ -25,6 +29,29 @@ from common_utils.django._router import COMMON_UTILS_APP_LABEL
 from common_utils.django._settings import get_settings
 
 ROUTER_PATH = "common_utils.django.AppDatabaseRouter"
+IDEMPOTENCY_MIDDLEWARE_PATH = "common_utils.django.IdempotencyMiddleware"
+
+
+@checks.register(checks.Tags.compatibility)
+def check_idempotency_middleware_order(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[checks.CheckMessage]:
+    """``IdempotencyMiddleware`` must come after the middleware that sets ``request.user``."""
+    middleware = list(getattr(settings, "MIDDLEWARE", None) or [])
+    if IDEMPOTENCY_MIDDLEWARE_PATH not in middleware:
+        return []
+    after = middleware[middleware.index(IDEMPOTENCY_MIDDLEWARE_PATH) + 1 :]
+    late = [path for path in after if path.rpartition(".")[2].endswith("AuthenticationMiddleware")]
+    if not late:
+        return []
+    return [
+        checks.Error(
+            f"MIDDLEWARE lists {IDEMPOTENCY_MIDDLEWARE_PATH!r} before {late[0]!r}: it would key "
+            "every request as anonymous, since the caller is not known yet",
+            hint=f"move {IDEMPOTENCY_MIDDLEWARE_PATH!r} after {late[0]!r}",
+            id="common_utils.E011",
+        )
+    ]
 
 
 # Tagged ``models`` only: they read settings and models, never a database. Django 6 leaves

@@ -10,13 +10,20 @@ event, failing past ``COMMON_UTILS["BACKLOG_MAX_*"]``), each with a timeout
                                   "broker": {"ok": false, "error": "timed out after 2.0s"}}}
 
 Wire them with ``path("healthz/", include("common_utils.django.health_urls"))``.
+
+From ``begin_draining()`` on, readiness answers 503 (``"status": "draining"``) without running a
+check, so a load balancer stops sending work while the process finishes what it has.
+``drain_on_signals()`` calls it on SIGTERM (then runs the handler that was there before, e.g. the
+server's graceful stop); ``manage.py outbox_relay`` and event consumers' Celery workers do so too.
 """
 
 from __future__ import annotations
 
+import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from types import FrameType
 from typing import Any
 
 from django.apps import apps
@@ -31,6 +38,41 @@ from common_utils.django._settings import get_settings
 def liveness(request: HttpRequest) -> JsonResponse:
     """Answer 200: the process is up and serving."""
     return JsonResponse({"status": "ok"})
+
+
+_draining = threading.Event()
+
+
+def begin_draining() -> None:
+    """Make readiness answer 503 from now on: the process is stopping (safe in a signal handler)."""
+    _draining.set()
+
+
+def is_draining() -> bool:
+    """Whether ``begin_draining()`` was called in this process."""
+    return _draining.is_set()
+
+
+def drain_on_signals(signals: Iterable[signal.Signals] = (signal.SIGTERM,)) -> None:
+    """On each of ``signals``, call ``begin_draining()``, then the handler installed before.
+
+    Call it from the main thread once the server has installed its own handlers (in
+    ``wsgi.py`` / ``asgi.py`` after ``get_*_application()``); the previous handler still runs,
+    so the server's graceful stop is kept. Where there was none (the default action), the
+    signal's default action follows.
+    """
+    for signum in signals:
+        previous = signal.getsignal(signum)
+
+        def handler(received: int, frame: FrameType | None, previous: object = previous) -> None:
+            begin_draining()
+            if callable(previous):
+                previous(received, frame)
+            elif previous == signal.SIG_DFL:
+                signal.signal(received, signal.SIG_DFL)
+                signal.raise_signal(received)
+
+        signal.signal(signum, handler)
 
 
 def _check_database(alias: str) -> None:
@@ -144,7 +186,20 @@ def readiness_report(*, include_broker: bool | None = None) -> dict[str, dict[st
 
 @login_not_required
 def readiness(request: HttpRequest) -> JsonResponse:
-    """Answer 200 when every database and the broker answer in time, else 503 naming failures."""
+    """Answer 200 when every database and the broker answer in time, else 503 naming failures.
+
+    Once the process is draining (``begin_draining()``), 503 at once, running no check.
+    """
+    if _draining.is_set():
+        return JsonResponse(
+            {
+                "status": "draining",
+                "checks": {
+                    "process": {"ok": False, "error": "stopping: no new work, finishing the rest"}
+                },
+            },
+            status=503,
+        )
     report = readiness_report()
     ok = all(outcome["ok"] for outcome in report.values())
     return JsonResponse(

@@ -24,6 +24,16 @@ Keys (all optional)::
         "BACKLOG_MAX_PENDING_AGE": 60.0,      # seconds since the oldest pending row was written
         "BACKLOG_MAX_PARKED": 0,              # outbox rows parked after OUTBOX_MAX_ATTEMPTS
         "BACKLOG_MAX_DEAD_LETTERS": 0,        # dead letters not yet replayed
+        # IdempotencyMiddleware: how long a response is kept for repeats of its key (seconds),
+        "IDEMPOTENCY_TTL": 86400.0,
+        # the largest response body kept (a larger one is recorded without it),
+        "IDEMPOTENCY_MAX_RESPONSE_BYTES": 1048576,
+        # how long a duplicate waits for the first request in flight before a 409 (PostgreSQL),
+        "IDEMPOTENCY_WAIT": 10.0,
+        # where the records are written (default: where the router puts common_utils' tables),
+        "IDEMPOTENCY_DATABASE": "default",
+        # who the caller is: "module:function" taking the request, returning a str or None.
+        "IDEMPOTENCY_CALLER": None,
     }
 """
 
@@ -56,6 +66,11 @@ class CommonUtilsSettings(pydantic.BaseModel):
     BACKLOG_MAX_PENDING_AGE: float | None = pydantic.Field(default=None, ge=0)
     BACKLOG_MAX_PARKED: int | None = pydantic.Field(default=None, ge=0)
     BACKLOG_MAX_DEAD_LETTERS: int | None = pydantic.Field(default=None, ge=0)
+    IDEMPOTENCY_TTL: float = pydantic.Field(default=86400.0, gt=0)
+    IDEMPOTENCY_MAX_RESPONSE_BYTES: int = pydantic.Field(default=1024 * 1024, ge=0)
+    IDEMPOTENCY_WAIT: float = pydantic.Field(default=10.0, ge=0)
+    IDEMPOTENCY_DATABASE: str | None = pydantic.Field(default=None, min_length=1)
+    IDEMPOTENCY_CALLER: str | None = pydantic.Field(default=None, min_length=1)
 
 
 def get_settings() -> CommonUtilsSettings:

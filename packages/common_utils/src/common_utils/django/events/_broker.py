@@ -30,8 +30,13 @@ REQUEST_ID_TASK_HEADER = "x_request_id"
 TRACEPARENT_TASK_HEADER = "traceparent"
 
 
-def embedded_broker_options(directory: str | os.PathLike[str]) -> dict[str, Any]:
+def embedded_broker_options(
+    directory: str | os.PathLike[str], *, polling_interval: float = 0.05
+) -> dict[str, Any]:
     """Return the ``broker_transport_options`` of the embedded broker kept in ``directory``.
+
+    A worker looks for new messages every ``polling_interval`` seconds (kombu's default is 1 s,
+    which an event would wait on top of the relay's own wait).
 
     Every process that shares ``directory`` (a service's relay, another service's worker) shares
     the broker: messages live in ``directory/messages``, the exchange bindings in
@@ -58,6 +63,7 @@ def embedded_broker_options(directory: str | os.PathLike[str]) -> dict[str, Any]
         "data_folder_out": str(messages),
         "control_folder": str(control),
         "store_processed": False,
+        "polling_interval": polling_interval,
     }
 
 

@@ -7,9 +7,11 @@ a redelivered event has its effect once.
 from __future__ import annotations
 
 import logging
+import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, TypeVar
 
 import pydantic
@@ -67,6 +69,15 @@ class EventConsumer:
     ``DeadLetter`` in the same database, as does an event that is unreadable or of a type the
     registry does not know (``manage.py events`` lists and replays them). No event is dropped:
     while the dead letter cannot be written, the event is retried.
+
+    Events published with a key (``publish(event, key=...)``) are handled in their key's order,
+    however many workers take them: an event waits (it is retried after at most
+    ``order_poll_max`` seconds, without counting against ``max_retries``) until the event of
+    the same key before it, among the types this consumer handles, is handled or dead-lettered;
+    ``EventKeyPosition`` keeps how far each key has come. An earlier event that was received
+    is waited for however long its retries take; one never received (published before this
+    queue was bound to its type) is waited for ``order_gap_timeout`` seconds, then skipped with
+    a warning.
     """
 
     def __init__(
@@ -79,6 +90,8 @@ class EventConsumer:
         exchange: str | None = None,
         max_retries: int = 10,
         retry_backoff: float = 1.0,
+        order_gap_timeout: float = 300.0,
+        order_poll_max: float = 1.0,
     ) -> None:
         if DELIVER_EVENT_TASK in app.tasks:
             raise CommonUtilsError(
@@ -91,9 +104,12 @@ class EventConsumer:
         self.exchange = event_exchange(exchange)
         self.max_retries = max_retries
         self.retry_backoff = retry_backoff
+        self.order_gap_timeout = order_gap_timeout
+        self.order_poll_max = order_poll_max
         self._handlers = _Handlers()
         self.task = self._make_task()
         _consumers[app] = self
+        _drain_when_the_worker_stops()
 
     @property
     def queue(self) -> Queue:
@@ -108,6 +124,15 @@ class EventConsumer:
             ],
             durable=True,
         )
+
+    def _retry_destination(self) -> dict[str, Any]:
+        """Where a retry goes: this consumer's queue only, through the default exchange.
+
+        Named as a queue object: Celery would otherwise merge in its default queue
+        (``celery``) and send the retry there, where this consumer's worker may not listen.
+        Republishing to the topic exchange would deliver the event to every consumer again.
+        """
+        return {"queue": Queue(self.queue_name), "declare": []}
 
     def declare(self) -> None:
         """Declare the exchange, the queue and its bindings on the broker."""
@@ -207,11 +232,22 @@ class EventConsumer:
             extra={"event_type": doc.get("type")},
         )
 
-    def _deliver(self, task: Task[Any, Any], event: Any) -> int:
-        """The delivery task's body: handle, retry, or dead-letter; never drop the event."""
+    def _deliver(
+        self,
+        task: Task[Any, Any],
+        event: Any,
+        *,
+        failures: int = 0,
+        waits: int = 0,
+        waiting_since: float | None = None,
+    ) -> int:
+        """The delivery task's body: wait its turn, handle, retry, or dead-letter; never drop.
+
+        ``failures`` counts the handlers' failed attempts so far, ``waits`` the times the event
+        waited for its key's earlier event, since ``waiting_since`` (a Unix time).
+        """
         from common_utils.django.models import DeadLetter
 
-        attempts = task.request.retries + 1
         try:
             envelope = self.registry.parse_event(event)
         except UnknownEventTypeError as exc:
@@ -222,17 +258,30 @@ class EventConsumer:
             return self._dead_letter_or_retry(
                 task, event, reason=DeadLetter.Reason.UNREADABLE, error=str(exc)
             )
+        place = _KeyPlace.of(self.queue_name, event)
+        if place is not None and not self._its_turn(
+            place, envelope.prior_in(self._handlers.by_type), waiting_since
+        ):
+            raise task.retry(
+                countdown=min(self.order_poll_max, 0.02 * 2**waits),
+                kwargs={
+                    "failures": failures,
+                    "waits": waits + 1,
+                    "waiting_since": waiting_since or time.time(),
+                },
+                **self._retry_destination(),
+            )
         try:
-            return self._run_handlers(envelope)
+            handled = self._run_handlers(envelope)
         except _HandlerFailedError as failure:
-            if task.request.retries < self.max_retries:
+            if failures < self.max_retries:
                 # Retry on this consumer's queue only: republishing to the topic exchange would
                 # deliver the event to every other consumer again.
                 raise task.retry(
                     exc=failure.error,
-                    countdown=self.retry_backoff * 2**task.request.retries,
-                    exchange="",
-                    routing_key=self.queue_name,
+                    countdown=self.retry_backoff * 2**failures,
+                    kwargs={"failures": failures + 1},
+                    **self._retry_destination(),
                 ) from failure.error
             error = f"{type(failure.error).__name__}: {failure.error}"
             return self._dead_letter_or_retry(
@@ -241,8 +290,48 @@ class EventConsumer:
                 reason=DeadLetter.Reason.HANDLER_FAILED,
                 error=error,
                 handler=failure.handler,
-                attempts=attempts,
+                attempts=failures + 1,
             )
+        if place is not None:
+            place.finish(self.using)
+        return handled
+
+    def _its_turn(self, place: _KeyPlace, prior: int, waiting_since: float | None) -> bool:
+        """Whether a keyed event may be handled now: the key's earlier event is finished.
+
+        Records the event's arrival first, so that events after it wait for it however long
+        its retries take.
+        """
+        from common_utils.django.models import EventKeyArrival, EventKeyPosition
+
+        arrivals = EventKeyArrival.objects.using(self.using)
+        arrivals.bulk_create(
+            [EventKeyArrival(**place.fields(), sequence=place.sequence, arrived_at=_now())],
+            ignore_conflicts=True,
+        )
+        position = (
+            EventKeyPosition.objects.using(self.using)
+            .filter(**place.fields())
+            .values_list("sequence", flat=True)
+            .first()
+        ) or 0
+        if position >= prior:
+            return True
+        if arrivals.filter(**place.fields(), sequence=prior).exists():
+            return False  # the earlier event is here, waiting or being retried
+        if waiting_since is None or time.time() - waiting_since < self.order_gap_timeout:
+            return False
+        logger.warning(
+            "event %s (key %r, number %d) handled without event %d of its key, which did not "
+            "arrive within %.0f s (handled up to %d)",
+            place.event_id,
+            place.key,
+            place.sequence,
+            prior,
+            self.order_gap_timeout,
+            position,
+        )
+        return True
 
     def _dead_letter_or_retry(
         self,
@@ -254,18 +343,25 @@ class EventConsumer:
         handler: str = "",
         attempts: int = 1,
     ) -> int:
+        from django.db import transaction
+
         try:
-            self.dead_letter(event, reason=reason, error=error, attempts=attempts, handler=handler)
+            with transaction.atomic(using=self.using):
+                self.dead_letter(
+                    event, reason=reason, error=error, attempts=attempts, handler=handler
+                )
+                # Dead-lettered is finished: the key's later events go on.
+                place = _KeyPlace.of(self.queue_name, event)
+                if place is not None:
+                    place.finish(self.using)
         except Exception as exc:
             # The event is kept somewhere or not acknowledged: while the dead-letter table cannot
             # be written (the database is away), the event comes back, however long that takes.
             logger.warning("writing a dead letter failed, retrying the event: %s", exc)
             raise task.retry(
                 exc=exc,
-                countdown=min(self.retry_backoff * 2**task.request.retries, 60.0),
-                max_retries=None,
-                exchange="",
-                routing_key=self.queue_name,
+                countdown=min(self.retry_backoff * 2 ** min(task.request.retries, 10), 60.0),
+                **self._retry_destination(),
             ) from exc
         return 0
 
@@ -275,15 +371,45 @@ class EventConsumer:
         @self.app.task(
             name=DELIVER_EVENT_TASK,
             bind=True,
+            # This app's task only: a shared task would be added to every app made later in
+            # the process, which then could not have a consumer of its own.
+            shared=False,
             acks_late=True,
             reject_on_worker_lost=True,
             ignore_result=True,
-            max_retries=self.max_retries,
+            # Unbounded here: the consumer counts a handler's failures itself (``failures``), and
+            # an event waiting its turn or for the database is retried however long that takes.
+            max_retries=None,
         )
-        def deliver_event(self: Task[Any, Any], event: dict[str, Any]) -> int:
-            return consumer._deliver(self, event)
+        def deliver_event(
+            self: Task[Any, Any],
+            event: dict[str, Any],
+            failures: int = 0,
+            waits: int = 0,
+            waiting_since: float | None = None,
+        ) -> int:
+            return consumer._deliver(
+                self, event, failures=failures, waits=waits, waiting_since=waiting_since
+            )
 
         return deliver_event
+
+
+def _drain_when_the_worker_stops() -> None:
+    """Readiness answers 503 from the worker's SIGTERM (warm shutdown) on.
+
+    The worker itself finishes the task in hand; ``acks_late`` with ``reject_on_worker_lost``
+    leaves the message of a task it could not finish (SIGKILL, a lost child) unacknowledged, so
+    the broker delivers it again and the processed-event row keeps its effect single.
+    """
+    from celery.signals import worker_shutting_down
+
+    from common_utils.django._health import begin_draining
+
+    def drain(**_: Any) -> None:
+        begin_draining()
+
+    worker_shutting_down.connect(drain, weak=False, dispatch_uid="common_utils.drain")
 
 
 class _HandlerFailedError(Exception):
@@ -293,3 +419,65 @@ class _HandlerFailedError(Exception):
         super().__init__(handler, error)
         self.handler = handler
         self.error = error
+
+
+def _now() -> datetime:
+    from django.utils import timezone
+
+    return timezone.now()
+
+
+@dataclass(frozen=True, slots=True)
+class _KeyPlace:
+    """Where a keyed event stands for one consumer: its producer, key and number."""
+
+    consumer: str
+    source: str
+    key: str
+    sequence: int
+    event_id: str
+
+    @classmethod
+    def of(cls, consumer: str, event: object) -> _KeyPlace | None:
+        """The place of ``event`` as received, or ``None`` when it has no (readable) key.
+
+        Read from the raw event, so an unreadable event that still names its key and number
+        finishes its place when it is dead-lettered.
+        """
+        if not isinstance(event, dict):
+            return None
+        key, sequence = event.get("partitionkey"), event.get("keysequence")
+        if not isinstance(key, str) or not isinstance(sequence, int) or isinstance(sequence, bool):
+            return None
+        source, event_id = event.get("source"), event.get("id")
+        return cls(
+            consumer=consumer[:200],
+            source=source[:200] if isinstance(source, str) else "",
+            key=key[:200],
+            sequence=sequence,
+            event_id=str(event_id)[:200],
+        )
+
+    def fields(self) -> dict[str, str]:
+        """The lookup of this key's rows."""
+        return {"consumer": self.consumer, "source": self.source, "key": self.key}
+
+    def finish(self, using: str) -> None:
+        """Record that this event is handled or dead-lettered: the key has come this far."""
+        from django.db import transaction
+
+        from common_utils.django.models import EventKeyArrival, EventKeyPosition
+
+        positions = EventKeyPosition.objects.using(using)
+        with transaction.atomic(using=using):
+            positions.bulk_create(
+                [EventKeyPosition(**self.fields(), sequence=0, updated_at=_now())],
+                ignore_conflicts=True,
+            )
+            # Only forward: a late or replayed event does not move the key back.
+            positions.filter(**self.fields(), sequence__lt=self.sequence).update(
+                sequence=self.sequence, updated_at=_now()
+            )
+            EventKeyArrival.objects.using(using).filter(
+                **self.fields(), sequence=self.sequence
+            ).delete()

@@ -129,8 +129,12 @@ def replay_dead_letters(
                     args=[event],
                     headers=context_headers(event) if isinstance(event, dict) else {},
                     task_id=letter.event_id or str(uuid.uuid4()),
-                    exchange="",
-                    routing_key=letter.queue,
+                    # A queue object, or Celery merges in its default queue and sends the
+                    # event to ``celery`` instead; the queue exists (checked above).
+                    # Celery takes a Queue here (its router expands names to them); the stubs
+                    # know only names.
+                    queue=Queue(letter.queue),  # type: ignore[arg-type]
+                    declare=[],
                     producer=producer,
                     retry=False,
                 )

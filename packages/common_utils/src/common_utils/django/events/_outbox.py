@@ -13,6 +13,7 @@ backoff until a row is parked.
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -21,13 +22,14 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
-from django.db.models import Model
+from django.db.models import Exists, Model, OuterRef, Q
 from django.utils import timezone
 
 from common_utils._errors import NoTransactionError, OutboxError
 from common_utils._events import Envelope
 from common_utils.django._settings import get_settings
 from common_utils.django._transactions import database_for
+from common_utils.django.events._wakeup import notify_relays
 
 if TYPE_CHECKING:
     from django.db.models import QuerySet
@@ -39,6 +41,7 @@ def publish(
     event: Envelope[Any],
     *,
     using: str | type[Model] | Model | None = None,
+    key: str | None = None,
 ) -> None:
     """Write ``event`` to the outbox of the current transaction's database.
 
@@ -47,6 +50,13 @@ def publish(
     Raises ``NoTransactionError`` when that database has no open transaction (an outbox row
     written in autocommit would be published even if the business write later failed), or
     when several databases have one and ``using`` does not say which.
+
+    ``key`` names the aggregate the event is about (``key=str(order.id)``): the events of one
+    key reach each consumer in the order their transactions committed (see the README's
+    ordering section). The key's counter row stays locked until this transaction ends, so
+    concurrent transactions publishing to the same key take turns; other keys do not wait.
+    Publish one key's events on one database. Raises ``OutboxError`` for a key that is empty
+    or longer than 200 characters, or an event that already carries a key.
     """
     alias = _resolve_alias(using)
     if not connections[alias].in_atomic_block:
@@ -56,6 +66,13 @@ def publish(
         )
     from common_utils.django.models import OutboxMessage
 
+    sequence: int | None = None
+    if key is not None:
+        _check_key(key, event)
+        sequence, prior = _next_in_key(alias, key, event.type)
+        event = event.model_copy(
+            update={"partitionkey": key, "keysequence": sequence, "keyprior": prior or None}
+        )
     now = timezone.now()
     OutboxMessage.objects.using(alias).create(
         event_id=event.id,
@@ -63,7 +80,59 @@ def publish(
         payload=event.to_json(),
         created_at=now,
         next_attempt_at=now,
+        aggregate_key=key,
+        key_sequence=sequence,
     )
+    # In the same transaction: the relays hear of the row when it commits, not at their next poll.
+    notify_relays(alias)
+
+
+MAX_KEY_LENGTH = 200
+
+
+def _check_key(key: object, event: Envelope[Any]) -> None:
+    if not isinstance(key, str) or not key or len(key) > MAX_KEY_LENGTH:
+        raise OutboxError(
+            f"publish({event.type!r}, key=...): the key must be a string of 1 to "
+            f"{MAX_KEY_LENGTH} characters, not {str(key)[:60]!r}"
+            + (f" ({len(key)} characters)" if isinstance(key, str) and key else "")
+        )
+    if event.partitionkey is not None:
+        raise OutboxError(
+            f"publish({event.type!r}, key={key!r}): event {event.id} already carries key "
+            f"{event.partitionkey!r} (number {event.keysequence}); publish a new event"
+        )
+
+
+def _next_in_key(alias: str, key: str, event_type: str) -> tuple[int, str]:
+    """Number the next event of ``key``; the ``keyprior`` words of the events before it.
+
+    The counter row is locked (``SELECT … FOR UPDATE``) until the caller's transaction ends:
+    a second transaction numbering the same key waits here, then reads what the first
+    committed, so numbers follow commit order. SQLite has one writer at a time anyway.
+    """
+    from common_utils.django.models import OutboxKey
+
+    counters = OutboxKey.objects.using(alias)
+    row = counters.select_for_update().filter(key=key).first()
+    if row is None:
+        # Two first events of a key: the second insert waits for the first's commit, then
+        # does nothing, and both lock the one row.
+        counters.bulk_create([OutboxKey(key=key)], ignore_conflicts=True)
+        row = counters.select_for_update().get(key=key)
+    try:
+        last_by_type = json.loads(row.last_by_type)
+        prior = " ".join(f"{name}:{int(n)}" for name, n in sorted(last_by_type.items()))
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise OutboxError(
+            f"the outbox key {key!r} on {alias!r} has an unreadable last_by_type: {exc}"
+        ) from None
+    sequence = row.last_sequence + 1
+    last_by_type[event_type] = sequence
+    counters.filter(pk=row.pk).update(
+        last_sequence=sequence, last_by_type=json.dumps(last_by_type, sort_keys=True)
+    )
+    return sequence, prior
 
 
 def _resolve_alias(using: str | type[Model] | Model | None) -> str:
@@ -212,6 +281,15 @@ def _due(alias: str, size: int, now: datetime | None, *, lock: bool) -> list[Cla
     query = OutboxMessage.objects.using(alias).filter(
         sent_at__isnull=True, parked_at__isnull=True, next_attempt_at__lte=now or timezone.now()
     )
+    # A keyed row only when it heads its key: no earlier row of the key is unsent, whether due,
+    # parked, leased or locked by another relay. So a key's events reach the broker one after
+    # the other, in their order, while the heads of different keys go out together.
+    earlier = OutboxMessage.objects.using(alias).filter(
+        aggregate_key=OuterRef("aggregate_key"),
+        key_sequence__lt=OuterRef("key_sequence"),
+        sent_at__isnull=True,
+    )
+    query = query.filter(Q(aggregate_key__isnull=True) | ~Exists(earlier))
     if lock:
         query = query.select_for_update(skip_locked=True)
     return [

@@ -44,6 +44,8 @@ def _header(task: Task[Any, Any], name: str) -> str | None:
 
 def log_published(event_id: str, event_type: str, headers: dict[str, str]) -> None:
     """One INFO line per published event, in the request context the event was published in."""
+    if not logger.isEnabledFor(logging.INFO):
+        return
     ctx = lenient_request_context(
         request_id=headers.get(REQUEST_ID_TASK_HEADER),
         traceparent=headers.get(TRACEPARENT_TASK_HEADER),

@@ -92,6 +92,13 @@ class Command(BaseCommand):
             ("id", row.pk),
             ("event id", row.event_id),
             ("event type", row.event_type),
+            # A keyed row that is not sent holds up the key's later rows (README: ordering).
+            (
+                "key",
+                f"{row.aggregate_key} #{row.key_sequence}"
+                if row.aggregate_key is not None
+                else "-",
+            ),
             ("state", "sent" if row.sent_at else "parked" if row.parked_at else "pending"),
             ("created at", row.created_at.isoformat()),
             ("attempts", row.attempts),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import signal
-import threading
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -33,7 +32,10 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         """Run the relay; SIGTERM and SIGINT stop it after the current batch.
 
-        With ``-v 2`` each published event id is written to stdout as it is confirmed.
+        The batch in hand is finished (sent, confirmed, marked) and its transaction committed, so
+        nothing claimed is left locked; a SIGKILL instead rolls the claim back and another relay
+        sends those rows again. The process reports not ready (``drain_on_signals``) from the
+        signal on. With ``-v 2`` each event id is written to stdout as it is sent.
         """
         from common_utils._errors import EventConfigError
         from common_utils.django.events import OutboxRelay
@@ -54,11 +56,16 @@ class Command(BaseCommand):
             )
         except EventConfigError as exc:
             raise CommandError(f"the outbox relay refused to start: {exc}") from None
-        stop = threading.Event()
+        from common_utils.django._health import begin_draining
+
+        def stop(*_: object) -> None:
+            begin_draining()
+            relay.stop()
+
         for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, lambda *_: stop.set())
+            signal.signal(signum, stop)
         stats = relay.run(
-            poll_interval=options["poll_interval"], until_empty=options["until_empty"], stop=stop
+            poll_interval=options["poll_interval"], until_empty=options["until_empty"]
         )
         self.stdout.write(
             f"outbox relay stopped: {stats.sent} sent, {stats.failed} failed, "
