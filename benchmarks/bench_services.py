@@ -1,15 +1,19 @@
 """Benchmark: the cost of the split. An orders call that fans out to users over HTTP, against the
-same endpoint with the users call replaced by a direct in-process function call.
+same endpoint with the users call replaced by a direct in-process function call, and the split
+again with orders' cache of users' answers turned off.
 
 Run with ``nox -s bench -- services``. The services are installed from a local index exactly as
 in ``nox -s demo`` (embedded defaults: SQLite, the filesystem broker) and run under gunicorn on
 127.0.0.1 (2 workers x 4 threads each). A second orders server runs beside the first on the same
-database with ``ORDERS_USERS_LOOKUP=inprocess``. Both answer ``GET /api/orders/`` for the same
-signed-in user (who has a few orders): the first verifies the user's token, then asks users for
-the owner with its own service token (cached), the second builds the owner from the token's
-claims. Load: ``CONCURRENCY`` client threads on keep-alive connections for ``SECONDS`` seconds per
-round, the two servers interleaved over ``ROUNDS`` rounds after a warm-up. Prints requests per
-second and p50/p99 latency of each, and the ratios (split / in-process).
+database with ``ORDERS_USERS_LOOKUP=inprocess``, and a third with ``USERS_CACHE_SIZE=0``. All
+answer ``GET /api/orders/`` for the same signed-in user (who has a few orders): the first verifies
+the user's token, then looks the owner up with its own service token (cached): users' answer
+(``Cache-Control: max-age=30``, an ``ETag``) comes from orders' HTTP cache while fresh and is
+revalidated after (a 304); the third asks users on every request; the second builds the owner from
+the token's claims. Load: ``CONCURRENCY`` client threads on keep-alive connections for
+``SECONDS`` seconds per round, the three servers interleaved over ``ROUNDS`` rounds after a
+warm-up. Prints requests per second and p50/p99 latency of each, and the ratios of each split
+server to the in-process one.
 """
 
 from __future__ import annotations
@@ -88,8 +92,10 @@ def main() -> int:
         local = stack.start_variant(
             "orders", port=free_port(), env={"ORDERS_USERS_LOOKUP": "inprocess"}
         )
+        uncached = stack.start_variant("orders", port=free_port(), env={"USERS_CACHE_SIZE": "0"})
         targets = {
-            "split (orders -> users over HTTP)": f"{stack.url('orders')}/api/orders/",
+            "split, users answers cached": f"{stack.url('orders')}/api/orders/",
+            "split, uncached (USERS_CACHE_SIZE=0)": f"{uncached}/api/orders/",
             "in-process users lookup (baseline)": f"{local}/api/orders/",
         }
         for url in targets.values():  # warm-up: connections, tokens, JWKS, caches
@@ -106,14 +112,16 @@ def main() -> int:
         f"\nGET /api/orders/ (3 orders), gunicorn 2 workers x 4 threads per server, "
         f"{args.concurrency} client threads, {args.rounds} x {args.seconds:.0f} s interleaved\n"
     )
-    print(f"{'server':<38}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}")
+    print(f"{'server':<40}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}")
     for label, (rps, p50, p99) in results.items():
-        print(f"{label:<38}{rps:>9.0f}{p50:>9.2f}{p99:>9.2f}")
-    (split_rps, split_p50, split_p99), (base_rps, base_p50, base_p99) = results.values()
-    print(
-        f"\nsplit / in-process: {split_rps / base_rps:.2f}x req/s, p50 {split_p50 / base_p50:.2f}x,"
-        f" p99 {split_p99 / base_p99:.2f}x"
-    )
+        print(f"{label:<40}{rps:>9.0f}{p50:>9.2f}{p99:>9.2f}")
+    *splits, (_, (base_rps, base_p50, base_p99)) = results.items()
+    print()
+    for label, (rps, p50, p99) in splits:
+        print(
+            f"{label} / in-process: {rps / base_rps:.2f}x req/s, p50 {p50 / base_p50:.2f}x,"
+            f" p99 {p99 / base_p99:.2f}x"
+        )
     return 0
 
 

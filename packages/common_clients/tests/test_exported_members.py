@@ -24,6 +24,7 @@ def test_public_names_are_exactly_the_runtime_api() -> None:
         "AsyncPage",
         "AsyncPager",
         "CursorPagination",
+        "HTTPCache",
         "LimitOffsetPagination",
         "NotGiven",
         "PageNumberPagination",

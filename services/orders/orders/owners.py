@@ -2,7 +2,9 @@
 
 ``ORDERS_USERS_LOOKUP=http`` (the default) asks users with the generated client
 ``common_clients_users`` (distribution common-clients-users) and orders' own service token
-(``ClientCredentials.from_env("USERS")``).
+(``ClientCredentials.from_env("USERS")``), keeping up to ``USERS_CACHE_SIZE`` answers for as long
+as users' ``Cache-Control`` allows and revalidating them with their ``ETag`` after
+(``common_clients.HTTPCache``).
 ``ORDERS_USERS_LOOKUP=inprocess`` builds the same ``User`` model from the caller's verified claims
 without any call, so that a benchmark can measure what the split costs; everything else is the
 same.
@@ -20,6 +22,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from common_auth import AccessTokenClaims, ClientCredentials, CommonAuthError, TokenEndpointError
+from common_clients import HTTPCache
 from common_clients.errors import (
     APIConnectionError,
     APIStatusError,
@@ -49,12 +52,24 @@ def users_client() -> UsersClient:
     if _client is None:
         with _client_lock:
             if _client is None:
+                size = settings.USERS_CACHE_SIZE
                 _client = UsersClient(
                     base_url=settings.USERS_URL,
                     auth=ClientCredentials.from_env("USERS"),
                     timeout=settings.USERS_TIMEOUT,
+                    cache=HTTPCache(max_entries=size) if size else None,
                 )
     return _client
+
+
+def install_users_client(client: UsersClient) -> None:
+    """Make the lookups use ``client`` (closing the one they had), e.g. a client over
+    ``common_clients.testing``'s transport in a test; :func:`close_users_client` undoes it."""
+    global _client
+    with _client_lock:
+        previous, _client = _client, client
+    if previous is not None and previous is not client:
+        previous.close()
 
 
 def close_users_client() -> None:

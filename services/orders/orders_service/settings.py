@@ -38,6 +38,8 @@ class OrdersEnvironment(EnvironmentSettings):
     USERS_TIMEOUT: Annotated[Duration, Field(gt=timedelta(0), le=timedelta(seconds=300))] = (
         timedelta(seconds=5)
     )
+    # How many users answers the lookup keeps in memory, as users' Cache-Control allows (0: none).
+    USERS_CACHE_SIZE: Annotated[int, Field(ge=0, le=1_000_000)] = 1024
     LOG_LEVEL: str = "INFO"
 
     @field_validator("COMMONS_BROKER_DIR")
@@ -135,6 +137,7 @@ ORDERS_USERS_LOOKUP = env.ORDERS_USERS_LOOKUP
 USERS_URL = env.USERS_URL
 # Seconds one users call (one attempt) may take before it counts as failed.
 USERS_TIMEOUT = env.USERS_TIMEOUT.total_seconds()
+USERS_CACHE_SIZE = env.USERS_CACHE_SIZE
 
 # --- the API --------------------------------------------------------------------------------------
 

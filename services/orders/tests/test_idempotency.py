@@ -26,8 +26,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
-from common_clients.orders import OrdersClient
-from common_clients.orders.models import PlaceOrderRequest
+from common_clients_orders import OrdersClient
+from common_clients_orders.models import PlaceOrderRequest
 
 from tests.conftest import ORDERS_ENVIRONMENT, TMP, wait_until_live
 

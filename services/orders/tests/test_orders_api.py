@@ -243,3 +243,22 @@ def _sub(token: str) -> str:
     payload = token.split(".")[1]
     claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     return str(claims["sub"])
+
+
+def test_users_answers_are_cached_as_users_allows(
+    client: Client, tokens: dict[str, str], users_service: Path
+) -> None:
+    from orders.owners import users_client
+
+    assert place(client, tokens["alice"], {"product": "saw", "quantity": 1}).status_code == 201
+    # The same lookup again, as the view made it: users' Cache-Control lets orders reuse it.
+    again = users_client().with_raw_response.users.retrieve(id=int(_sub(tokens["alice"])))
+    assert again.http_response.extensions["common_clients.cache"] == "hit"
+    assert "max-age=" in again.http_response.headers["Cache-Control"]
+    assert again.parsed.username == "alice"
+    with override_settings(USERS_CACHE_SIZE=0):
+        from orders.owners import close_users_client
+
+        close_users_client()
+        uncached = users_client().with_raw_response.users.retrieve(id=int(_sub(tokens["alice"])))
+    assert "common_clients.cache" not in uncached.http_response.extensions

@@ -47,6 +47,9 @@ def pytest_configure(config: pytest.Config) -> None:
     from django.conf import settings
 
     django.setup()
+    # The live server (test_user_caching) serves STATIC_URL beside the app; this service has no
+    # static files and leaves it unset, which that handler cannot take.
+    settings.STATIC_URL = "/static/"
     settings.PASSWORD_HASHERS = [
         "django.contrib.auth.hashers.MD5PasswordHasher",
         "django.contrib.auth.hashers.PBKDF2PasswordHasher",

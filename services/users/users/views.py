@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from typing import Any
 
 from common_auth.django import jwks_view
 from common_auth.drf import HasScopes
 from common_utils.drf import ProblemSerializer
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.http import HttpResponseBase
@@ -44,6 +47,22 @@ def _caller(request: Request) -> str | None:
     """Who asks, for the log: the client id of a service token, else the token's subject."""
     claims = request.auth
     return getattr(claims, "client_id", None) or getattr(claims, "sub", None)
+
+
+def _etag(data: Any) -> str:
+    """A strong validator of a representation: a hash of its JSON, keys sorted."""
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
+    return '"' + hashlib.sha256(text.encode()).hexdigest()[:32] + '"'
+
+
+def _none_match(header: str | None, etag: str) -> bool:
+    """Whether ``If-None-Match`` matches ``etag`` (weak comparison, ``*`` matches any)."""
+    if not header:
+        return False
+    if header.strip() == "*":
+        return True
+    wanted = etag.removeprefix("W/")
+    return any(tag.strip().removeprefix("W/") == wanted for tag in header.split(","))
 
 
 @extend_schema_view(
@@ -110,9 +129,21 @@ class UserViewSet(
         return UserCreateSerializer if self.action == "create" else UserSerializer
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """One user, cacheable: ``ETag``, ``Cache-Control: max-age`` and 304 to a caller whose
+        ``If-None-Match`` names the current version (RFC 9110 §13.1.2, RFC 9111)."""
         user = self.get_object()
         logger.info("user looked up", extra={"user_id": user.pk, "caller": _caller(request)})
-        return Response(UserSerializer(user).data)
+        data = UserSerializer(user).data
+        etag = _etag(data)
+        cacheable = {
+            "ETag": etag,
+            "Cache-Control": f"private, max-age={settings.USERS_CACHE_MAX_AGE}",
+            # The answer depends on who asks (the scope check): a cache keys it by the token.
+            "Vary": "Authorization",
+        }
+        if _none_match(request.headers.get("If-None-Match"), etag):
+            return Response(status=status.HTTP_304_NOT_MODIFIED, headers=cacheable)
+        return Response(data, headers=cacheable)
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         response = super().list(request, *args, **kwargs)

@@ -103,6 +103,11 @@ class UsersEnvironment(EnvironmentSettings):
     USERS_TOKEN_LIFETIME: Annotated[
         Duration, Field(ge=timedelta(seconds=30), le=timedelta(seconds=3600))
     ] = timedelta(seconds=300)
+    # How long a caller may keep a user's answer without asking again (Cache-Control: max-age);
+    # 0 makes every caller revalidate it each time (If-None-Match, answered 304 when unchanged).
+    USERS_CACHE_MAX_AGE: Annotated[Duration, Field(ge=timedelta(0), le=timedelta(seconds=3600))] = (
+        timedelta(seconds=30)
+    )
 
     @staticmethod
     def _services(info: ValidationInfo) -> dict[str, list[str]] | None:

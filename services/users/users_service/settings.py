@@ -92,6 +92,8 @@ if _JWKS_URL != _OWN_JWKS_URL:
     COMMON_AUTH["JWKS_URL"] = _JWKS_URL
 
 # --- the API --------------------------------------------------------------------------------
+# Seconds a user's answer (GET /api/users/{id}/) stays fresh in its callers' caches.
+USERS_CACHE_MAX_AGE = int(env.USERS_CACHE_MAX_AGE.total_seconds())
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": ["common_auth.drf.BearerTokenAuthentication"],

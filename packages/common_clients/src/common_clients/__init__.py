@@ -7,6 +7,7 @@ service (``common_clients.<service>``) and extend :class:`SyncClient` / :class:`
 
 from common_clients.__about__ import __version__
 from common_clients._base_client import DEFAULT_LIMITS, DEFAULT_TIMEOUT, AsyncClient, SyncClient
+from common_clients._cache import HTTPCache
 from common_clients._enums import UnknownInt, UnknownStr
 from common_clients._pagination import (
     AsyncPage,
@@ -28,6 +29,7 @@ __all__ = [
     "AsyncPage",
     "AsyncPager",
     "CursorPagination",
+    "HTTPCache",
     "LimitOffsetPagination",
     "NotGiven",
     "PageNumberPagination",

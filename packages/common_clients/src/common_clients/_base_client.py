@@ -30,6 +30,7 @@ from urllib.parse import quote
 import httpx
 import pydantic
 
+from common_clients._cache import AsyncCachingTransport, CachingTransport, HTTPCache
 from common_clients._pagination import AsyncPage, AsyncPager, Pagination, SyncPage
 from common_clients._policies import (
     Call,
@@ -393,7 +394,8 @@ class SyncClient(BaseClient):
     """A blocking client over :class:`httpx.Client`; use it with ``with`` or :meth:`close` it.
 
     ``auth`` takes any :class:`httpx.Auth` (common-auth's service credentials among them);
-    ``event_hooks`` and ``transport`` go to httpx as they are.
+    ``event_hooks`` and ``transport`` go to httpx as they are. With ``cache`` (an
+    :class:`HTTPCache`) answers are cached as HTTP says (RFC 9111); without it nothing is.
     """
 
     def __init__(
@@ -408,6 +410,7 @@ class SyncClient(BaseClient):
         limits: httpx.Limits = DEFAULT_LIMITS,
         event_hooks: EventHooks | None = None,
         transport: httpx.BaseTransport | None = None,
+        cache: HTTPCache | None = None,
     ) -> None:
         super().__init__(
             base_url=base_url,
@@ -416,6 +419,9 @@ class SyncClient(BaseClient):
             retry_policy=retry_policy,
             headers=headers,
         )
+        if cache is not None:
+            transport = CachingTransport(transport or httpx.HTTPTransport(limits=limits), cache)
+        self.cache = cache
         self._http = httpx.Client(
             base_url=self.base_url,
             auth=auth,
@@ -532,7 +538,8 @@ class AsyncClient(BaseClient):
     """A client over :class:`httpx.AsyncClient`; use it with ``async with`` or :meth:`aclose` it.
 
     ``auth`` takes any :class:`httpx.Auth` (common-auth's service credentials among them);
-    ``event_hooks`` (async callables) and ``transport`` go to httpx as they are.
+    ``event_hooks`` (async callables) and ``transport`` go to httpx as they are. With ``cache``
+    (an :class:`HTTPCache`) answers are cached as HTTP says (RFC 9111); without it nothing is.
     """
 
     def __init__(
@@ -547,6 +554,7 @@ class AsyncClient(BaseClient):
         limits: httpx.Limits = DEFAULT_LIMITS,
         event_hooks: EventHooks | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        cache: HTTPCache | None = None,
     ) -> None:
         super().__init__(
             base_url=base_url,
@@ -555,6 +563,11 @@ class AsyncClient(BaseClient):
             retry_policy=retry_policy,
             headers=headers,
         )
+        if cache is not None:
+            transport = AsyncCachingTransport(
+                transport or httpx.AsyncHTTPTransport(limits=limits), cache
+            )
+        self.cache = cache
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
             auth=auth,

@@ -197,7 +197,7 @@ def _method_name(operation: Operation, tag: str) -> str:
 class OperationsEmitter:
     """Writes the resource modules and the client module of one service.
 
-    ``package`` is the dotted name of the service package (``common_clients.users``); ``service``
+    ``package`` is the dotted name of the service package (``common_clients_users``); ``service``
     names the service in the user agent; ``models`` is the model emitter whose names the
     operations use (call :meth:`resource_module` for every resource before rendering models, so
     that the models of inline schemas exist).
