@@ -11,8 +11,6 @@ from typing import Any
 import pytest
 
 from common_clients.errors import InternalServerError, NotFoundError, ResponseValidationError
-from inventory_client import AsyncInventoryClient, InventoryClient
-from inventory_client.models import ProductRequest
 from common_clients.testing import (
     Answer,
     DocumentError,
@@ -20,6 +18,8 @@ from common_clients.testing import (
     RecordedCall,
     RequestMismatch,
 )
+from inventory_client import AsyncInventoryClient, InventoryClient
+from inventory_client.models import ProductRequest
 
 SPECS = Path(__file__).resolve().parents[1] / "specs"
 INVENTORY = SPECS / "inventory.yaml"

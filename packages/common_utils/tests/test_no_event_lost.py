@@ -272,8 +272,12 @@ def test_concurrent_relays_on_sqlite_publish_each_event_once(tmp_path: Path, wai
     committed: list[str] = []
     for _ in range(SQLITE_ROUNDS):
         committed += _run_json(env, _FILL_SQLITE, str(SQLITE_EVENTS))
+
+        def all_published(expected: int = len(committed)) -> bool:
+            return sum(len(relay.published()) for relay in relays) >= expected
+
         wait(
-            lambda: sum(len(relay.published()) for relay in relays) >= len(committed),
+            all_published,
             timeout=300,
             what=f"{len(committed)} published events",
         )
