@@ -18,8 +18,6 @@ COMMON_FILES = ("manage.py",)
 ORDERS_FILES = (
     "manage.py",
     "gunicorn.conf.py",
-    "requirements.in",
-    "requirements.txt",
     "orders_service/__init__.py",
     "orders_service/celery.py",
     "orders_service/urls.py",
@@ -58,6 +56,23 @@ def test_orders_is_wired_as_the_template_makes_it(rendered: dict[str, Path], nam
     made = (rendered["orders"] / name).read_text()
     assert (SERVICES / "orders" / name).read_text() == made, (
         f"services/orders/{name} differs from what templates/service makes: change both"
+    )
+
+
+def _needs(path: Path) -> list[str]:
+    """A requirements.in's requirement lines, without the generated clients of other services."""
+    lines = [line.strip() for line in path.read_text().splitlines()]
+    return [line for line in lines if line and not line.startswith(("#", "common-clients-"))]
+
+
+def test_orders_needs_what_the_template_needs_besides_its_clients(
+    rendered: dict[str, Path],
+) -> None:
+    """Orders asks for what a made service asks for, pin for pin, and the users client besides
+    (a made service calls no other service yet); each has its own lock made by ``nox -s pins``."""
+    made = _needs(rendered["orders"] / "requirements.in")
+    assert _needs(SERVICES / "orders" / "requirements.in") == made, (
+        "services/orders/requirements.in differs from what templates/service makes: change both"
     )
 
 
