@@ -119,7 +119,7 @@ def test_the_command_prints_one_line_per_warning(tmp_path: Path, capsys: Any) ->
     warned = [line for line in captured.err.splitlines() if "warning:" in line]
     assert len(warned) == len(WARNINGS)
     assert all(line.startswith(f"common-clients: warning: {spec}: #/") for line in warned)
-    assert f"{len(WARNINGS)} warnings" in captured.out
+    assert f"{len(WARNINGS)} warnings" in captured.out  # and "1 warning" for one
 
 
 def test_strict_makes_the_first_warning_the_error(tmp_path: Path, capsys: Any) -> None:
@@ -151,3 +151,48 @@ def test_a_conforming_document_has_no_warnings() -> None:
     spec = parse_spec(json.dumps(document), strict=True)
     generate_client(spec, service="shop")
     assert spec.warnings == []
+
+
+@pytest.mark.parametrize(
+    "values",
+    [{"type": "null"}, {"type": "null", "nullable": True}, {"anyOf": [{"type": "null"}]}],
+)
+def test_a_null_only_type_stays_none_wherever_it_is_made_nullable(
+    tmp_path: Path, values: dict[str, Any]
+) -> None:
+    """``type: "null"`` read as nullable gives ``None``, never ``None | None`` (which does not
+    evaluate): as a property, as additional properties and as an array's items."""
+    document = {
+        "openapi": "3.0.3",
+        "info": {"title": "Bag", "version": "1"},
+        "paths": {},
+        "components": {
+            "schemas": {
+                "Bag": {
+                    "type": "object",
+                    "properties": {
+                        "nothing": values,
+                        "nothings": {"type": "array", "items": values},
+                    },
+                    "additionalProperties": values,
+                }
+            }
+        },
+    }
+    spec = parse_spec(json.dumps(document), source="bag.json")
+    files = generate_client(spec, service="bag", package="bag_client")
+    assert "None | None" not in files["models.py"]
+    (tmp_path / "bag_client").mkdir()
+    for relative, source in files.items():
+        (tmp_path / "bag_client" / relative).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "bag_client" / relative).write_text(source)
+    probe = (
+        "from bag_client.models import Bag\n"
+        "Bag.model_rebuild()\n"
+        "b = Bag.model_validate({'nothing': None, 'nothings': [None], 'more': None})\n"
+        "assert (b.nothing, b.nothings) == (None, [None])\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr

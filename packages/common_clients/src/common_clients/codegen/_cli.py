@@ -102,7 +102,8 @@ def _generate(arguments: argparse.Namespace) -> int:
             print(f"stale: {target / entry}")
         return 1 if stale else 0
     write_client(files, target)
-    warned = f", {len(spec.warnings)} warnings" if spec.warnings else ""
+    count = len(spec.warnings)
+    warned = f", {count} warning{'' if count == 1 else 's'}" if count else ""
     print(f"wrote {len(files)} files to {target}{warned}")
     return 0
 

@@ -142,7 +142,7 @@ class ModelEmitter:
         """
         expression, nullable = self._typed(schema, hint=name_hint, direction=direction, at=pointer)
         self._bounded(expression, pointer)
-        return f"{expression} | None" if nullable and expression != "Any" else expression
+        return _or_none(expression) if nullable else expression
 
     def properties_of(self, schema: Mapping[str, Any] | bool | None) -> dict[str, Any]:
         """The properties of an object schema by wire name, ``$ref`` and ``allOf`` seen through.
@@ -551,8 +551,8 @@ class ModelEmitter:
         expression, nullable = self._typed(
             schema, hint=name, direction=direction, at=pointer, top=True
         )
-        if nullable and expression not in ("Any", "None"):
-            expression = f"{expression} | None"
+        if nullable:
+            expression = _or_none(expression)
         self._bounded(expression, pointer)
         doc = None
         if isinstance(schema, Mapping):
@@ -650,8 +650,8 @@ class ModelEmitter:
         resolved, target = self._spec.resolve(value, at=at)
         default = None if required else self._default(resolved, expression, at=target or at)
         annotation = expression
-        if expression not in ("Any", "None") and (nullable or (not required and default is None)):
-            annotation = f"{expression} | None"
+        if nullable or (not required and default is None):
+            annotation = _or_none(expression)
         if not required and default is None:
             default = "None"
         # A named schema documents itself where it is defined; only an unnamed target's text is
@@ -702,6 +702,12 @@ class ModelEmitter:
         elif value == {} and expression.startswith("dict["):
             source = "Field(default_factory=dict)"
         return source
+
+
+def _or_none(expression: str) -> str:
+    """``expression`` admitting ``None`` too: ``Any`` and ``None`` admit it already (and
+    ``None | None`` would not evaluate)."""
+    return expression if expression in ("Any", "None") else f"{expression} | None"
 
 
 def _number_source(value: float) -> str | None:
