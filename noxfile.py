@@ -441,7 +441,8 @@ def tests_services(session: nox.Session) -> None:
     session.install("pytest", "pytest-django")
     for service in SERVICES:
         with session.chdir(ROOT / "services" / service):
-            _run_pytest(session)
+            # One process: each service's suite is short, and its live servers are its own.
+            _run_pytest(session, workers=False)
 
 
 # copier renders templates/service/ (copier.yml at the root points there); the made service's own
