@@ -45,7 +45,13 @@ KEYS = 60  # an aggregate per 10 events; more keys than a batch, so batches stay
 class Process:
     """A subprocess of the test project in its own session, its output collected line by line."""
 
-    def __init__(self, env: dict[str, str], *args: str) -> None:
+    def __init__(
+        self, env: dict[str, str], *args: str, signal_at: tuple[int, int] | None = None
+    ) -> None:
+        # ``signal_at``: (count, signal) sends the signal as soon as that many events are
+        # published, from the thread that reads them (within a millisecond, so mid-batch however
+        # fast the relay runs).
+        self.signal_at = signal_at
         self.process = subprocess.Popen(
             [sys.executable, *args],
             env={**env, "PYTHONUNBUFFERED": "1"},
@@ -62,6 +68,8 @@ class Process:
         assert self.process.stdout is not None
         for line in self.process.stdout:
             self.lines.append(line.rstrip("\n"))
+            if self.signal_at is not None and len(self.published()) == self.signal_at[0]:
+                os.killpg(self.process.pid, self.signal_at[1])
 
     def published(self) -> list[str]:
         return [line.split()[-1] for line in self.lines if line.startswith("published event ")]
@@ -72,6 +80,12 @@ class Process:
             os.killpg(self.process.pid, signum)
         else:
             self.process.send_signal(signum)
+        code = self.process.wait(timeout=120)
+        self._reader.join(timeout=30)
+        return code
+
+    def exit_code(self) -> int:
+        """Wait for the process to end (a signal sent by ``signal_at``); return its exit code."""
         code = self.process.wait(timeout=120)
         self._reader.join(timeout=30)
         return code
@@ -96,11 +110,12 @@ class Process:
             self.process.stdout.close()
 
 
-def relay(env: dict[str, str], *extra: str) -> Process:
+def relay(env: dict[str, str], *extra: str, signal_at: tuple[int, int] | None = None) -> Process:
     return Process(
         env,
         *("-m", "django", "outbox_relay", "-v", "2", "--database", "orders"),
         *("--batch-size", str(BATCH), "--poll-interval", "1.0", *extra),
+        signal_at=signal_at,
     )
 
 
@@ -163,9 +178,8 @@ def test_sigterm_and_sigkill_mid_batch_lose_nothing_and_apply_nothing_twice(
 
         first_worker = start(worker(env))
         # 1. SIGTERM mid-batch: the relay finishes the batch in hand, marks it, exits 0.
-        first = start(relay(env))
-        wait(lambda: len(first.published()) >= BATCH + 10, timeout=120, what="a relay's batch")
-        assert first.signal(signal.SIGTERM) == 0, first.output()
+        first = start(relay(env, signal_at=(BATCH + 10, signal.SIGTERM)))
+        assert first.exit_code() == 0, first.output()
         sent = set(
             OutboxMessage.objects.using("orders")
             .filter(sent_at__isnull=False)
@@ -181,9 +195,8 @@ def test_sigterm_and_sigkill_mid_batch_lose_nothing_and_apply_nothing_twice(
         second_worker = start(worker(env))
 
         # 3. SIGKILL mid-batch: the claim rolls back; the next relay sends those rows again.
-        second = start(relay(env))
-        wait(lambda: len(second.published()) >= BATCH + 10, timeout=120, what="a relay's batch")
-        second.signal(signal.SIGKILL)
+        second = start(relay(env, signal_at=(BATCH + 1, signal.SIGKILL)))
+        assert second.exit_code() == -signal.SIGKILL, second.output()
         resent = set(second.published())
 
         # 4. The worker's whole process group killed mid-task.
