@@ -21,6 +21,12 @@ pytestmark = pytest.mark.slow
 
 CLIENTS = ("common-clients-notifications", "common-clients-orders", "common-clients-users")
 PROJECTS = ("common-utils", "common-auth", "common-clients", *CLIENTS)
+# The client packages' first release, recorded before a rehearsal like every package's 0.1.0.
+FIRST_CLIENT_FILES = tuple(
+    f"{client.replace('-', '_')}-0.1.0{end}"
+    for client in CLIENTS
+    for end in ("-py3-none-any.whl", ".tar.gz")
+)
 
 
 def _index_shas(target: IndexTarget) -> dict[str, str | None]:
@@ -164,16 +170,19 @@ def test_pre_release_run_tags_rc_versions(
         "common-utils-v0.1.1rc1",
         "common-utils-v0.1.1rc2",
     ]
-    assert sorted(_index_shas(index_target)) == [
-        "common_auth-0.1.0-py3-none-any.whl",
-        "common_auth-0.1.0.tar.gz",
-        "common_clients-0.1.0-py3-none-any.whl",
-        "common_clients-0.1.0.tar.gz",
-        "common_utils-0.1.0-py3-none-any.whl",
-        "common_utils-0.1.0.tar.gz",
-        "common_utils-0.1.1rc1-py3-none-any.whl",
-        "common_utils-0.1.1rc1.tar.gz",
-    ]
+    assert sorted(_index_shas(index_target)) == sorted(
+        [
+            "common_auth-0.1.0-py3-none-any.whl",
+            "common_auth-0.1.0.tar.gz",
+            "common_clients-0.1.0-py3-none-any.whl",
+            "common_clients-0.1.0.tar.gz",
+            "common_utils-0.1.0-py3-none-any.whl",
+            "common_utils-0.1.0.tar.gz",
+            "common_utils-0.1.1rc1-py3-none-any.whl",
+            "common_utils-0.1.1rc1.tar.gz",
+            *FIRST_CLIENT_FILES,
+        ]
+    )
 
 
 def test_a_release_whose_tags_are_gone_is_published_from_releases_toml(
@@ -189,16 +198,19 @@ def test_a_release_whose_tags_are_gone_is_published_from_releases_toml(
 
     assert rerun.returncode == 0, rerun.stderr
     assert kit.git(repo, "tag") == ""
-    assert sorted(_index_shas(index_target)) == [
-        "common_auth-0.1.0-py3-none-any.whl",  # every recorded release the index lacked
-        "common_auth-0.1.0.tar.gz",
-        "common_clients-0.1.0-py3-none-any.whl",
-        "common_clients-0.1.0.tar.gz",
-        "common_utils-0.1.0-py3-none-any.whl",
-        "common_utils-0.1.0.tar.gz",
-        "common_utils-0.1.1-py3-none-any.whl",
-        "common_utils-0.1.1.tar.gz",
-    ]
+    assert sorted(_index_shas(index_target)) == sorted(
+        [
+            "common_auth-0.1.0-py3-none-any.whl",  # every recorded release the index lacked
+            "common_auth-0.1.0.tar.gz",
+            "common_clients-0.1.0-py3-none-any.whl",
+            "common_clients-0.1.0.tar.gz",
+            "common_utils-0.1.0-py3-none-any.whl",
+            "common_utils-0.1.0.tar.gz",
+            "common_utils-0.1.1-py3-none-any.whl",
+            "common_utils-0.1.1.tar.gz",
+            *FIRST_CLIENT_FILES,
+        ]
+    )
 
 
 def test_built_wheels_must_require_what_the_release_provides(
@@ -249,17 +261,20 @@ def test_a_release_made_without_publishing_is_published_from_its_record_later(
     rebuilt = next(line for line in later.stdout.splitlines() if "Rebuilding from" in line)
     assert "common-auth 0.1.1" in rebuilt
     on_index = _index_shas(index_target)
-    assert sorted(on_index) == [
-        # Every recorded release: the ones before the rehearsal (0.1.0) and the new one.
-        "common_auth-0.1.0-py3-none-any.whl",
-        "common_auth-0.1.0.tar.gz",
-        "common_auth-0.1.1-py3-none-any.whl",
-        "common_auth-0.1.1.tar.gz",
-        "common_clients-0.1.0-py3-none-any.whl",
-        "common_clients-0.1.0.tar.gz",
-        "common_utils-0.1.0-py3-none-any.whl",
-        "common_utils-0.1.0.tar.gz",
-    ]
+    assert sorted(on_index) == sorted(
+        [
+            # Every recorded release: the ones before the rehearsal (0.1.0) and the new one.
+            "common_auth-0.1.0-py3-none-any.whl",
+            "common_auth-0.1.0.tar.gz",
+            "common_auth-0.1.1-py3-none-any.whl",
+            "common_auth-0.1.1.tar.gz",
+            "common_clients-0.1.0-py3-none-any.whl",
+            "common_clients-0.1.0.tar.gz",
+            "common_utils-0.1.0-py3-none-any.whl",
+            "common_utils-0.1.0.tar.gz",
+            *FIRST_CLIENT_FILES,
+        ]
+    )
     # Built from the recorded tree, not from the later README: a build of the release commit
     # gives the same bytes.
     kit.git(repo, "checkout", "--quiet", released)
