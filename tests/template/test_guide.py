@@ -23,7 +23,6 @@ from pathlib import Path
 from packaging.requirements import Requirement
 
 from common_clients.codegen import MARKER
-
 from template.support import ROOT, TEMPLATE
 
 GUIDE = ROOT / "docs" / "splitting.md"
