@@ -16,10 +16,14 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import tomllib
 from contextlib import closing
 from pathlib import Path
 
-from template.support import ROOT
+from packaging.requirements import Requirement
+
+from common_clients.codegen import MARKER
+from template.support import ROOT, TEMPLATE
 
 GUIDE = ROOT / "docs" / "splitting.md"
 MONOLITH = ROOT / "packages" / "common_utils" / "tests" / "bd_monolith"
@@ -39,10 +43,43 @@ def test_the_guide_has_a_command_for_every_step() -> None:
         "--require-hashes",
         "migrate_all",
         "common_clients.codegen generate",
+        "./client",
         "outbox_relay",
         "copier update",
     ):
         assert command in script, f"the guide runs no {command}"
+
+
+def _pins(path: Path, name: str) -> list[str]:
+    """The versions ``path`` (a requirements file) pins ``name`` to, extras or not."""
+    found = []
+    for line in path.read_text().splitlines():
+        requirement = line.partition("#")[0].strip()
+        if requirement and Requirement(requirement).name == name:
+            (specifier,) = Requirement(requirement).specifier
+            assert specifier.operator == "==", f"{path}: {requirement} is not a pin"
+            found.append(specifier.version)
+    return found
+
+
+def test_the_clients_range_admits_the_runtime_the_service_pins() -> None:
+    """client/pyproject.toml's range of common-clients holds the release requirements.in and
+    requirements-dev.txt pin (a made service installs both into one venv)."""
+    template = TEMPLATE / "template"
+    pyproject = (template / "client" / "pyproject.toml.jinja").read_text()
+    (dependency,) = tomllib.loads(pyproject)["project"]["dependencies"]
+    declared = Requirement(dependency)
+    assert declared.name == "common-clients"
+    pins = [
+        *_pins(template / "requirements.in.jinja", "common-clients"),
+        *_pins(template / "requirements-dev.txt", "common-clients"),
+    ]
+    assert len(pins) == 2
+    for pin in pins:
+        assert declared.specifier.contains(pin), (
+            f"client/pyproject.toml requires {declared}, which does not admit the pinned {pin}:"
+            " move the range with the pin"
+        )
 
 
 def test_the_guide_runs_as_written(tmp_path: Path, commons_index: str, template_repo: Path) -> None:
@@ -88,9 +125,19 @@ def test_the_guide_runs_as_written(tmp_path: Path, commons_index: str, template_
     baseline = json.loads((monolith / "boundaries.json").read_text())
     assert baseline, "the baseline records no tie"
     service = tmp_path / "catalog"
-    assert (service / "clients" / "catalog" / "models.py").is_file()
-    # The client's test ran (it is skipped only before the client exists).
-    assert re.search(r"^1 passed in ", said, flags=re.MULTILINE), said[-3000:]
+    # The client, a distribution of its own: hand-written files in client/, the generated
+    # package fenced in client/src/catalog_client/ by the generator's marker, and nothing else.
+    client = service / "client"
+    generated = client / "src" / "catalog_client"
+    marker = (generated / MARKER).read_text().splitlines()
+    assert sorted(p.relative_to(generated).as_posix() for p in generated.rglob("*.py")) == sorted(
+        marker[1:]
+    )
+    assert sorted(p.name for p in client.iterdir()) == sorted(
+        ["README.md", "__about__.py", "py.typed", "pyproject.toml", "src"]
+    )
+    # Its tests ran against the installed distribution (skipped only before it is installed).
+    assert re.search(r"^2 passed in ", said, flags=re.MULTILINE), said[-3000:]
     # The first event: written with its item, then published by the relay.
     with closing(sqlite3.connect(service / "catalog.sqlite3")) as database:
         rows = database.execute(

@@ -9,10 +9,11 @@ from template.support import copier, git
 
 
 def _answers(service: Path) -> dict[str, str]:
-    """The answers file's ``key: value`` lines (copier writes plain scalars here)."""
+    """The answers file's ``key: value`` lines (copier writes scalars here, quoting one that YAML
+    would read as another type: a short commit hash of digits only is ``'3699364'``)."""
     lines = (service / ".copier-answers.yml").read_text().splitlines()
     pairs = [line.partition(": ") for line in lines if line and not line.startswith("#")]
-    return {key: value for key, _, value in pairs}
+    return {key: value.strip("'\"") for key, _, value in pairs}
 
 
 def test_an_update_brings_the_next_template_commit_and_keeps_the_services_edits(
