@@ -34,7 +34,7 @@ BATCH = 200
 KILL_AFTER = 500  # published lines seen: inside the third batch (400..600)
 SQLITE_EVENTS = 300
 SQLITE_BATCH = 20
-SQLITE_ROUNDS = 5
+RELAY_ROUNDS = 5  # rounds of events, until two relays have published
 
 
 class _Rollback(Exception):
@@ -198,16 +198,28 @@ def test_no_committed_event_is_lost_and_none_is_applied_twice(
 
 @pytest.mark.postgres
 @pytest.mark.django_db(databases=ALL, transaction=True)
-def test_concurrent_relays_claim_disjoint_batches(project_env: Any) -> None:
+def test_concurrent_relays_claim_disjoint_batches(project_env: Any, wait: Any) -> None:
     from conftest import POSTGRES_URL, _filesystem_broker
 
     if not POSTGRES_URL:
         pytest.skip("COMMONS_TEST_POSTGRES_URL is not set")
-    committed, _ = _commit_events()
     env = project_env(_filesystem_broker("concurrent"))
-    relays = [RelayProcess(env, "--until-empty") for _ in range(3)]
+    # The relays run before the events are committed (a relay started on a full outbox can drain
+    # it before the others are up), and all of them are woken by each commit; events are
+    # committed in rounds until at least two relays have published.
+    relays = [RelayProcess(env) for _ in range(3)]
+    wait(lambda: all(relay.running() for relay in relays), timeout=120, what="three relays")
+    committed: list[str] = []
+    for _ in range(RELAY_ROUNDS):
+        committed += _commit_events()[0]
+
+        def all_published(expected: int = len(committed)) -> bool:
+            return sum(len(relay.published()) for relay in relays) >= expected
+
+        wait(all_published, timeout=300, what=f"{len(committed)} published events")
+        if sum(1 for relay in relays if relay.published()) >= 2:
+            break
     for relay in relays:
-        relay.process.wait(timeout=300)
         relay.stop()
         assert relay.process.returncode == 0, "\n".join(relay.lines[-20:])
     published = [event_id for relay in relays for event_id in relay.published()]
@@ -270,7 +282,7 @@ def test_concurrent_relays_on_sqlite_publish_each_event_once(tmp_path: Path, wai
     # Events are committed in rounds until at least two relays have published (on a loaded
     # machine one relay can win every turn of a round); each round is waited for in full.
     committed: list[str] = []
-    for _ in range(SQLITE_ROUNDS):
+    for _ in range(RELAY_ROUNDS):
         committed += _run_json(env, _FILL_SQLITE, str(SQLITE_EVENTS))
 
         def all_published(expected: int = len(committed)) -> bool:
