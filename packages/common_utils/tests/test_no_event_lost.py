@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -196,6 +197,32 @@ def test_no_committed_event_is_lost_and_none_is_applied_twice(
     )
 
 
+def _compete(
+    relays: list[RelayProcess], commit_round: Callable[[], list[str]], wait: Any
+) -> tuple[list[str], list[str]]:
+    """Relays already running, events committed in rounds: the ids committed and published.
+
+    Each relay is up first (a loaded machine starts them seconds apart), then a round of events is
+    committed and waited for in full, until at least two relays have published (one relay can win
+    every turn of a round) or ``RELAY_ROUNDS`` rounds have gone; the relays are then stopped.
+    """
+    wait(lambda: all(relay.running() for relay in relays), timeout=120, what="three relays")
+    committed: list[str] = []
+    for _ in range(RELAY_ROUNDS):
+        committed += commit_round()
+
+        def all_published(expected: int = len(committed)) -> bool:
+            return sum(len(relay.published()) for relay in relays) >= expected
+
+        wait(all_published, timeout=300, what=f"{len(committed)} published events")
+        if sum(1 for relay in relays if relay.published()) >= 2:
+            break
+    for relay in relays:
+        relay.stop()
+        assert relay.process.returncode == 0, "\n".join(relay.lines[-20:])
+    return committed, [event_id for relay in relays for event_id in relay.published()]
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db(databases=ALL, transaction=True)
 def test_concurrent_relays_claim_disjoint_batches(project_env: Any, wait: Any) -> None:
@@ -208,21 +235,7 @@ def test_concurrent_relays_claim_disjoint_batches(project_env: Any, wait: Any) -
     # it before the others are up), and all of them are woken by each commit; events are
     # committed in rounds until at least two relays have published.
     relays = [RelayProcess(env) for _ in range(3)]
-    wait(lambda: all(relay.running() for relay in relays), timeout=120, what="three relays")
-    committed: list[str] = []
-    for _ in range(RELAY_ROUNDS):
-        committed += _commit_events()[0]
-
-        def all_published(expected: int = len(committed)) -> bool:
-            return sum(len(relay.published()) for relay in relays) >= expected
-
-        wait(all_published, timeout=300, what=f"{len(committed)} published events")
-        if sum(1 for relay in relays if relay.published()) >= 2:
-            break
-    for relay in relays:
-        relay.stop()
-        assert relay.process.returncode == 0, "\n".join(relay.lines[-20:])
-    published = [event_id for relay in relays for event_id in relay.published()]
+    committed, published = _compete(relays, lambda: _commit_events()[0], wait)
     # SELECT ... FOR UPDATE SKIP LOCKED: every event published by exactly one relay.
     assert sorted(published) == sorted(committed)
     assert sum(1 for relay in relays if relay.published()) >= 2
@@ -277,28 +290,9 @@ def test_concurrent_relays_on_sqlite_publish_each_event_once(tmp_path: Path, wai
     # compete for them however fast one of them starts (a relay started on a full outbox
     # could drain it alone before the others are up).
     relays = [RelayProcess(env, batch=SQLITE_BATCH) for _ in range(3)]
-    # Each one running (a loaded machine starts them seconds apart), then the events.
-    wait(lambda: all(relay.running() for relay in relays), timeout=120, what="three relays")
-    # Events are committed in rounds until at least two relays have published (on a loaded
-    # machine one relay can win every turn of a round); each round is waited for in full.
-    committed: list[str] = []
-    for _ in range(RELAY_ROUNDS):
-        committed += _run_json(env, _FILL_SQLITE, str(SQLITE_EVENTS))
-
-        def all_published(expected: int = len(committed)) -> bool:
-            return sum(len(relay.published()) for relay in relays) >= expected
-
-        wait(
-            all_published,
-            timeout=300,
-            what=f"{len(committed)} published events",
-        )
-        if sum(1 for relay in relays if relay.published()) >= 2:
-            break
-    for relay in relays:
-        relay.stop()
-        assert relay.process.returncode == 0, "\n".join(relay.lines[-20:])
-    published = [event_id for relay in relays for event_id in relay.published()]
+    committed, published = _compete(
+        relays, lambda: _run_json(env, _FILL_SQLITE, str(SQLITE_EVENTS)), wait
+    )
     assert len(published) == len(committed)
     assert sorted(published) == sorted(committed)  # each event once, none lost
     assert sum(1 for relay in relays if relay.published()) >= 2
