@@ -414,7 +414,10 @@ def consumer_worker(celery_app_for: Any) -> Any:
         deliveries: list[str] = []
 
         def count(task_id: str | None = None, task: Any = None, **_: Any) -> None:
-            if task is not None and task.name == "common_utils.deliver_event":
+            if task is not None and task.name in {
+                "common_utils.deliver_event",
+                "common_utils.deliver_events",
+            }:
                 deliveries.append(str(task_id))
 
         def close_connections(**_: Any) -> None:

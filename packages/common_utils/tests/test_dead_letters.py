@@ -76,8 +76,8 @@ def few_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(consumer, "max_retries", 2)  # 3 attempts, 0.1 s then 0.2 s apart
 
 
-def _relay(app: Any) -> None:
-    relay = OutboxRelay(app, aliases=["orders"])
+def _relay(app: Any, delivery_batch: int = 1) -> None:
+    relay = OutboxRelay(app, aliases=["orders"], delivery_batch=delivery_batch)
     try:
         relay.relay_pending()
     finally:
@@ -85,9 +85,12 @@ def _relay(app: Any) -> None:
 
 
 @pytest.mark.django_db(databases=ALL, transaction=True)
+@pytest.mark.parametrize("delivery_batch", [1, 10], ids=["one-a-message", "batched"])
+@pytest.mark.usefixtures("few_retries")
 def test_events_that_cannot_be_handled_are_dead_lettered_then_replayed(
-    broker: Any, consumer_worker: Any, wait: Any, poisoned: set[int], few_retries: None
+    broker: Any, consumer_worker: Any, wait: Any, poisoned: set[int], delivery_batch: int
 ) -> None:
+    """Batched, the good event is handled in the batch, the failing one and the rest go on alone."""
     from cu_testproject.celery_app import app
 
     started = now() - timedelta(seconds=1)
@@ -108,7 +111,7 @@ def test_events_that_cannot_be_handled_are_dead_lettered_then_replayed(
                 "type": "cu.orders.order_placed.v9",
             }
         )
-        _relay(app)
+        _relay(app, delivery_batch)
         wait(lambda: DeadLetter.objects.using("billing").count() == 3, what="3 dead letters")
         wait(
             lambda: Invoice.objects.using("billing").filter(order_id=good_order).exists(),

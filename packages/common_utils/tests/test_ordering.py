@@ -398,7 +398,8 @@ def test_each_consumer_sees_each_keys_events_in_commit_order_across_relays_and_w
         WorkerProcess(env, "all", f"all2-{os.getpid()}@%h"),
         WorkerProcess(env, "paid", f"paid-{os.getpid()}@%h"),
     ]
-    relays = [RelayProcess(env, batch=10), RelayProcess(env, batch=10)]
+    # One relay sends an event a message, the other a type's events of a batch together.
+    relays = [RelayProcess(env, batch=10), RelayProcess(env, "--delivery-batch", "10", batch=10)]
     committed: list[tuple[str, str, str]] = []  # (key, event id, type) in commit order
     poisoned: dict[str, tuple[str, str]] = {}  # event id -> (key, type)
     try:

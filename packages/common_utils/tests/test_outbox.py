@@ -108,9 +108,11 @@ def _settings() -> dict[str, Any]:
 
 
 @pytest.mark.django_db(databases=ALL, transaction=True)
+@pytest.mark.parametrize("delivery_batch", [1, 5], ids=["one-a-message", "batched"])
 def test_relay_and_consumer_deliver_each_committed_event_once(
-    broker: Any, consumer_worker: Any, wait: Any
+    broker: Any, consumer_worker: Any, wait: Any, delivery_batch: int
 ) -> None:
+    """Each event once, sent one a message or five (the batch's rows of 7: messages of 5 and 2)."""
     with consumer_worker(broker) as deliveries:
         committed = []
         for total in range(20):
@@ -119,7 +121,7 @@ def test_relay_and_consumer_deliver_each_committed_event_once(
         rolled_back = _place_and_roll_back(99)
         from cu_testproject.celery_app import app
 
-        relay = OutboxRelay(app, aliases=["orders"], batch_size=7)
+        relay = OutboxRelay(app, aliases=["orders"], batch_size=7, delivery_batch=delivery_batch)
         try:
             assert relay.relay_pending() == 20
             assert relay.stats.sent == 20
@@ -128,12 +130,15 @@ def test_relay_and_consumer_deliver_each_committed_event_once(
             assert relay.relay_pending() == 20
         finally:
             relay.close()
-        wait(lambda: len(deliveries) >= 40, what="40 deliveries")
+        # Rows of 7 a batch: 20 rows are batches of 7, 7 and 6, each sent as 7 messages of one
+        # event, or as 2 (5 + 2, 5 + 2, 5 + 1); twice over.
+        messages = 40 if delivery_batch == 1 else 12
+        wait(lambda: len(deliveries) >= messages, what=f"{messages} deliveries")
         wait(lambda: ProcessedEvent.objects.using("billing").count() >= 20, what="20 effects")
     invoices = list(Invoice.objects.using("billing").values_list("event_id", flat=True))
     assert sorted(invoices) == sorted(committed)
     assert rolled_back not in invoices
-    assert len(deliveries) == 40
+    assert len(deliveries) == messages
 
 
 @pytest.mark.django_db(databases=ALL, transaction=True)

@@ -19,6 +19,10 @@ Keys (all optional)::
         # before another relay may take them: longer than publishing one batch takes.
         "OUTBOX_CLAIM_TIMEOUT": 60.0,
         "EVENT_EXCHANGE": "commons.events",
+        # events per broker message (1: one each, what every consumer version reads); more sends
+        # a relay batch's events of one type together, handled in one transaction per message.
+        # Raise it once every consumer runs common-utils 0.4 or later.
+        "EVENT_DELIVERY_BATCH": 100,
         # readiness fails past these (each unset by default: the counts are shown, never judged)
         "BACKLOG_MAX_PENDING": 10000,         # outbox rows not yet published
         "BACKLOG_MAX_PENDING_AGE": 60.0,      # seconds since the oldest pending row was written
@@ -62,6 +66,7 @@ class CommonUtilsSettings(pydantic.BaseModel):
     OUTBOX_MAX_BACKOFF: float = pydantic.Field(default=300.0, ge=0)
     OUTBOX_CLAIM_TIMEOUT: float = pydantic.Field(default=60.0, gt=0)
     EVENT_EXCHANGE: str = pydantic.Field(default="commons.events", min_length=1)
+    EVENT_DELIVERY_BATCH: int = pydantic.Field(default=1, ge=1, le=1000)
     BACKLOG_MAX_PENDING: int | None = pydantic.Field(default=None, ge=0)
     BACKLOG_MAX_PENDING_AGE: float | None = pydantic.Field(default=None, ge=0)
     BACKLOG_MAX_PARKED: int | None = pydantic.Field(default=None, ge=0)

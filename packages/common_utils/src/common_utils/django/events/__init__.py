@@ -19,6 +19,7 @@ from common_utils.django.events._outbox import publish
 if TYPE_CHECKING:
     from common_utils.django.events._broker import (
         DELIVER_EVENT_TASK,
+        DELIVER_EVENTS_TASK,
         EMBEDDED_BROKER_URL,
         FILESYSTEM_TRANSPORT,
         RELAY_TASK,
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
     from common_utils.django.events._task_context import connect_request_context_signals
 
 __all__ = [
+    "DELIVER_EVENTS_TASK",
     "DELIVER_EVENT_TASK",
     "EMBEDDED_BROKER_URL",
     "FILESYSTEM_TRANSPORT",
@@ -53,6 +55,7 @@ __all__ = [
 # Name -> the private module that defines it, imported on first access (they need Celery).
 _LAZY = {
     "DELIVER_EVENT_TASK": "_broker",
+    "DELIVER_EVENTS_TASK": "_broker",
     "EMBEDDED_BROKER_URL": "_broker",
     "FILESYSTEM_TRANSPORT": "_broker",
     "RELAY_TASK": "_broker",

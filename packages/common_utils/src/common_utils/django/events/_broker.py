@@ -21,6 +21,8 @@ from common_utils._errors import CommonUtilsError, EventConfigError
 
 DELIVER_EVENT_TASK = "common_utils.deliver_event"
 """The name of the task every event message invokes on a consumer's worker."""
+DELIVER_EVENTS_TASK = "common_utils.deliver_events"
+"""The task a message of several events invokes (``COMMON_UTILS["EVENT_DELIVERY_BATCH"]``)."""
 RELAY_TASK = "common_utils.relay_outbox"
 FILESYSTEM_TRANSPORT = "common_utils._filesystem_transport:Transport"
 """``broker_transport`` of the embedded broker: kombu's filesystem transport, atomic writes."""

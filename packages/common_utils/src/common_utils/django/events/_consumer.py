@@ -21,7 +21,11 @@ from kombu import Queue
 from common_utils._context import lenient_request_context, use_request_context
 from common_utils._errors import CommonUtilsError, InvalidEventError, UnknownEventTypeError
 from common_utils._events import Envelope, EventRegistry, events
-from common_utils.django.events._broker import DELIVER_EVENT_TASK, event_exchange
+from common_utils.django.events._broker import (
+    DELIVER_EVENT_TASK,
+    DELIVER_EVENTS_TASK,
+    event_exchange,
+)
 from common_utils.django.events._dead_letters import record_dead_letter
 
 logger = logging.getLogger("common_utils.events")
@@ -108,6 +112,7 @@ class EventConsumer:
         self.order_poll_max = order_poll_max
         self._handlers = _Handlers()
         self.task = self._make_task()
+        self.batch_task = self._make_batch_task()
         _consumers[app] = self
         _drain_when_the_worker_stops()
 
@@ -296,6 +301,55 @@ class EventConsumer:
             place.finish(self.using)
         return handled
 
+    def _deliver_batch(self, task: Task[Any, Any], events: Any) -> int:
+        """The body of a message of several events: handled in order, in one transaction.
+
+        The fast path of a relay sending ``EVENT_DELIVERY_BATCH`` events a message: one commit
+        for them all. The first event that is not plain sailing (unreadable, waiting for its key's
+        earlier event, a handler failing) ends it: what came before is committed, and that event
+        and the rest are sent on to this consumer's queue one by one, where retries, ordering and
+        dead letters apply as to any event. Sent on before this message is acknowledged: a worker
+        lost here redelivers it, and the recorded events make their effects single.
+        """
+        from django.db import transaction
+
+        from common_utils.django.models import DeadLetter
+
+        if not isinstance(events, list) or not events:
+            return self._dead_letter_or_retry(
+                task,
+                events,
+                reason=DeadLetter.Reason.UNREADABLE,
+                error=f"a batch of events must be a non-empty list, not {type(events).__name__}",
+            )
+        done = handled = 0
+        with transaction.atomic(using=self.using):
+            for event in events:
+                try:
+                    envelope = self.registry.parse_event(event)
+                except (InvalidEventError, UnknownEventTypeError, TypeError, ValueError):
+                    break
+                place = _KeyPlace.of(self.queue_name, event)
+                if place is not None and not self._its_turn(
+                    place, envelope.prior_in(self._handlers.by_type), None
+                ):
+                    break
+                try:
+                    handled += self._run_handlers(envelope)
+                except _HandlerFailedError as failure:
+                    logger.info(
+                        "event %s failed in a batch (%s), delivered on its own",
+                        envelope.id,
+                        failure.error,
+                    )
+                    break
+                if place is not None:
+                    place.finish(self.using)
+                done += 1
+        for event in events[done:]:
+            self.task.apply_async(args=(event,), **self._retry_destination())
+        return handled
+
     def _its_turn(self, place: _KeyPlace, prior: int, waiting_since: float | None) -> bool:
         """Whether a keyed event may be handled now: the key's earlier event is finished.
 
@@ -393,6 +447,23 @@ class EventConsumer:
             )
 
         return deliver_event
+
+    def _make_batch_task(self) -> Task[Any, Any]:
+        consumer = self
+
+        @self.app.task(
+            name=DELIVER_EVENTS_TASK,
+            bind=True,
+            shared=False,
+            acks_late=True,
+            reject_on_worker_lost=True,
+            ignore_result=True,
+            max_retries=None,
+        )
+        def deliver_events(self: Task[Any, Any], events: list[dict[str, Any]]) -> int:
+            return consumer._deliver_batch(self, events)
+
+        return deliver_events
 
 
 def _drain_when_the_worker_stops() -> None:

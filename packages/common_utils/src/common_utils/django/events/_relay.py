@@ -13,14 +13,16 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from celery import Celery, Task
 
+from common_utils._errors import EventConfigError
 from common_utils.django.events._broker import (
     DELIVER_EVENT_TASK,
+    DELIVER_EVENTS_TASK,
     RELAY_TASK,
     configured_celery_app,
     context_headers,
@@ -61,6 +63,7 @@ class OutboxRelay:
         *,
         aliases: Iterable[str] | None = None,
         batch_size: int | None = None,
+        delivery_batch: int | None = None,
         exchange: str | None = None,
         connect_timeout: float = 5.0,
         confirm_timeout: float = 30.0,
@@ -73,6 +76,13 @@ class OutboxRelay:
         verify_broker_url(self.app)
         self.aliases = list(aliases) if aliases is not None else outbox_aliases()
         self.batch_size = batch_size
+        if delivery_batch is None:
+            from common_utils.django._settings import get_settings
+
+            delivery_batch = get_settings().EVENT_DELIVERY_BATCH
+        if delivery_batch < 1:
+            raise EventConfigError(f"the delivery batch must be at least 1, not {delivery_batch}")
+        self.delivery_batch = delivery_batch
         self.exchange = event_exchange(exchange)
         self.connect_timeout = connect_timeout
         self.confirm_timeout = confirm_timeout
@@ -122,26 +132,54 @@ class OutboxRelay:
         self._stopping.set()
         self.wake()
 
-    def _publish(self, event_id: str, event_type: str, payload: str) -> dict[str, str]:
-        """Send one event; the request context headers it was sent with."""
+    def _parcels(self, messages: Sequence[ClaimedMessage]) -> list[list[ClaimedMessage]]:
+        """The broker messages a claimed batch goes out as, each a list of its rows.
+
+        One row each, in the claimed order, unless ``delivery_batch`` is above 1: then a type's
+        rows travel together (the routing key is the type), in their order, at most
+        ``delivery_batch`` to a message.
+        """
+        if self.delivery_batch == 1:
+            return [[message] for message in messages]
+        by_type: dict[str, list[ClaimedMessage]] = {}
+        for message in messages:
+            by_type.setdefault(message.event_type, []).append(message)
+        size = self.delivery_batch
+        return [
+            rows[start : start + size]
+            for rows in by_type.values()
+            for start in range(0, len(rows), size)
+        ]
+
+    def _publish(self, parcel: list[ClaimedMessage]) -> list[dict[str, str]]:
+        """Send one broker message of ``parcel``'s events; the request context headers of each."""
         producer = self._producer_for_publish()
-        event = json.loads(payload)
-        headers = context_headers(event)
+        events = [json.loads(message.payload) for message in parcel]
+        headers = [context_headers(event) for event in events]
+        first = parcel[0]
+        if len(parcel) == 1:
+            name, args, task_id = DELIVER_EVENT_TASK, [events[0]], first.event_id
+            # What monitoring shows as the task's arguments, instead of a repr Celery would
+            # build of the whole envelope (a third of the relay's time per event).
+            argsrepr = f"(<event {first.event_type} {first.event_id}>,)"
+        else:
+            # Several events' contexts differ: the task runs in a fresh one, each handler in
+            # its event's (the consumer sets it).
+            name, args, task_id = DELIVER_EVENTS_TASK, [events], f"{first.event_id}+{len(parcel)}"
+            argsrepr = f"(<{len(parcel)} events {first.event_type} from {first.event_id}>,)"
         self.app.send_task(
-            DELIVER_EVENT_TASK,
-            args=[event],
-            headers=headers,
-            task_id=event_id,
+            name,
+            args=args,
+            headers=headers[0] if len(parcel) == 1 else {},
+            task_id=task_id,
             exchange=self.exchange.name,
-            routing_key=event_type,
+            routing_key=first.event_type,
             producer=producer,
             retry=False,
             # The exchange was declared with the connection; without this Celery declares the
             # default queue of an unrouted task on every publish (a queue nobody reads).
             declare=[],
-            # What monitoring shows as the task's arguments, instead of a repr Celery would
-            # build of the whole envelope (a third of the relay's time per event).
-            argsrepr=f"(<event {event_type} {event_id}>,)",
+            argsrepr=argsrepr,
             kwargsrepr="{}",
         )
         return headers
@@ -151,24 +189,25 @@ class OutboxRelay:
 
         The whole batch is sent, then the broker's confirms are awaited (RabbitMQ's publisher
         confirms; other transports hold a message once the send returns), and only confirmed rows
-        are marked sent. The first failed send ends the batch: that row is rescheduled with
+        are marked sent. The first failed send ends the batch: its rows are rescheduled with
         backoff, and the broker connection is dropped so the next batch makes a new one. Rows sent
         but not confirmed (a nack, a connection lost while waiting) are retried the same way.
         """
         from common_utils.django.events._outbox import claim_batch
 
         with claim_batch(alias, limit=self.batch_size) as batch:
-            sent: list[tuple[ClaimedMessage, int | None]] = []
-            failure: tuple[ClaimedMessage, str] | None = None
-            for message in batch.messages:
+            sent: list[tuple[list[ClaimedMessage], int | None]] = []
+            failure: tuple[list[ClaimedMessage], str] | None = None
+            for parcel in self._parcels(batch.messages):
                 try:
-                    headers = self._publish(message.event_id, message.event_type, message.payload)
+                    headers = self._publish(parcel)
                 except Exception as exc:
-                    failure = (message, _describe_publish_error(exc))
+                    failure = (parcel, _describe_publish_error(exc))
                     break
                 confirms = self._confirms
-                sent.append((message, confirms.published() if confirms is not None else None))
-                log_published(message.event_id, message.event_type, headers)
+                sent.append((parcel, confirms.published() if confirms is not None else None))
+                for message, message_headers in zip(parcel, headers, strict=True):
+                    log_published(message.event_id, message.event_type, message_headers)
             unconfirmed: dict[int, str] = {}
             if self._confirms is not None and sent:
                 try:
@@ -176,13 +215,15 @@ class OutboxRelay:
                 except Exception as exc:
                     error = _describe_publish_error(exc)
                     unconfirmed = {tag: error for _, tag in sent if tag is not None}
-            for message, tag in sent:
-                if tag is not None and tag in unconfirmed:
-                    self._failed(batch, alias, message, unconfirmed[tag])
-                else:
-                    batch.sent(message)
+            for parcel, tag in sent:
+                for message in parcel:
+                    if tag is not None and tag in unconfirmed:
+                        self._failed(batch, alias, message, unconfirmed[tag])
+                    else:
+                        batch.sent(message)
             if failure is not None:
-                self._failed(batch, alias, *failure)
+                for message in failure[0]:
+                    self._failed(batch, alias, message, failure[1])
             if failure is not None or unconfirmed:
                 self._drop_connection()
         result = batch.result

@@ -24,6 +24,11 @@ class Command(BaseCommand):
         )
         parser.add_argument("--app", help="Celery app as module:attribute")
         parser.add_argument("--batch-size", type=int, help="rows claimed per transaction")
+        parser.add_argument(
+            "--delivery-batch",
+            type=int,
+            help="events per broker message (default: COMMON_UTILS['EVENT_DELIVERY_BATCH'])",
+        )
         parser.add_argument("--poll-interval", type=float, default=1.0, help="seconds when idle")
         parser.add_argument(
             "--until-empty", action="store_true", help="exit once no event is pending"
@@ -53,6 +58,7 @@ class Command(BaseCommand):
                 configured_celery_app(options["app"]),
                 aliases=options["databases"],
                 batch_size=options["batch_size"],
+                delivery_batch=options["delivery_batch"],
             )
         except EventConfigError as exc:
             raise CommandError(f"the outbox relay refused to start: {exc}") from None
