@@ -223,6 +223,50 @@ def test_the_commands_name_what_is_wrong() -> None:
         run("outbox", "list", "--database", "nowhere")
     with pytest.raises(CommandError, match="no dead letter #404"):
         run("events", "show", "404")
+    with pytest.raises(CommandError, match=r"--days must be more than 0, not 0\.0"):
+        run("events", "prune", "--days", "0")
+
+
+@pytest.mark.django_db(databases=ALL, transaction=True)
+def test_prune_deletes_what_is_older_than_the_days_and_never_what_is_pending() -> None:
+    from common_utils.django.models import EventKeyArrival, EventKeyPosition, ProcessedEvent
+
+    old, recent = now() - timedelta(days=10), now() - timedelta(days=1)
+    db = "billing"
+    for i, at in enumerate((old, old, recent)):
+        ProcessedEvent.objects.using(db).create(event_id=f"e{i}", handler="h", processed_at=at)
+    for key, at in (("idle", old), ("busy", recent)):
+        EventKeyPosition.objects.using(db).create(
+            consumer="q", source="/s", key=key, sequence=3, updated_at=at
+        )
+    EventKeyArrival.objects.using(db).create(
+        consumer="q", source="/s", key="waiting", sequence=2, arrived_at=old
+    )
+    letters = {
+        name: DeadLetter.objects.using(db).create(
+            event_id=name,
+            event_type="t",
+            queue="q",
+            reason="handler-failed",
+            error="x",
+            attempts=1,
+            envelope="{}",
+            dead_at=old,
+            replayed_at=replayed,
+        )
+        for name, replayed in (("replayed-long-ago", old), ("replayed", recent), ("kept", None))
+    }
+    out = run("events", "prune", "--days", "7", "--database", db)
+    assert out.strip() == (
+        "billing: 2 handled-event record(s), 1 key position(s), 1 replayed dead letter(s) deleted"
+    )
+    assert list(ProcessedEvent.objects.using(db).values_list("event_id", flat=True)) == ["e2"]
+    assert list(EventKeyPosition.objects.using(db).values_list("key", flat=True)) == ["busy"]
+    assert EventKeyArrival.objects.using(db).filter(key="waiting").exists()
+    assert set(DeadLetter.objects.using(db).values_list("pk", flat=True)) == {
+        letters["replayed"].pk,
+        letters["kept"].pk,
+    }
 
 
 @pytest.mark.django_db(databases=ALL, transaction=True)

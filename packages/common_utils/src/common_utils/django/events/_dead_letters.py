@@ -12,7 +12,8 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from celery import Celery
@@ -148,3 +149,37 @@ def replay_dead_letters(
             )
             replayed.append(letter.pk)
     return replayed
+
+
+@dataclass(frozen=True, slots=True)
+class PrunedRecords:
+    """What ``prune_consumer_records`` deleted from one database."""
+
+    processed: int
+    positions: int
+    dead_letters: int
+
+
+def prune_consumer_records(alias: str, *, older_than_days: float) -> PrunedRecords:
+    """Delete what a consumer keeps of events older than ``older_than_days`` in ``alias``.
+
+    - the handled-event records (``ProcessedEvent``) that make a redelivered event's effect
+      single: an event delivered again after this long is handled again;
+    - the positions of keys with no event finished since (``EventKeyPosition``): a key's next
+      event, naming an earlier one the consumer no longer knows, waits the consumer's
+      ``order_gap_timeout`` for it, then goes on;
+    - dead letters replayed before then.
+
+    Never an event not yet handled: arrivals (events waiting their turn) and dead letters not
+    replayed stay.
+    """
+    from django.db import transaction
+
+    from common_utils.django.models import DeadLetter, EventKeyPosition, ProcessedEvent
+
+    cutoff = timezone.now() - timedelta(days=older_than_days)
+    with transaction.atomic(using=alias):
+        processed, _ = ProcessedEvent.objects.using(alias).filter(processed_at__lt=cutoff).delete()
+        positions, _ = EventKeyPosition.objects.using(alias).filter(updated_at__lt=cutoff).delete()
+        dead_letters, _ = DeadLetter.objects.using(alias).filter(replayed_at__lt=cutoff).delete()
+    return PrunedRecords(processed=processed, positions=positions, dead_letters=dead_letters)

@@ -1,4 +1,4 @@
-"""``manage.py events``: list, show and replay the dead letters of this service's consumer."""
+"""``manage.py events``: the dead letters of this service's consumer; pruning what it keeps."""
 
 from __future__ import annotations
 
@@ -27,7 +27,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         """Declare the subcommands and their options."""
-        sub = parser.add_subparsers(dest="action", required=True, metavar="{list,show,replay}")
+        sub = parser.add_subparsers(
+            dest="action", required=True, metavar="{list,show,replay,prune}"
+        )
         listing = sub.add_parser("list", help="dead letters, oldest first")
         add_selection_arguments(listing, when="dead-lettered")
         listing.add_argument("--reason", choices=["unreadable", "unknown-type", "handler-failed"])
@@ -39,6 +41,13 @@ class Command(BaseCommand):
         add_selection_arguments(replay, when="dead-lettered")
         replay.add_argument("--reason", choices=["unreadable", "unknown-type", "handler-failed"])
         replay.add_argument("--app", help="Celery app as module:attribute")
+        prune = sub.add_parser(
+            "prune",
+            help="delete handled-event records, idle keys' positions and replayed dead letters "
+            "older than --days",
+        )
+        prune.add_argument("--days", type=float, required=True, help="keep the last N days")
+        prune.add_argument("--database", action="append", dest="databases")
 
     def handle(self, *args: Any, **options: Any) -> None:
         """Run the subcommand; a bad option or a failed replay is a one-line error."""
@@ -124,3 +133,16 @@ class Command(BaseCommand):
                 self.stdout.write(f"{alias} #{pk} replayed")
                 total += 1
         self.stdout.write(f"{total} dead letter(s) replayed")
+
+    def _prune(self, options: dict[str, Any]) -> None:
+        from common_utils.django.events._dead_letters import prune_consumer_records
+
+        days = options["days"]
+        if not days > 0:
+            raise CommandError(f"--days must be more than 0, not {days}")
+        for alias in selected_aliases(options["databases"]):
+            counts = prune_consumer_records(alias, older_than_days=days)
+            self.stdout.write(
+                f"{alias}: {counts.processed} handled-event record(s), {counts.positions} key "
+                f"position(s), {counts.dead_letters} replayed dead letter(s) deleted"
+            )
