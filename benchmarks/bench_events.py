@@ -300,7 +300,9 @@ def main() -> None:  # noqa: PLR0915 - one linear script reads best top to botto
     # worker (celery.contrib.testing) handled under 100 trivial tasks a second here, stalling for
     # seconds at a time, and shared the GIL with the relay.
     env = {**os.environ, "BENCH_EVENTS_RUN": RUN, "BENCH_EVENTS_TMP": str(TMP)}
-    worker = subprocess.Popen([sys.executable, __file__, "--worker"], env=env)
+    worker = subprocess.Popen(
+        [sys.executable, __file__, "--worker"], env=env, stdout=subprocess.DEVNULL
+    )
     plain_runs: list[float] = []
     outbox_runs: list[float] = []
     single_runs: list[float] = []
