@@ -452,10 +452,12 @@ def waterfall_svg(spans: Sequence[ReceivedSpan], *, title: str) -> str:
             ]
         )
         fill = "#d62728" if span.status == "ERROR" else colour[span.process]
+        name_x = 150 + 12 * row.depth
+        name_room = max((label_width - 16 - name_x) // 7, 8)  # characters that fit before the bars
         out.append(
             f"<g><title>{escape(details)}</title>"
             f'<text x="10" y="{y + 15}" fill="#333333">{escape(span.process)}</text>'
-            f'<text x="{150 + 12 * row.depth}" y="{y + 15}">{escape(span.name[:48])}</text>'
+            f'<text x="{name_x}" y="{y + 15}">{escape(span.name[:name_room])}</text>'
             f'<rect x="{x:.1f}" y="{y + 4}" width="{w:.1f}" height="{row_height - 8}" rx="2" '
             f'fill="{fill}"/>'
             f'<text x="{min(x + w + 4, label_width + bar_width + 4):.1f}" y="{y + 15}" '
