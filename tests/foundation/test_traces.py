@@ -151,6 +151,20 @@ def test_wait_for_returns_when_the_spans_arrive_or_says_they_did_not(
     assert receiver.wait_for(lambda spans: [s.name for s in spans] == ["arrives"], timeout=10)
 
 
+def test_settle_gives_one_traces_spans_once_they_stopped_coming(receiver: TraceReceiver) -> None:
+    provider = _provider(receiver)
+    tracer = provider.get_tracer("test")
+    with tracer.start_as_current_span("order") as order, tracer.start_as_current_span("lookup"):
+        pass
+    with tracer.start_as_current_span("another trace"):
+        pass
+    provider.shutdown()
+    trace_id = f"{order.get_span_context().trace_id:032x}"
+    settled = receiver.settle(trace_id, quiet=0.05, timeout=10)
+    assert sorted(s.name for s in settled) == ["lookup", "order"]
+    assert receiver.settle("0" * 32, quiet=0.05, timeout=10) == []
+
+
 def _span(
     name: str, span_id: str, parent: str | None, start: int, end: int, **extra: str
 ) -> ReceivedSpan:
