@@ -8,6 +8,7 @@ import urllib.error
 import urllib.request
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 from opentelemetry.exporter.otlp.proto.http import Compression
@@ -20,9 +21,11 @@ from opentelemetry.trace import Link, SpanKind, StatusCode
 from commons_tools.errors import TraceError
 from commons_tools.traces import (
     ReceivedSpan,
+    SpanLink,
     TraceReceiver,
     decode_export_request,
     format_waterfall,
+    linked_traces,
     waterfall,
     waterfall_svg,
 )
@@ -226,6 +229,36 @@ def test_the_text_waterfall_shows_process_indented_span_offset_and_duration() ->
     assert bars[0] == "#" * 30 + " " * 10
     assert bars[3] == " " * 3 + "#" * 6 + " " * 31
     assert bars[5] == " " * 26 + "#" * 14
+
+
+def test_a_trace_linked_into_this_one_hangs_under_the_span_it_links_to() -> None:
+    relay = ReceivedSpan(
+        service="orders",
+        name="publish",
+        trace_id="cd" * 16,
+        span_id="0000000000000010",
+        parent_span_id=None,
+        start_ns=31_000_000,
+        end_ns=33_000_000,
+        links=(SpanLink("ab" * 16, "0000000000000004"),),
+    )
+    consumer = ReceivedSpan(
+        service="notifications",
+        name="process",
+        trace_id="cd" * 16,
+        span_id="0000000000000011",
+        parent_span_id="0000000000000010",
+        start_ns=32_000_000,
+        end_ns=34_000_000,
+    )
+    unrelated = replace(_span("elsewhere", "0000000000000012", None, 0, 1), trace_id="ef" * 16)
+    assert linked_traces([*TRACE, relay, consumer, unrelated], "ab" * 16) == [relay, consumer]
+    rows = waterfall([*TRACE, relay, consumer])
+    placed = [(r.span.name, r.depth, r.linked) for r in rows]
+    relay_at = placed.index(("relay publish", 1, False))
+    assert placed[relay_at + 1 : relay_at + 3] == [("publish", 2, True), ("process", 3, False)]
+    lines = format_waterfall([*TRACE, relay, consumer])
+    assert "      ~ publish" in lines[1 + relay_at + 1]
 
 
 def test_the_svg_is_one_well_formed_picture_with_a_bar_per_span() -> None:

@@ -57,7 +57,13 @@ from commons_tools.stack import (
     start_all,
 )
 from commons_tools.state import load_state
-from commons_tools.traces import ReceivedSpan, TraceReceiver, format_waterfall, waterfall_svg
+from commons_tools.traces import (
+    ReceivedSpan,
+    TraceReceiver,
+    format_waterfall,
+    linked_traces,
+    waterfall_svg,
+)
 from commons_tools.workspace import SERVICES, load_workspace
 
 Say = Callable[[str], None]
@@ -414,19 +420,22 @@ def show_trace(
 ) -> None:
     """Step 6: the order's trace as the services exported it, as a waterfall and an SVG."""
     spans = receiver.settle(root.trace_id, quiet=TRACE_QUIET, timeout=TRACE_TIMEOUT)
+    # A relay or a consumer may start a trace of its own, linked to the span that wrote the event.
+    linked = linked_traces(receiver.spans(), root.trace_id)
     result.trace_id = root.trace_id
-    result.trace_spans = [root, *spans]
+    result.trace_spans = [root, *spans, *linked]
     picture = stack.workdir / "logs" / f"trace-order-{order_id}.svg"
     title = f"order #{order_id}: trace {root.trace_id}"
     picture.write_text(waterfall_svg(result.trace_spans, title=title), encoding="utf-8")
     result.trace_picture = picture
+    more = f" and {len(linked)} of traces linked to it (marked ~)" if linked else ""
     say(
-        f"  6. the order's trace {root.trace_id}: {len(spans)} span(s) the services exported to "
-        f"{receiver.url}, under the demo's own request:"
+        f"  6. the order's trace {root.trace_id}: {len(spans)} span(s){more} the services "
+        f"exported to {receiver.url}, under the demo's own request:"
     )
     for line in format_waterfall(result.trace_spans):
         say(f"       {line}")
-    seen = {s.process for s in spans}
+    seen = {s.process for s in [*spans, *linked]}
     silent = [p for p in TRACED_PROCESSES if p not in seen]
     if not spans:
         say(

@@ -9,8 +9,10 @@ start and end, kind, status, attributes and links. A body that is not such a req
 400 and kept nowhere; JSON-encoded OTLP is answered 415.
 
 `waterfall` orders one trace's spans by parentage (each child under its parent, siblings by
-start), `format_waterfall` prints them (process, span indented by depth, start offset, duration,
-a bar), and `waterfall_svg` draws the same rows as a picture a browser opens.
+start; a span that starts a trace of its own but links into this one, as a message's consumer
+may, under the span it links to), `format_waterfall` prints them (process, span indented by depth,
+start offset, duration, a bar), and `waterfall_svg` draws the same rows as a picture a browser
+opens. `linked_traces` finds the spans of the traces that link into one.
 """
 
 from __future__ import annotations
@@ -327,28 +329,40 @@ class TraceReceiver:
 
 @dataclass(frozen=True)
 class WaterfallRow:
-    """One span in its place: how deep under the trace's roots, and when after the first start."""
+    """One span in its place: how deep under the trace's roots, when after the first start, and
+    whether it hangs there by a link rather than as a child (a relay's publish, a consumer's
+    handling that start a trace of their own, linked to the span that wrote the message)."""
 
     span: ReceivedSpan
     depth: int
     offset_ns: int
+    linked: bool = False
 
 
 def waterfall(spans: Sequence[ReceivedSpan]) -> list[WaterfallRow]:
     """The spans in tree order: each root (no parent, or a parent that was not received) by start,
-    each span's children under it by start."""
+    each span's children under it by start. A span without a received parent that links to a
+    received span hangs under that one instead (``linked``)."""
     if not spans:
         return []
     by_id = {s.span_id: s for s in spans}
     children: dict[str, list[ReceivedSpan]] = {}
+    linked: set[str] = set()
     roots: list[ReceivedSpan] = []
     for span in spans:
+        target = next(
+            (k.span_id for k in span.links if k.span_id in by_id and k.span_id != span.span_id),
+            None,
+        )
         if (
             span.parent_span_id
             and span.parent_span_id in by_id
             and span.parent_span_id != span.span_id
         ):
             children.setdefault(span.parent_span_id, []).append(span)
+        elif target is not None:
+            children.setdefault(target, []).append(span)
+            linked.add(span.span_id)
         else:
             roots.append(span)
     origin = min(s.start_ns for s in spans)
@@ -359,7 +373,7 @@ def waterfall(spans: Sequence[ReceivedSpan]) -> list[WaterfallRow]:
         if span.span_id in placed:
             return
         placed.add(span.span_id)
-        rows.append(WaterfallRow(span, depth, span.start_ns - origin))
+        rows.append(WaterfallRow(span, depth, span.start_ns - origin, span.span_id in linked))
         for child in sorted(children.get(span.span_id, []), key=_start_order):
             place(child, depth + 1)
 
@@ -369,6 +383,21 @@ def waterfall(spans: Sequence[ReceivedSpan]) -> list[WaterfallRow]:
     for span in sorted(spans, key=_start_order):
         place(span, 0)
     return rows
+
+
+def linked_traces(spans: Sequence[ReceivedSpan], trace_id: str) -> list[ReceivedSpan]:
+    """The spans of the traces that link into ``trace_id``, directly or through one another (a
+    relay's publish that starts a trace of its own, linked to the request that wrote the row)."""
+    known = {trace_id}
+    while True:
+        more = {
+            s.trace_id
+            for s in spans
+            if s.trace_id not in known and any(k.trace_id in known for k in s.links)
+        }
+        if not more:
+            return [s for s in spans if s.trace_id in known and s.trace_id != trace_id]
+        known |= more
 
 
 def _start_order(span: ReceivedSpan) -> tuple[int, int, str]:
@@ -390,12 +419,14 @@ def format_waterfall(spans: Sequence[ReceivedSpan], *, bar_width: int = 32) -> l
         return []
     total = _total_ns(rows)
     process_width = max(len("process"), *(len(r.span.process) for r in rows))
-    name_width = min(max(len("span"), *(2 * r.depth + len(r.span.name) for r in rows)), 60)
+    name_width = min(
+        max(len("span"), *(2 * r.depth + 2 * r.linked + len(r.span.name) for r in rows)), 60
+    )
     lines = [
         f"{'process':<{process_width}}  {'span':<{name_width}}  {'start':>10}  {'duration':>10}"
     ]
     for row in rows:
-        name = ("  " * row.depth + row.span.name)[:name_width]
+        name = ("  " * row.depth + ("~ " if row.linked else "") + row.span.name)[:name_width]
         begin = round(row.offset_ns / total * bar_width)
         length = max(1, round(row.span.duration_ns / total * bar_width))
         bar = " " * begin + "#" * min(length, bar_width - begin)
@@ -457,7 +488,8 @@ def waterfall_svg(spans: Sequence[ReceivedSpan], *, title: str) -> str:
         out.append(
             f"<g><title>{escape(details)}</title>"
             f'<text x="10" y="{y + 15}" fill="#333333">{escape(span.process)}</text>'
-            f'<text x="{name_x}" y="{y + 15}">{escape(span.name[:name_room])}</text>'
+            f'<text x="{name_x}" y="{y + 15}">{"~ " if row.linked else ""}'
+            f"{escape(span.name[:name_room])}</text>"
             f'<rect x="{x:.1f}" y="{y + 4}" width="{w:.1f}" height="{row_height - 8}" rx="2" '
             f'fill="{fill}"/>'
             f'<text x="{min(x + w + 4, label_width + bar_width + 4):.1f}" y="{y + 15}" '
