@@ -26,6 +26,7 @@ LAYERS = [
     "release",
     "pins",
     "stack",
+    "traces",
     "specs",
     "demo",
 ]

@@ -89,6 +89,30 @@ def test_one_request_id_threads_through_all_three_logs(demo_run) -> None:
     assert any(r["process"] == "notifications-worker" for r in lines["notifications"])
 
 
+def test_the_order_is_one_trace_from_the_demo_through_orders_into_users(demo_run) -> None:
+    """Every process exports to the demo's receiver: orders continues the demo's traceparent,
+    and users continues orders' (its calls carry the trace), each span under its parent."""
+    first = demo_run.result.first
+    root, *spans = first.trace_spans
+    assert (root.process, root.trace_id) == ("demo", first.trace_id)
+    assert {s.trace_id for s in spans} == {first.trace_id}
+    by_id = {s.span_id: s for s in first.trace_spans}
+    (orders_server,) = (s for s in spans if s.process == "orders-web" and s.kind == "SERVER")
+    assert orders_server.parent_span_id == root.span_id
+    users_servers = [s for s in spans if s.process == "users-web" and s.kind == "SERVER"]
+    assert users_servers, [(s.process, s.name) for s in spans]
+    for span in users_servers:  # each under the orders call that made it
+        parent = by_id[span.parent_span_id or ""]
+        assert (parent.process, parent.kind) == ("orders-web", "CLIENT")
+        assert orders_server.start_ns <= parent.start_ns <= span.start_ns
+    picture = first.trace_picture
+    assert picture is not None
+    assert picture.parent.name == "logs"
+    assert f"trace {first.trace_id}" in picture.read_text()
+    assert any(f"the order's trace {first.trace_id}" in line for line in demo_run.lines)
+    assert any(f"picture: {picture}" in line for line in demo_run.lines)
+
+
 def test_the_upgrade_rolls_common_utils_forward(demo_run) -> None:
     before, after = demo_run.result.versions_before, demo_run.result.versions_after
     assert after is not None

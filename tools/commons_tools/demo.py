@@ -10,7 +10,9 @@
    per service) and RabbitMQ from the environment.
 4. The scenario: a user signs in, places an order; orders looks the user up in users with its own
    service token; the event reaches notifications through the outbox; one request id threads
-   through all three services' logs.
+   through all three services' logs. Every process runs with tracing on (unless ``--no-trace``),
+   exporting to an OTLP/HTTP receiver of the demo's own on 127.0.0.1: the order's trace is
+   printed as a waterfall and drawn as an SVG beside the logs.
 5. The upgrade (unless ``--no-upgrade``): common-utils gets a fix fragment and is released, the
    services' pins are moved with ``nox -s pins``, the venvs re-synced, the services restarted on
    the new version and the scenario played again.
@@ -23,13 +25,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import shutil
 import signal
 import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -54,6 +57,13 @@ from commons_tools.stack import (
     start_all,
 )
 from commons_tools.state import load_state
+from commons_tools.traces import (
+    ReceivedSpan,
+    TraceReceiver,
+    format_waterfall,
+    linked_traces,
+    waterfall_svg,
+)
 from commons_tools.workspace import SERVICES, load_workspace
 
 Say = Callable[[str], None]
@@ -62,6 +72,11 @@ USER_SCOPES = "orders:read orders:write notifications:read"
 USER_AUDIENCES = "orders notifications"
 NOTIFICATION_TIMEOUT = 60.0
 IDENTITY = {"user.name": "Commons Demo", "user.email": "demo@example.invalid"}
+# The processes one order's trace passes through, as its spans name them (service-role).
+TRACED_PROCESSES = ("orders-web", "users-web", "orders-relay", "notifications-worker")
+# How long the trace may take to arrive: until no span of it came for TRACE_QUIET seconds.
+TRACE_QUIET = 1.0
+TRACE_TIMEOUT = 15.0
 
 
 class DemoError(ReleaseError):
@@ -80,6 +95,11 @@ class ScenarioResult:
     notification_seconds: float
     log_lines: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     service_token_issued: bool = False
+    # With tracing on: the order's trace id, its spans (the demo's own request span first) and
+    # the picture of it.
+    trace_id: str | None = None
+    trace_spans: list[ReceivedSpan] = field(default_factory=list)
+    trace_picture: Path | None = None
 
 
 @dataclass
@@ -269,9 +289,22 @@ def _event_latency(order: Mapping[str, Any], notification: Mapping[str, Any]) ->
     return max((created - placed).total_seconds(), 0.0)
 
 
-def play(stack: Stack, say: Say, *, product: str = "widget", quantity: int = 2) -> ScenarioResult:
-    """Sign in, place an order, see it reach notifications; the evidence, step by step."""
+def play(
+    stack: Stack,
+    say: Say,
+    *,
+    product: str = "widget",
+    quantity: int = 2,
+    receiver: TraceReceiver | None = None,
+) -> ScenarioResult:
+    """Sign in, place an order, see it reach notifications; the evidence, step by step.
+
+    With a ``receiver`` (the services export their spans to it), the order is placed in a trace
+    the demo starts (its ``traceparent``), and that trace is shown at the end.
+    """
     request_id = f"demo-{uuid.uuid4().hex[:16]}"
+    trace_id, span_id = secrets.token_hex(16), secrets.token_hex(8)
+    tracing = {} if receiver is None else {"traceparent": f"00-{trace_id}-{span_id}-01"}
     with httpx.Client(timeout=10) as http:
         token = sign_in(stack, http=http)
         access = token["access_token"]
@@ -283,11 +316,13 @@ def play(stack: Stack, say: Say, *, product: str = "widget", quantity: int = 2) 
         )
         # The order's request id is the caller's; the other calls get ids of their own.
         headers = {"Authorization": f"Bearer {access}"}
+        posted_ns = time.time_ns()
         placed = http.post(
             f"{stack.url('orders')}/api/orders/",
             json={"product": product, "quantity": quantity},
-            headers={**headers, "X-Request-ID": request_id},
+            headers={**headers, "X-Request-ID": request_id, **tracing},
         )
+        answered_ns = time.time_ns()
         order = _json(placed, "place an order (orders POST /api/orders/)", 201)
         say(
             f"  2. places order #{order['id']} ({quantity} x {product}) at orders "
@@ -358,7 +393,61 @@ def play(stack: Stack, say: Say, *, product: str = "widget", quantity: int = 2) 
         shown.add((process, message))
         when = str(record.get("time", ""))[11:23]
         say(f"       {when}  {process:<22} {message}")
+    if receiver is not None:
+        demo_span = ReceivedSpan(
+            service="demo",
+            name="POST /api/orders/",
+            trace_id=trace_id,
+            span_id=span_id,
+            parent_span_id=None,
+            start_ns=posted_ns,
+            end_ns=answered_ns,
+            kind="CLIENT",
+            attributes={"http.request.method": "POST", "commons.request_id": request_id},
+        )
+        show_trace(stack, say, receiver, demo_span, order_id=order["id"], result=result)
     return result
+
+
+def show_trace(
+    stack: Stack,
+    say: Say,
+    receiver: TraceReceiver,
+    root: ReceivedSpan,
+    *,
+    order_id: object,
+    result: ScenarioResult,
+) -> None:
+    """Step 6: the order's trace as the services exported it, as a waterfall and an SVG."""
+    spans = receiver.settle(root.trace_id, quiet=TRACE_QUIET, timeout=TRACE_TIMEOUT)
+    # A relay or a consumer may start a trace of its own, linked to the span that wrote the event.
+    linked = linked_traces(receiver.spans(), root.trace_id)
+    result.trace_id = root.trace_id
+    result.trace_spans = [root, *spans, *linked]
+    picture = stack.workdir / "logs" / f"trace-order-{order_id}.svg"
+    title = f"order #{order_id}: trace {root.trace_id}"
+    picture.write_text(waterfall_svg(result.trace_spans, title=title), encoding="utf-8")
+    result.trace_picture = picture
+    more = f" and {len(linked)} of traces linked to it (marked ~)" if linked else ""
+    say(
+        f"  6. the order's trace {root.trace_id}: {len(spans)} span(s){more} the services "
+        f"exported to {receiver.url}, under the demo's own request:"
+    )
+    for line in format_waterfall(result.trace_spans):
+        say(f"       {line}")
+    seen = {s.process for s in [*spans, *linked]}
+    silent = [p for p in TRACED_PROCESSES if p not in seen]
+    if not spans:
+        say(
+            "     no service sent a span of this trace: their tracing is off, or what they run "
+            f"makes no spans (receiver refusals: {receiver.rejected or 'none'})"
+        )
+    elif silent:
+        say(
+            f"     no span of this trace from {', '.join(silent)}: what they run makes none "
+            "there yet, or does not carry the trace to them"
+        )
+    say(f"     picture: {picture}")
 
 
 # -- the upgrade ---------------------------------------------------------------------------------
@@ -392,9 +481,13 @@ def installed_stack(
     real: RealBackends | None = None,
     ports: Mapping[str, int] | None = None,
     say: Say = print,
+    tracing_endpoint: str | None = None,
 ) -> Iterator[Stack]:
     """Steps 1 to 3: HEAD's packages on a local index, the services installed from it and
-    running with the demo user made; everything stopped when the block ends."""
+    running with the demo user made; everything stopped when the block ends.
+
+    ``tracing_endpoint``: an OTLP/HTTP endpoint every process exports its spans to (tracing off
+    without one)."""
     checkout = clone_head(repo, workdir / "checkout")
     head = g.resolve(checkout, "HEAD")[:12]
     say(f"Commons demo: HEAD {head}, {'PostgreSQL + RabbitMQ' if real else 'embedded defaults'}")
@@ -417,6 +510,7 @@ def installed_stack(
             if ports
             else dict(zip(SERVICES, free_ports(len(SERVICES)), strict=True)),
             say=say,
+            tracing_endpoint=tracing_endpoint,
         )
         say("\n[3] Installed from the index and started")
         with running(stack, say=say):
@@ -433,15 +527,29 @@ def run_demo(
     ports: Mapping[str, int] | None = None,
     say: Say = print,
     keep_running: Callable[[Stack], None] | None = None,
+    trace: bool = True,
 ) -> DemoResult:
     """The whole demo (the module docstring); the evidence of each step, or a DemoError."""
-    with installed_stack(repo, workdir, real=real, ports=ports, say=say) as stack:
+    with ExitStack() as started:
+        receiver = started.enter_context(TraceReceiver()) if trace else None
+        stack = started.enter_context(
+            installed_stack(
+                repo,
+                workdir,
+                real=real,
+                ports=ports,
+                say=say,
+                tracing_endpoint=None if receiver is None else receiver.url,
+            )
+        )
         runtimes = {s: stack.runtime(s) for s in SERVICES}
         for service, runtime in runtimes.items():
             say(f"  {service:<14} runs " + ", ".join(f"{k} {v}" for k, v in runtime.items()))
         before = {s: stack.installed_versions(s) for s in SERVICES}
         say("\n[4] The scenario")
-        result = DemoResult(versions_before=before, first=play(stack, say), runtimes=runtimes)
+        result = DemoResult(
+            versions_before=before, first=play(stack, say, receiver=receiver), runtimes=runtimes
+        )
         if upgrade:
             say("\n[5] An upgrade: a common-utils fix released and rolled out")
             new = upgrade_common_utils(stack.checkout, say)
@@ -457,7 +565,7 @@ def run_demo(
                     raise DemoError(f"{service} still runs common-utils {old}, not {new}")
             result.versions_after = after
             say("  the scenario again, on the new version:")
-            result.second = play(stack, say, product="gadget", quantity=1)
+            result.second = play(stack, say, product="gadget", quantity=1, receiver=receiver)
         if keep_running is not None:
             keep_running(stack)
     say("\nDone: every process stopped.")
@@ -499,6 +607,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--fixed-ports", action="store_true", help="8101-8103 instead of free ports"
     )
+    parser.add_argument("--no-trace", action="store_true", help="run the services with tracing off")
     parser.add_argument("--workdir", type=Path, help="where the demo works (default: .demo/)")
     parser.add_argument("--repo", type=Path, default=Path.cwd(), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -516,6 +625,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.fixed_ports
             else None,
             keep_running=_wait_for_ctrl_c if args.keep else None,
+            trace=not args.no_trace,
         )
     except KeyboardInterrupt:
         print("\nInterrupted: every process the demo started was stopped.", file=sys.stderr)

@@ -6,6 +6,7 @@ CommonsToolsError          the root: every main() catches it and prints its one 
  ├── FragmentError         a malformed news fragment (names the file)
  ├── StateError            releases.toml cannot be read, or disagrees with the work tree
  ├── BuildError            a package did not build, or twine check refused it
+ ├── TraceError            the trace receiver cannot start, or a body it was sent is not OTLP
  └── ReleaseError          a release step failed
       ├── PlanError          the plan cannot be made: unknown package, malformed fragment, bad --pre
       ├── WorkTreeError      the repository is not ready: dirty work tree, version released before
@@ -49,6 +50,10 @@ class StateError(CommonsToolsError):
 
 class BuildError(CommonsToolsError):
     """A package did not build; the message names it and carries the backend's last words."""
+
+
+class TraceError(CommonsToolsError):
+    """The trace receiver cannot listen, or an export request it got cannot be decoded."""
 
 
 class ReleaseError(CommonsToolsError):

@@ -123,6 +123,9 @@ class Stack:
     ports: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_PORTS))
     say: Say = print
     users_lookup: str = "http"
+    # An OTLP/HTTP endpoint (``commons_tools.traces.TraceReceiver.url``): every process of every
+    # service exports its spans there (each service's tracing.py); None: tracing stays off.
+    tracing_endpoint: str | None = None
     processes: list[Process] = field(default_factory=list)
     env: dict[str, dict[str, str]] = field(default_factory=dict)
     demo_password: str = field(default_factory=lambda: secrets.token_urlsafe(12), repr=False)
@@ -261,11 +264,18 @@ class Stack:
             broker = {"COMMONS_BROKER_DIR": str(self.broker_dir)}
         else:
             broker = {"CELERY_BROKER_URL": self.real.amqp_url}
+        if self.tracing_endpoint is not None:
+            base |= {
+                "OTEL_EXPORTER_OTLP_ENDPOINT": self.tracing_endpoint,
+                # A batch every 100 ms rather than 5 s: the demo reads a trace right after it.
+                "OTEL_BSP_SCHEDULE_DELAY": "100",
+            }
         orders_secret = self._secret("orders-client")
         accounts = {"orders": {"secret_hash": self._django_hash(orders_secret), **ORDERS_CLIENT}}
         self.env = {
             "users": {
                 **base,
+                **self._tracing_name("users"),
                 "DJANGO_SECRET_KEY": self._secret("users"),
                 "DATABASE_URL": self._database_url("users"),
                 "AUTH_AUDIENCE": "users",
@@ -274,6 +284,7 @@ class Stack:
             },
             "orders": {
                 **base,
+                **self._tracing_name("orders"),
                 **broker,
                 "DJANGO_SECRET_KEY": self._secret("orders"),
                 "DATABASE_URL": self._database_url("orders"),
@@ -288,12 +299,23 @@ class Stack:
             },
             "notifications": {
                 **base,
+                **self._tracing_name("notifications"),
                 **broker,
                 "DJANGO_SECRET_KEY": self._secret("notifications"),
                 "DATABASE_URL": self._database_url("notifications"),
                 "AUTH_AUDIENCE": "notifications",
             },
         }
+
+    def _tracing_name(self, service: str) -> dict[str, str]:
+        return {} if self.tracing_endpoint is None else {"OTEL_SERVICE_NAME": service}
+
+    def process_env(self, role: str) -> dict[str, str]:
+        """What one process of a service gets on top of the service's environment: with tracing
+        on, its role in its spans' resource (``commons.process``: web, relay, worker)."""
+        if self.tracing_endpoint is None:
+            return {}
+        return {"OTEL_RESOURCE_ATTRIBUTES": f"commons.process={role}"}
 
     def reset_backends(self) -> None:
         """Fresh databases (and, on RabbitMQ, an empty notifications queue) for this run."""
@@ -408,7 +430,7 @@ class Stack:
 
     def start(self, service: str) -> None:
         for role, command in self.commands(service).items():
-            self._spawn(service, role, command)
+            self._spawn(service, role, command, self.process_env(role))
 
     def start_variant(self, service: str, *, port: int, env: Mapping[str, str]) -> str:
         """Another web server of ``service`` on ``port`` with ``env`` on top of its own; its URL.

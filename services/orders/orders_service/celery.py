@@ -1,7 +1,8 @@
 """The Celery app of the orders service: the broker the outbox relay publishes events to.
 
 The service runs no worker of its own; ``manage.py outbox_relay`` publishes through this app to
-the ``commons.events`` topic exchange.
+the ``commons.events`` topic exchange. Loading the app sets the process's tracing up when the
+environment asks for it (``tracing.py``), so the relay's spans are exported too.
 """
 
 from __future__ import annotations
@@ -10,7 +11,10 @@ import os
 
 from celery import Celery
 
+from orders_service.tracing import configure_tracing
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "orders_service.settings")
 
+configure_tracing()
 app = Celery("orders_service")
 app.config_from_object("django.conf:settings", namespace="CELERY")
