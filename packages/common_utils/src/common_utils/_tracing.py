@@ -16,6 +16,8 @@ from typing import Literal
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.context import Context
+from opentelemetry.propagators.textmap import Getter
+from opentelemetry.trace import NoOpTracerProvider, ProxyTracerProvider
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from common_utils.__about__ import __version__
@@ -27,6 +29,7 @@ __all__ = [
     "extract",
     "inject",
     "is_instrumented",
+    "records_spans",
     "span_ids",
     "trace_context_of",
     "tracer",
@@ -63,10 +66,34 @@ def is_instrumented(library: Literal["django", "celery", "httpx"]) -> bool:
     return instrumentor is not None and bool(instrumentor().is_instrumented_by_opentelemetry)
 
 
+def records_spans() -> bool:
+    """Whether a tracer provider that records spans (an SDK's) is set in this process.
+
+    Without one every span is a no-op: the request path then opens none at all, and the caller's
+    trace context passes through as it came.
+    """
+    return not isinstance(trace.get_tracer_provider(), ProxyTracerProvider | NoOpTracerProvider)
+
+
+class _MappingGetter(Getter[Mapping[str, str]]):
+    """Reads headers from a mapping of single values (Django's ``request.headers``, task headers):
+    the API's default getter also accepts lists, at the cost of an ABC check per header."""
+
+    def get(self, carrier: Mapping[str, str], key: str) -> list[str] | None:
+        value = carrier.get(key)
+        return None if value is None else [value]
+
+    def keys(self, carrier: Mapping[str, str]) -> list[str]:
+        return list(carrier)
+
+
+_GETTER = _MappingGetter()
+
+
 def extract(carrier: Mapping[str, str]) -> Context | None:
     """The trace context in ``carrier`` (headers) on top of the current context, or ``None``
     when it holds none or one the propagator ignores (malformed, all-zero ids)."""
-    ctx = propagate.extract(carrier, context=otel_context.get_current())
+    ctx = propagate.extract(carrier, context=otel_context.get_current(), getter=_GETTER)
     if not trace.get_current_span(ctx).get_span_context().is_valid:
         return None
     return ctx

@@ -20,7 +20,7 @@ from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponseBase
 from django.utils.log import log_response
 from opentelemetry import trace
-from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+from opentelemetry.trace import INVALID_SPAN, Span, SpanKind, Status, StatusCode
 
 from common_utils import _tracing
 from common_utils._context import (
@@ -97,9 +97,13 @@ class _RequestSpan:
         parent = _tracing.extract(request.headers)
         if parent is None:
             self.bad_traceparent = request.headers.get(TRACEPARENT_HEADER) or None
+        if not _tracing.records_spans():
+            # No SDK: no span (it would be a no-op); the caller's context passes through as it is.
+            self.span = INVALID_SPAN
+            self.trace_context = parent
+            return
         self.span = _tracing.tracer.start_span(self.method, context=parent, kind=SpanKind.SERVER)
-        # Attributes are built only when an SDK records the span: without one, the request path
-        # costs what it did before spans.
+        # Attributes are built only when the span is recorded (a sampler may drop it).
         if self.span.is_recording():
             self.span.set_attributes(_request_attributes(request, self.method))
         self.trace_context = trace.set_span_in_context(self.span, parent)
