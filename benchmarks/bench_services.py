@@ -162,7 +162,7 @@ def request_path_worker(variant: str, requests: int) -> None:
     import common_utils
     from common_utils import JsonLogFormatter, RequestContextLogFilter
 
-    handler = logging.StreamHandler(open(os.devnull, "w"))  # noqa: SIM115 - lives as long as the run
+    handler = logging.StreamHandler(Path(os.devnull).open("w"))  # noqa: SIM115 - as long as the run
     handler.addFilter(RequestContextLogFilter())
     handler.setFormatter(JsonLogFormatter())
     logging.getLogger("bench").addHandler(handler)
@@ -245,11 +245,9 @@ def request_path(rounds: int, requests: int) -> None:
             f"{label:<40}{statistics.median(measured[variant]):>12.1f}{ratio:>7.3f}x"
             f"{'' if goal is None else f'{goal:>7.2f}x'}"
         )
-    for label, variant in REQUEST_PATH_VARIANTS.items():
+    for variant in REQUEST_PATH_VARIANTS.values():
         if variant in REQUEST_PATH_GOALS:
-            ratio = statistics.median(
-                m / b for m, b in zip(measured[variant], base, strict=True)
-            )
+            ratio = statistics.median(m / b for m, b in zip(measured[variant], base, strict=True))
             print(f"request path {variant}: {ratio:.3f}x the previous release")
 
 

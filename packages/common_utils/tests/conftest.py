@@ -458,7 +458,8 @@ def wait() -> Any:
 
 # --- OpenTelemetry ------------------------------------------------------------------------------
 
-_SPANS: Any = None
+# The in-memory exporter of this process (one, as the provider is one).
+_SPANS: list[Any] = []
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -468,7 +469,6 @@ def tracer_provider() -> Any:
     OpenTelemetry lets a process set its provider once: it is set here (or taken, when another
     session fixture set it first) and never changed. What runs without an SDK runs in a subprocess.
     """
-    global _SPANS
     from opentelemetry import trace
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -478,14 +478,14 @@ def tracer_provider() -> Any:
     if not isinstance(provider, TracerProvider):
         provider = TracerProvider()
         trace.set_tracer_provider(provider)
-    if _SPANS is None:
-        _SPANS = InMemorySpanExporter()
-        provider.add_span_processor(SimpleSpanProcessor(_SPANS))
+    if not _SPANS:
+        _SPANS.append(InMemorySpanExporter())
+        provider.add_span_processor(SimpleSpanProcessor(_SPANS[0]))
     return provider
 
 
 @pytest.fixture
 def spans(tracer_provider: Any) -> Any:
     """The SDK's in-memory exporter, emptied for this test: ``spans.get_finished_spans()``."""
-    _SPANS.clear()
-    return _SPANS
+    _SPANS[0].clear()
+    return _SPANS[0]

@@ -67,7 +67,8 @@ def test_a_request_is_one_server_span_named_by_its_route_under_the_callers_span(
     (span,) = _server_spans(spans)
     assert span.name == "GET /healthz/live/"
     assert _hex(span.context.trace_id, 32) == CALLER_TRACE
-    assert span.parent is not None and _hex(span.parent.span_id, 16) == CALLER_SPAN
+    assert span.parent is not None
+    assert _hex(span.parent.span_id, 16) == CALLER_SPAN
     assert span.instrumentation_scope.name == "common_utils"
     attributes = dict(span.attributes)
     assert attributes["http.request.method"] == "GET"
@@ -89,7 +90,8 @@ def test_a_request_without_a_trace_or_with_a_bad_one_starts_a_new_trace(
         Client().get("/healthz/live/")
         Client().get("/healthz/live/", headers={"traceparent": "00-zz-zz-01"})
     first, second = _server_spans(spans)
-    assert first.parent is None and second.parent is None
+    assert first.parent is None
+    assert second.parent is None
     assert first.context.trace_id != second.context.trace_id
     assert "ignoring an invalid traceparent from the request headers" in caplog.text
 
@@ -131,9 +133,7 @@ def test_the_async_path_opens_the_same_span(spans: Any) -> None:
     assert _hex(span.context.trace_id, 32) == CALLER_TRACE
 
 
-def test_log_lines_name_the_span_they_were_written_in(
-    spans: Any, json_lines: io.StringIO
-) -> None:
+def test_log_lines_name_the_span_they_were_written_in(spans: Any, json_lines: io.StringIO) -> None:
     def view(request: HttpRequest) -> HttpResponse:
         logging.getLogger("test_tracing").info("in the view")
         return HttpResponse()
@@ -244,8 +244,10 @@ def test_with_the_celery_instrumentation_on_its_spans_carry_the_task_and_no_seco
     (publish,) = [s for s in finished if s.name == "apply_async/cu_testproject.log_request_id"]
     (run,) = [s for s in finished if s.name == "run/cu_testproject.log_request_id"]
     # One chain: request -> the instrumentation's producer span -> its consumer span.
-    assert publish.parent is not None and publish.parent.span_id == server.context.span_id
-    assert run.parent is not None and run.parent.span_id == publish.context.span_id
+    assert publish.parent is not None
+    assert publish.parent.span_id == server.context.span_id
+    assert run.parent is not None
+    assert run.parent.span_id == publish.context.span_id
     (task_line,) = [line for line in _lines(json_lines) if line["message"] == "order placed"]
     assert task_line["request_id"] == "flow-2"
     assert task_line["span_id"] == _hex(run.context.span_id, 16)

@@ -42,7 +42,10 @@ handler.setFormatter(JsonLogFormatter())
 logging.getLogger("app").addHandler(handler)
 answers = [
     Client().get("/orders/7/", headers=headers).json()
-    for headers in ({"X-Request-ID": "plain-1"}, {"X-Request-ID": "caller-1", "traceparent": sys.argv[1]})
+    for headers in (
+        {"X-Request-ID": "plain-1"},
+        {"X-Request-ID": "caller-1", "traceparent": sys.argv[1]},
+    )
 ]
 print(json.dumps({
     "provider": type(trace.get_tracer_provider()).__name__,

@@ -2,8 +2,9 @@
 
 Attach ``RequestContextLogFilter`` to a handler and every record carries ``request_id`` (``None``
 outside a request context) and the ``trace_id`` and ``span_id`` of OpenTelemetry's current span
-(``None`` when there is no valid one), so plain formats can use ``%(request_id)s``. ``JsonLogFormatter`` writes one JSON object per line for production log
-pipelines; it includes the context even without the filter.
+(``None`` when there is no valid one), so plain formats can use ``%(request_id)s``.
+``JsonLogFormatter`` writes one JSON object per line for production log pipelines; it includes the
+context even without the filter.
 """
 
 from __future__ import annotations
