@@ -10,6 +10,7 @@ import re
 
 import pytest
 from opentelemetry import trace
+from opentelemetry.sdk.trace import ReadableSpan
 
 from common_utils import (
     InvalidRequestIdError,
@@ -67,6 +68,7 @@ def test_callers_trace_continues_in_spans_started_inside() -> None:
         assert outgoing_headers()["traceparent"] == CALLER
         with tracer.start_as_current_span("work") as span:
             headers = outgoing_headers()
+    assert isinstance(span, ReadableSpan)  # the SDK's span (conftest), which knows its parent
     assert span.parent is not None
     assert f"{span.parent.span_id:016x}" == "00f067aa0ba902b7"
     mine = span.get_span_context()
