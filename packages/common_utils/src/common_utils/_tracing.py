@@ -66,13 +66,21 @@ def is_instrumented(library: Literal["django", "celery", "httpx"]) -> bool:
     return instrumentor is not None and bool(instrumentor().is_instrumented_by_opentelemetry)
 
 
+_provider_set: list[bool] = []
+
+
 def records_spans() -> bool:
     """Whether a tracer provider that records spans (an SDK's) is set in this process.
 
     Without one every span is a no-op: the request path then opens none at all, and the caller's
-    trace context passes through as it came.
+    trace context passes through as it came. A process sets its provider once, so a yes is kept.
     """
-    return not isinstance(trace.get_tracer_provider(), ProxyTracerProvider | NoOpTracerProvider)
+    if _provider_set:
+        return True
+    if isinstance(trace.get_tracer_provider(), (ProxyTracerProvider, NoOpTracerProvider)):
+        return False
+    _provider_set.append(True)
+    return True
 
 
 class _MappingGetter(Getter[Mapping[str, str]]):

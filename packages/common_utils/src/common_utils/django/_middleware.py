@@ -12,8 +12,7 @@ is still current: Django would write it after the middleware returned, without t
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
@@ -78,10 +77,11 @@ def _route(request: HttpRequest) -> str | None:
 
 
 class _RequestSpan:
-    """The request's span: opened before the view, named and ended from what it answered.
+    """The request's span and context: opened before the view, named and ended from its answer.
 
     Ours unless OpenTelemetry's Django instrumentation is on; then its span (current, since its
-    middleware puts itself first) gets our attributes and is ended by it.
+    middleware puts itself first) gets our attribute and is ended by it. Without an SDK no span
+    is opened at all (it would record nothing): the caller's trace context passes through.
     """
 
     def __init__(self, request: HttpRequest) -> None:
@@ -89,70 +89,57 @@ class _RequestSpan:
         self.own = not _tracing.is_instrumented("django")
         method = (request.method or "").upper()
         self.method = method if method in _KNOWN_METHODS else "_OTHER"
-        self.trace_context: _tracing.Context | None = None
-        self.bad_traceparent: str | None = None
-        if not self.own:
-            self.span: Span = trace.get_current_span()
-            return
-        parent = _tracing.extract(request.headers)
-        if parent is None:
-            self.bad_traceparent = request.headers.get(TRACEPARENT_HEADER) or None
-        if not _tracing.records_spans():
-            # No SDK: no span (it would be a no-op); the caller's context passes through as it is.
-            self.span = INVALID_SPAN
-            self.trace_context = parent
-            return
-        self.span = _tracing.tracer.start_span(self.method, context=parent, kind=SpanKind.SERVER)
-        # Attributes are built only when the span is recorded (a sampler may drop it).
-        if self.span.is_recording():
-            self.span.set_attributes(_request_attributes(request, self.method))
-        self.trace_context = trace.set_span_in_context(self.span, parent)
-
-    def context(self) -> RequestContext:
-        """The request context: the caller's request id (or a new one) and this span."""
+        headers = request.headers
+        parent = _tracing.extract(headers) if self.own else None
         checked = lenient_request_context(
-            request_id=self.request.headers.get(REQUEST_ID_HEADER) or None,
-            # Given only to have it logged: the propagator ignored it, the span began a new trace.
-            traceparent=self.bad_traceparent,
+            request_id=headers.get(REQUEST_ID_HEADER) or None,
+            # Given only to have a bad one logged: the propagator ignored it (a new trace).
+            traceparent=(headers.get(TRACEPARENT_HEADER) or None)
+            if self.own and parent is None
+            else None,
             source="the request headers",
         )
-        if self.span.is_recording():
-            self.span.set_attribute(REQUEST_ID_ATTRIBUTE, checked.request_id)
-        return RequestContext(request_id=checked.request_id, trace_context=self.trace_context)
+        request_id = checked.request_id
+        trace_context = parent
+        if not self.own:
+            self.span: Span = trace.get_current_span()
+            if self.span.is_recording():
+                self.span.set_attribute(REQUEST_ID_ATTRIBUTE, request_id)
+        elif _tracing.records_spans():
+            attributes = _request_attributes(request, self.method)
+            attributes[REQUEST_ID_ATTRIBUTE] = request_id
+            self.span = _tracing.tracer.start_span(
+                self.method, context=parent, kind=SpanKind.SERVER, attributes=attributes
+            )
+            trace_context = trace.set_span_in_context(self.span, parent)
+        else:
+            self.span = INVALID_SPAN
+        self.context = RequestContext(request_id=request_id, trace_context=trace_context)
 
     def end(self, response: HttpResponseBase | None, error: BaseException | None = None) -> None:
         """Name the span from the route, record the outcome, and end the span if it is ours."""
         span = self.span
-        if span.is_recording():
-            if self.own:
-                route = _route(self.request)
-                if route is not None:
-                    span.update_name(f"{self.method} {route}")
-                    span.set_attribute("http.route", route)
-                if response is not None:
-                    span.set_attribute("http.response.status_code", response.status_code)
-                    if response.status_code >= 500:
-                        span.set_attribute("error.type", str(response.status_code))
-                        span.set_status(Status(StatusCode.ERROR))
-            if error is not None:
-                span.record_exception(error)
-                span.set_attribute("error.type", type(error).__qualname__)
-                span.set_status(Status(StatusCode.ERROR, type(error).__qualname__))
+        if not span.is_recording():
+            return
+        attributes: dict[str, Any] = {}
+        if self.own:
+            route = _route(self.request)
+            if route is not None:
+                span.update_name(f"{self.method} {route}")
+                attributes["http.route"] = route
+            if response is not None:
+                attributes["http.response.status_code"] = response.status_code
+                if response.status_code >= 500:
+                    attributes["error.type"] = str(response.status_code)
+                    span.set_status(Status(StatusCode.ERROR))
+        if error is not None:
+            span.record_exception(error)
+            attributes["error.type"] = type(error).__qualname__
+            span.set_status(Status(StatusCode.ERROR, type(error).__qualname__))
+        if attributes:
+            span.set_attributes(attributes)
         if self.own:
             span.end()
-
-
-@contextmanager
-def _handling(request: HttpRequest) -> Iterator[tuple[RequestContext, _RequestSpan]]:
-    """The request's span and context, current inside the block; the span ends on an error."""
-    request_span = _RequestSpan(request)
-    ctx = request_span.context()
-    try:
-        with use_request_context(ctx), pinning_scope():
-            yield ctx, request_span
-    except BaseException as exc:
-        request_span.end(None, exc)
-        raise
 
 
 def _log_error_response(request: HttpRequest, response: HttpResponseBase) -> None:
@@ -196,18 +183,28 @@ class RequestContextMiddleware:
         """Handle the request inside its context (a coroutine when the chain is async)."""
         if self._is_async:
             return self.__acall__(request)
-        with _handling(request) as (ctx, request_span):
-            response: HttpResponseBase = self.get_response(request)  # type: ignore[assignment]
-            _log_error_response(request, response)
-        request_span.end(response)
-        response[REQUEST_ID_HEADER] = ctx.request_id
+        handling = _RequestSpan(request)
+        try:
+            with use_request_context(handling.context), pinning_scope():
+                response: HttpResponseBase = self.get_response(request)  # type: ignore[assignment]
+                _log_error_response(request, response)
+        except BaseException as exc:
+            handling.end(None, exc)
+            raise
+        handling.end(response)
+        response[REQUEST_ID_HEADER] = handling.context.request_id
         return response
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
         """The async path of ``__call__``."""
-        with _handling(request) as (ctx, request_span):
-            response: HttpResponseBase = await self.get_response(request)  # type: ignore[misc]
-            _log_error_response(request, response)
-        request_span.end(response)
-        response[REQUEST_ID_HEADER] = ctx.request_id
+        handling = _RequestSpan(request)
+        try:
+            with use_request_context(handling.context), pinning_scope():
+                response: HttpResponseBase = await self.get_response(request)  # type: ignore[misc]
+                _log_error_response(request, response)
+        except BaseException as exc:
+            handling.end(None, exc)
+            raise
+        handling.end(response)
+        response[REQUEST_ID_HEADER] = handling.context.request_id
         return response
