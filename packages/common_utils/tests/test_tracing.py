@@ -256,3 +256,28 @@ def test_with_the_celery_instrumentation_on_its_spans_carry_the_task_and_no_seco
         s.instrumentation_scope.name != "common_utils" or s.kind is SpanKind.SERVER
         for s in finished
     )
+
+
+def test_task_headers_carry_the_current_span_and_keep_a_trace_set_on_purpose() -> None:
+    from celery.signals import before_task_publish
+    from opentelemetry import trace
+
+    from common_utils import request_context
+    from common_utils.django.events import connect_request_context_signals
+
+    connect_request_context_signals()  # idempotent: the app config connected them already
+    with (
+        trace.get_tracer("test").start_as_current_span("publishing") as span,
+        request_context(request_id="task-1"),
+    ):
+        plain: dict[str, Any] = {}
+        before_task_publish.send(sender="cu_testproject.log_request_id", headers=plain, body=())
+        preset: dict[str, Any] = {"traceparent": CALLER}
+        before_task_publish.send(sender="cu_testproject.log_request_id", headers=preset, body=())
+    ids = span.get_span_context()
+    assert plain == {
+        "x_request_id": "task-1",
+        "traceparent": f"00-{ids.trace_id:032x}-{ids.span_id:016x}-{ids.trace_flags:02x}",
+    }
+    # An event's own trace (the relay sets it from the envelope) is not replaced by the relay's.
+    assert preset == {"x_request_id": "task-1", "traceparent": CALLER}
