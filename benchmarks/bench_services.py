@@ -240,14 +240,15 @@ def request_path(rounds: int, requests: int) -> None:
         f"outgoing_headers()), {rounds} rounds x {requests} requests per variant, interleaved; "
         f"baseline: common-utils {version} as released\n"
     )
-    print(f"{'variant':<40}{'CPU us/req':>12}{'ratio':>8}{'goal':>8}")
+    print(f"{'variant':<40}{'CPU us/req':>12}{'+us':>8}{'ratio':>8}{'goal':>8}")
     base = measured["previous"]
     for label, variant in REQUEST_PATH_VARIANTS.items():
         ratio = statistics.median(m / b for m, b in zip(measured[variant], base, strict=True))
+        added = statistics.median(m - b for m, b in zip(measured[variant], base, strict=True))
         goal = REQUEST_PATH_GOALS.get(variant)
         print(
-            f"{label:<40}{statistics.median(measured[variant]):>12.1f}{ratio:>7.3f}x"
-            f"{'' if goal is None else f'{goal:>7.2f}x'}"
+            f"{label:<40}{statistics.median(measured[variant]):>12.1f}{added:>8.1f}"
+            f"{ratio:>7.3f}x{'' if goal is None else f'{goal:>7.2f}x'}"
         )
     for variant in REQUEST_PATH_VARIANTS.values():
         if variant in REQUEST_PATH_GOALS:
