@@ -226,6 +226,7 @@ LATEST_NAMED = (
     "httpx",
     "pyjwt",
     "drf-spectacular",
+    "opentelemetry-api",
 )
 
 

@@ -14,17 +14,37 @@ the token's claims. Load: ``CONCURRENCY`` client threads on keep-alive connectio
 ``SECONDS`` seconds per round, the three servers interleaved over ``ROUNDS`` rounds after a
 warm-up. Prints requests per second and p50/p99 latency of each, and the ratios of each split
 server to the in-process one.
+
+First, the request path's tracing (``--part request-path``): the cost of one request through
+``RequestContextMiddleware`` in-process (Django's WSGI handler, no network: a service-to-service
+call with ``X-Request-ID`` and ``traceparent``, a view that writes one JSON log line and reads
+``outgoing_headers()``). The baseline is the same request through the last released common-utils
+(its tree in ``releases.toml``: the hand-written traceparent context, no spans); against it, this
+work tree with no OpenTelemetry SDK (goal: at most 1.02x) and with the SDK's ``TracerProvider`` and
+a ``BatchSpanProcessor`` (goal: at most 1.15x; its exporter drops the batches, so what is measured
+is the request thread's cost, not a collector's). Each variant runs in its own interpreter (a
+process sets its tracer provider once), interleaved over rounds; the ratios are the medians of the
+per-round ratios, of CPU time (the process's, so the batch processor's thread counts): on a
+shared machine wall time is mostly waiting for a core. ``--part stack`` runs only the services
+part.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
+import json
+import os
 import statistics
+import subprocess
 import sys
+import tarfile
 import tempfile
 import threading
 import time
+import tomllib
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -70,12 +90,188 @@ def summary(latencies: list[float], seconds: float) -> tuple[float, float, float
     return len(latencies) / seconds, cuts[49] * 1000, cuts[98] * 1000
 
 
+# --- the request path's tracing, in-process ------------------------------------------------------
+
+REQUEST_PATH_VARIANTS = {
+    "previous release (baseline)": "previous",
+    "this tree, no SDK": "no-sdk",
+    "this tree, SDK + BatchSpanProcessor": "sdk",
+}
+REQUEST_PATH_GOALS = {"no-sdk": 1.02, "sdk": 1.15}
+CALLER = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+
+
+def previous_release_source(folder: Path) -> tuple[str, Path]:
+    """The last released common-utils' ``src`` folder, exported from its recorded tree."""
+    records = tomllib.loads((ROOT / "releases.toml").read_text())["release"]
+    last = [r for r in records if r["package"] == "common-utils"][-1]
+    archive = subprocess.run(
+        ["git", "archive", "--format=tar", last["tree"], "src"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(folder, filter="data")
+    return str(last["version"]), folder / "src"
+
+
+def request_path_worker(variant: str, requests: int) -> None:
+    """Serve ``requests`` requests in-process and print the CPU microseconds each took (median
+    of ten slices), after a warm-up. Runs in a fresh interpreter per variant."""
+    import logging
+
+    import django
+    from django.conf import settings
+    from django.http import HttpRequest, JsonResponse
+    from django.urls import path
+
+    if variant == "sdk":
+        from opentelemetry import trace
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import (
+            BatchSpanProcessor,
+            SpanExporter,
+            SpanExportResult,
+        )
+
+        class Drop(SpanExporter):
+            def export(self, spans: Any) -> SpanExportResult:
+                return SpanExportResult.SUCCESS
+
+        provider = TracerProvider()
+        provider.add_span_processor(BatchSpanProcessor(Drop()))
+        trace.set_tracer_provider(provider)
+
+    def view(request: HttpRequest, pk: int) -> JsonResponse:
+        from common_utils import outgoing_headers
+
+        logging.getLogger("bench").info("order %s read", pk)
+        return JsonResponse({"id": pk, "headers": outgoing_headers()})
+
+    module = sys.modules[__name__]
+    module.urlpatterns = [path("api/orders/<int:pk>/", view)]  # type: ignore[attr-defined]
+    settings.configure(
+        ROOT_URLCONF=__name__,
+        MIDDLEWARE=["common_utils.django.RequestContextMiddleware"],
+        ALLOWED_HOSTS=["*"],
+        INSTALLED_APPS=[],
+        LOGGING_CONFIG=None,
+    )
+    django.setup()
+    from django.core.handlers.wsgi import WSGIHandler
+
+    import common_utils
+    from common_utils import JsonLogFormatter, RequestContextLogFilter
+
+    handler = logging.StreamHandler(Path(os.devnull).open("w"))  # noqa: SIM115 - as long as the run
+    handler.addFilter(RequestContextLogFilter())
+    handler.setFormatter(JsonLogFormatter())
+    logging.getLogger("bench").addHandler(handler)
+    logging.getLogger("bench").setLevel(logging.INFO)
+    logging.getLogger("bench").propagate = False
+
+    app = WSGIHandler()
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": "/api/orders/7/",
+        "QUERY_STRING": "",
+        "SERVER_NAME": "orders.internal",
+        "SERVER_PORT": "80",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "10.0.0.2",
+        "HTTP_HOST": "orders.internal",
+        "HTTP_USER_AGENT": "common-clients/0.3 users",
+        "HTTP_X_REQUEST_ID": "bench-request-1",
+        "HTTP_TRACEPARENT": CALLER,
+        "wsgi.url_scheme": "http",
+        "wsgi.errors": sys.stderr,
+    }
+
+    def start_response(status: str, headers: Any) -> None:
+        assert status.startswith("200"), status
+
+    def one() -> None:
+        request = dict(environ, **{"wsgi.input": io.BytesIO(b"")})
+        body = b"".join(app(request, start_response))
+        assert b"4bf92f3577b34da6a3ce929d0e0e4736" in body, body
+
+    for _ in range(min(requests, 1000)):  # warm-up
+        one()
+    slices = []
+    per_slice = max(requests // 10, 1)
+    for _ in range(10):
+        # CPU time of the process (the batch processor's thread included), not wall time: on a
+        # shared machine, wall time is mostly waiting for a core.
+        started = time.process_time()
+        for _ in range(per_slice):
+            one()
+        slices.append((time.process_time() - started) / per_slice * 1e6)
+    print(json.dumps({"us": statistics.median(slices), "module": common_utils.__file__}))
+
+
+def request_path(rounds: int, requests: int) -> None:
+    """The request path's tracing: each variant's µs per request and its ratio to the baseline."""
+    with tempfile.TemporaryDirectory(prefix="bench-request-path-") as folder:
+        version, previous = previous_release_source(Path(folder))
+        paths = {"previous": str(previous), "no-sdk": "", "sdk": ""}
+        measured: dict[str, list[float]] = {v: [] for v in REQUEST_PATH_VARIANTS.values()}
+        for _ in range(rounds):
+            for variant in REQUEST_PATH_VARIANTS.values():
+                env = dict(os.environ)
+                env["PYTHONPATH"] = os.pathsep.join(
+                    p for p in (paths[variant], env.get("PYTHONPATH", "")) if p
+                )
+                out = subprocess.run(
+                    [sys.executable, __file__, "--request-path-worker", variant, str(requests)],
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    check=False,
+                )
+                if out.returncode != 0:
+                    raise SystemExit(f"bench: request path {variant} failed:\n{out.stderr[-2000:]}")
+                result = json.loads(out.stdout.strip().splitlines()[-1])
+                if (variant == "previous") != result["module"].startswith(str(previous)):
+                    raise SystemExit(f"bench: {variant} ran {result['module']}")
+                measured[variant].append(result["us"])
+    print(
+        f"\nrequest path in-process (WSGI handler, RequestContextMiddleware, a JSON log line, "
+        f"outgoing_headers()), {rounds} rounds x {requests} requests per variant, interleaved; "
+        f"baseline: common-utils {version} as released\n"
+    )
+    print(f"{'variant':<40}{'CPU us/req':>12}{'+us':>8}{'ratio':>8}{'goal':>8}")
+    base = measured["previous"]
+    for label, variant in REQUEST_PATH_VARIANTS.items():
+        ratio = statistics.median(m / b for m, b in zip(measured[variant], base, strict=True))
+        added = statistics.median(m - b for m, b in zip(measured[variant], base, strict=True))
+        goal = REQUEST_PATH_GOALS.get(variant)
+        print(
+            f"{label:<40}{statistics.median(measured[variant]):>12.1f}{added:>8.1f}"
+            f"{ratio:>7.3f}x{'' if goal is None else f'{goal:>7.2f}x'}"
+        )
+    for variant in REQUEST_PATH_VARIANTS.values():
+        if variant in REQUEST_PATH_GOALS:
+            ratio = statistics.median(m / b for m, b in zip(measured[variant], base, strict=True))
+            print(f"request path {variant}: {ratio:.3f}x the previous release")
+
+
 def main() -> int:
+    if len(sys.argv) == 4 and sys.argv[1] == "--request-path-worker":
+        request_path_worker(sys.argv[2], int(sys.argv[3]))
+        return 0
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=8.0, help="per round and server")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--part", choices=("all", "request-path", "stack"), default="all")
+    parser.add_argument("--path-rounds", type=int, default=7, help="request path: rounds")
+    parser.add_argument("--path-requests", type=int, default=4000, help="request path: per round")
     args = parser.parse_args()
+    if args.part in ("all", "request-path"):
+        request_path(args.path_rounds, args.path_requests)
+    if args.part == "request-path":
+        return 0
     with (
         tempfile.TemporaryDirectory(prefix="bench-services-") as folder,
         installed_stack(ROOT, Path(folder), say=lambda line: None) as stack,

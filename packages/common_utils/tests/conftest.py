@@ -457,3 +457,38 @@ def wait_for(predicate: Any, *, timeout: float = 60.0, what: str = "condition") 
 def wait() -> Any:
     """``wait(predicate, timeout=..., what=...)``: poll until true, else fail."""
     return wait_for
+
+
+# --- OpenTelemetry ------------------------------------------------------------------------------
+
+# The in-memory exporter of this process (one, as the provider is one).
+_SPANS: list[Any] = []
+
+
+@pytest.fixture(scope="session", autouse=True)
+def tracer_provider() -> Any:
+    """The SDK's tracer provider, for every test of this process, with an in-memory exporter.
+
+    OpenTelemetry lets a process set its provider once: it is set here (or taken, when another
+    session fixture set it first) and never changed. What runs without an SDK runs in a subprocess.
+    """
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    provider = trace.get_tracer_provider()
+    if not isinstance(provider, TracerProvider):
+        provider = TracerProvider()
+        trace.set_tracer_provider(provider)
+    if not _SPANS:
+        _SPANS.append(InMemorySpanExporter())
+        provider.add_span_processor(SimpleSpanProcessor(_SPANS[0]))
+    return provider
+
+
+@pytest.fixture
+def spans(tracer_provider: Any) -> Any:
+    """The SDK's in-memory exporter, emptied for this test: ``spans.get_finished_spans()``."""
+    _SPANS[0].clear()
+    return _SPANS[0]

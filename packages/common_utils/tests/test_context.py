@@ -1,4 +1,7 @@
-"""The request context: ids, W3C traceparent parsing and the headers sent downstream."""
+"""The request context: ids, W3C traceparent parsing and the headers sent downstream.
+
+These run with the SDK's tracer provider (conftest); test_tracing_without_sdk.py runs without.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,8 @@ import asyncio
 import re
 
 import pytest
+from opentelemetry import trace
+from opentelemetry.sdk.trace import ReadableSpan
 
 from common_utils import (
     InvalidRequestIdError,
@@ -37,29 +42,52 @@ def test_request_context_sets_and_restores_the_request_id() -> None:
     assert get_request_id() is None
 
 
-def test_missing_request_id_is_made_up_and_a_new_trace_started() -> None:
+def test_missing_request_id_is_made_up_and_no_trace_is_made_up() -> None:
     with request_context() as ctx:
         assert re.fullmatch(r"[0-9a-f]{32}", ctx.request_id)
-        assert re.fullmatch(r"[0-9a-f]{32}", ctx.trace_id)
-        assert ctx.parent_id is None
-        assert outgoing_headers()["traceparent"] == f"00-{ctx.trace_id}-{ctx.span_id}-00"
+        # No span is current and no caller sent one: there is no trace to pass on.
+        assert (ctx.trace_id, ctx.span_id, ctx.traceparent) == (None, None, None)
+        assert outgoing_headers() == {"X-Request-ID": ctx.request_id}
 
 
-def test_callers_trace_continues_with_a_new_span() -> None:
+def test_the_current_span_is_the_trace_passed_on() -> None:
+    tracer = trace.get_tracer("test")
+    with tracer.start_as_current_span("work") as span, request_context(request_id="r-0") as ctx:
+        ids = span.get_span_context()
+        traceparent = f"00-{ids.trace_id:032x}-{ids.span_id:016x}-{ids.trace_flags:02x}"
+        assert ctx.traceparent == traceparent
+        assert outgoing_headers() == {"X-Request-ID": "r-0", "traceparent": traceparent}
+
+
+def test_callers_trace_continues_in_spans_started_inside() -> None:
+    tracer = trace.get_tracer("test")
     with request_context(request_id="r-1", traceparent=CALLER) as ctx:
-        headers = outgoing_headers()
-    assert ctx.trace_id == "4bf92f3577b34da6a3ce929d0e0e4736"
-    assert ctx.parent_id == "00f067aa0ba902b7"
-    assert ctx.span_id != ctx.parent_id
+        # No span of this service yet: what is passed on is the caller's own position.
+        assert ctx.trace_id == "4bf92f3577b34da6a3ce929d0e0e4736"
+        assert ctx.span_id == "00f067aa0ba902b7"
+        assert outgoing_headers()["traceparent"] == CALLER
+        with tracer.start_as_current_span("work") as span:
+            headers = outgoing_headers()
+    assert isinstance(span, ReadableSpan)  # the SDK's span (conftest), which knows its parent
+    assert span.parent is not None
+    assert f"{span.parent.span_id:016x}" == "00f067aa0ba902b7"
+    mine = span.get_span_context()
     assert headers == {
         "X-Request-ID": "r-1",
-        "traceparent": f"00-4bf92f3577b34da6a3ce929d0e0e4736-{ctx.span_id}-01",
+        "traceparent": f"00-4bf92f3577b34da6a3ce929d0e0e4736-{mine.span_id:016x}-01",
     }
 
 
-def test_unknown_flag_bits_are_not_propagated() -> None:
-    with request_context(traceparent=CALLER[:-2] + "ff") as ctx:
-        assert ctx.traceparent.endswith("-01")
+def test_the_trace_context_is_restored_after_the_block() -> None:
+    with request_context(traceparent=CALLER):
+        pass
+    assert outgoing_headers() == {}
+    assert not trace.get_current_span().get_span_context().is_valid
+
+
+def test_parsing_keeps_only_the_sampled_flag() -> None:
+    assert parse_traceparent(CALLER[:-2] + "ff")[2] == "01"
+    assert parse_traceparent(CALLER[:-2] + "fe")[2] == "00"
 
 
 @pytest.mark.parametrize(
@@ -104,7 +132,7 @@ def test_lenient_context_keeps_a_valid_trace_when_the_request_id_is_bad(
         ctx = lenient_request_context(request_id="two words", traceparent=CALLER, source="event 7")
     assert ctx.request_id != "two words"
     assert re.fullmatch(r"[0-9a-f]{32}", ctx.request_id)
-    assert (ctx.trace_id, ctx.parent_id) == ("4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7")
+    assert (ctx.trace_id, ctx.span_id) == ("4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7")
     assert "ignoring an invalid request id from event 7" in caplog.text
 
 
@@ -114,7 +142,10 @@ def test_lenient_context_keeps_a_valid_request_id_when_the_traceparent_is_bad(
     with caplog.at_level("INFO", logger="common_utils.request"):
         ctx = lenient_request_context(request_id="rid-1", traceparent="00-zz", source="task 9")
     assert ctx.request_id == "rid-1"
-    assert ctx.parent_id is None  # a new trace
+    # A new trace: none of the current context's spans is its parent.
+    with trace.get_tracer("test").start_as_current_span("outer"):
+        assert ctx.trace_context is not None
+        assert not trace.get_current_span(ctx.trace_context).get_span_context().is_valid
     assert "ignoring an invalid traceparent from task 9" in caplog.text
 
 

@@ -31,8 +31,10 @@ def test_new_event_has_the_cloudevents_attributes_and_the_request_context(
     registry: EventRegistry,
 ) -> None:
     registry.register("shop.parcel.shipped", version=2)(Shipped)
-    with request_context(request_id="req-9") as ctx:
+    caller = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    with request_context(request_id="req-9", traceparent=caller) as ctx:
         event = registry.new_event(Shipped(parcel="p1", weight_g=300), source="/shop", subject="p1")
+        traceparent = ctx.traceparent  # the current trace's: here the caller's, no span between
     doc = json.loads(event.to_json())
     assert doc["specversion"] == "1.0"
     assert doc["type"] == "shop.parcel.shipped.v2"
@@ -40,7 +42,7 @@ def test_new_event_has_the_cloudevents_attributes_and_the_request_context(
     assert doc["subject"] == "p1"
     assert doc["datacontenttype"] == "application/json"
     assert doc["requestid"] == "req-9"
-    assert doc["traceparent"] == ctx.traceparent
+    assert doc["traceparent"] == traceparent == caller
     assert doc["data"] == {"parcel": "p1", "weight_g": 300}
     assert datetime.fromisoformat(doc["time"]).tzinfo is not None
     assert len(doc["id"]) == 36

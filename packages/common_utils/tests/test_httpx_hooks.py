@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import httpx
+from opentelemetry import trace
 
 from common_utils import async_httpx_request_hook, httpx_request_hook, request_context
 
@@ -14,11 +15,14 @@ from common_utils import async_httpx_request_hook, httpx_request_hook, request_c
 def test_sync_hook_sends_the_current_context(echo_server_url: str) -> None:
     with (
         httpx.Client(event_hooks={"request": [httpx_request_hook]}) as client,
+        trace.get_tracer("test").start_as_current_span("call"),
         request_context(request_id="edge-1") as ctx,
     ):
         seen = client.get(echo_server_url).json()
+        traceparent = ctx.traceparent  # the current span's, read while it is current
     assert seen["X-Request-ID"] == "edge-1"
-    assert seen["traceparent"] == ctx.traceparent
+    assert traceparent is not None
+    assert seen["traceparent"] == traceparent
 
 
 def test_async_hook_sends_the_current_context(echo_server_url: str) -> None:

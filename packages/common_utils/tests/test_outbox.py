@@ -167,8 +167,17 @@ def test_the_relay_sends_each_event_in_the_request_context_it_was_published_in(
 
     app = celery_app_for(_filesystem_broker("context"))
     consumer.declare()
-    with request_context(request_id="edge-42") as ctx, atomic_for(Order):
+    from opentelemetry import trace
+
+    # A span is current (the request's, in a service): its trace is the one the event carries.
+    with (
+        trace.get_tracer("test").start_as_current_span("request"),
+        request_context(request_id="edge-42") as ctx,
+        atomic_for(Order),
+    ):
         _place()
+        trace_id = ctx.trace_id
+    assert trace_id is not None
     relay = OutboxRelay(app, aliases=["orders"])
     seen: list[logging.LogRecord] = []
     handler = logging.Handler()
@@ -188,10 +197,10 @@ def test_the_relay_sends_each_event_in_the_request_context_it_was_published_in(
     published = [r for r in seen if r.getMessage().startswith("published event ")]
     found = [(r.request_id, r.event_type) for r in published]  # type: ignore[attr-defined]
     assert found == [("edge-42", "cu.orders.order_placed.v1")]
-    assert published[0].trace_id == ctx.trace_id  # type: ignore[attr-defined]
+    assert published[0].trace_id == trace_id  # type: ignore[attr-defined]
     with app.connection_for_read() as connection:
         message = consumer.queue.bind(connection.default_channel).get(no_ack=True)
     assert message is not None
     # The worker's task_prerun makes these current for the whole task, not only the handlers.
     assert message.headers["x_request_id"] == "edge-42"
-    assert message.headers["traceparent"].split("-")[1] == ctx.trace_id
+    assert message.headers["traceparent"].split("-")[1] == trace_id

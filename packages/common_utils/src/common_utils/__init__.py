@@ -17,10 +17,15 @@ The map:
   ``problem_type``, ``status_title``;
 - errors (``_errors``): one tree under ``CommonUtilsError``.
 
+The trace itself is OpenTelemetry's (``opentelemetry-api``; ``_tracing`` holds the glue): the
+request context reads and writes it with OpenTelemetry's propagator and the logs name its current
+span.
+
 Every client of every service imports this module for the request id, so importing it stays
 cheap: the request context and the errors load at once (standard library only); the event
 envelopes (pydantic), the logging glue and the httpx hooks load on first use of one of their
-names (PEP 562). Type checkers see every name as a plain import.
+names (PEP 562), and OpenTelemetry's API on the first trace read or written. Type checkers see
+every name as a plain import.
 
 Django glue lives in ``common_utils.django``; events through the outbox, the relay, the broker
 and consumers (Celery) in ``common_utils.django.events``.

@@ -1,22 +1,28 @@
-"""The request context: a request id and W3C trace context held in contextvars.
+"""The request context: a request id beside OpenTelemetry's trace context, held in contextvars.
 
 One ``RequestContext`` is current per task or thread (contextvars, so it is safe under ASGI and
 asyncio). The Django middleware, the Celery signals and ``request_context()`` set it; the log
-filter, ``outgoing_headers()`` and the httpx hooks read it.
+filter, ``outgoing_headers()`` and the httpx hooks read it. The trace itself is OpenTelemetry's:
+W3C ``traceparent`` values are read and written by its propagator (``common_utils._tracing``),
+and the span that is current is OpenTelemetry's current span. That module is imported on first
+use, so that ``import common_utils`` stays cheap (the standard library only).
 """
 
 from __future__ import annotations
 
 import contextvars
 import logging
-import os
 import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from common_utils._errors import InvalidRequestIdError, InvalidTraceparentError
+
+if TYPE_CHECKING:
+    from opentelemetry.context import Context
 
 logger = logging.getLogger("common_utils.request")
 
@@ -25,35 +31,46 @@ TRACEPARENT_HEADER = "traceparent"
 
 # Visible ASCII without spaces: safe to echo in a response header and to write in a log line.
 _REQUEST_ID_RE = re.compile(r"[\x21-\x7e]{1,200}")
-# W3C trace context, version-format: version "-" trace-id "-" parent-id "-" trace-flags; a future
-# version may append fields after another "-", which version 00 must not have.
-_TRACEPARENT_RE = re.compile(
-    r"(?P<version>[0-9a-f]{2})-(?P<trace_id>[0-9a-f]{32})-(?P<parent_id>[0-9a-f]{16})"
-    r"-(?P<flags>[0-9a-f]{2})(?P<rest>-.*)?"
-)
-_ZERO_TRACE_ID = "0" * 32
-_ZERO_SPAN_ID = "0" * 16
 
 
 @dataclass(frozen=True, slots=True)
 class RequestContext:
     """What identifies the current unit of work across services.
 
-    ``request_id`` is the ``X-Request-ID`` value; ``trace_id`` and ``span_id`` are this service's
-    position in the W3C trace (``span_id`` is new per context, ``parent_id`` is the caller's span,
-    ``None`` when this context started the trace).
+    ``request_id`` is the ``X-Request-ID`` value, the handle people search logs by.
+    ``trace_context`` is the OpenTelemetry context made current with it: the caller's span taken
+    from a ``traceparent``, or the request's span; ``None`` leaves OpenTelemetry's current context
+    as it is (then ``trace_id``, ``span_id`` and ``traceparent`` read the current span).
+    ``trace_id`` and ``span_id`` are ``None`` when there is no trace: no SDK records spans here
+    and the caller sent no ``traceparent``.
     """
 
     request_id: str
-    trace_id: str
-    span_id: str
-    parent_id: str | None = None
-    trace_flags: str = "00"
+    trace_context: Context | None = field(default=None, compare=False, repr=False)
+
+    def _ids(self) -> tuple[str, str, int] | None:
+        from common_utils import _tracing  # OpenTelemetry, imported on first use
+
+        return _tracing.span_ids(self.trace_context)
 
     @property
-    def traceparent(self) -> str:
-        """The ``traceparent`` header to send downstream: this context's span is their parent."""
-        return f"00-{self.trace_id}-{self.span_id}-{self.trace_flags}"
+    def trace_id(self) -> str | None:
+        """The W3C trace id (32 lowercase hex digits), or ``None`` outside any trace."""
+        ids = self._ids()
+        return None if ids is None else ids[0]
+
+    @property
+    def span_id(self) -> str | None:
+        """The span that calls made in this context descend from (16 hex digits), or ``None``."""
+        ids = self._ids()
+        return None if ids is None else ids[1]
+
+    @property
+    def traceparent(self) -> str | None:
+        """The ``traceparent`` header to send downstream (this context's span is their parent),
+        or ``None`` outside any trace."""
+        ids = self._ids()
+        return None if ids is None else f"00-{ids[0]}-{ids[1]}-{ids[2]:02x}"
 
 
 _current: contextvars.ContextVar[RequestContext | None] = contextvars.ContextVar(
@@ -75,35 +92,31 @@ def validate_request_id(value: str) -> str:
     return value
 
 
+def _trace_context_of(traceparent: str) -> Context:
+    from common_utils import _tracing  # OpenTelemetry, imported on first use
+
+    ctx = _tracing.trace_context_of(traceparent)
+    if ctx is None:
+        raise InvalidTraceparentError(
+            f"traceparent {traceparent[:80]!r} does not follow W3C trace context "
+            "(version-traceid-parentid-flags in lowercase hex, ids not all zero)"
+        )
+    return ctx
+
+
 def parse_traceparent(value: str) -> tuple[str, str, str]:
     """Split a ``traceparent`` header into ``(trace_id, parent_id, trace_flags)``.
 
-    Raises ``InvalidTraceparentError`` for anything W3C trace context says to ignore: a wrong
-    shape, upper-case hex, version ``ff``, an all-zero trace or parent id, extra fields on 00.
+    OpenTelemetry's W3C TraceContext propagator reads it. Raises ``InvalidTraceparentError`` for
+    anything W3C trace context says to ignore: a wrong shape, upper-case hex, version ``ff``, an
+    all-zero trace or parent id, extra fields on version 00. Only the sampled bit of the flags is
+    returned (the others are undefined in version 00).
     """
-    match = _TRACEPARENT_RE.fullmatch(value.strip())
-    if match is None:
-        raise InvalidTraceparentError(
-            f"traceparent {value[:80]!r} is not version-traceid-parentid-flags"
-        )
-    version, trace_id, parent_id, flags = match.group("version", "trace_id", "parent_id", "flags")
-    if version == "ff":
-        raise InvalidTraceparentError(f"traceparent {value[:80]!r} has the forbidden version ff")
-    if version == "00" and match.group("rest"):
-        raise InvalidTraceparentError(f"traceparent {value[:80]!r} has extra fields for version 00")
-    if trace_id == _ZERO_TRACE_ID:
-        raise InvalidTraceparentError(f"traceparent {value[:80]!r} has an all-zero trace id")
-    if parent_id == _ZERO_SPAN_ID:
-        raise InvalidTraceparentError(f"traceparent {value[:80]!r} has an all-zero parent id")
-    return trace_id, parent_id, flags
+    from common_utils import _tracing  # OpenTelemetry, imported on first use
 
-
-def _new_span_id() -> str:
-    while True:
-        # os.urandom is what secrets.token_hex reads; importing secrets would cost more.
-        span_id = os.urandom(8).hex()
-        if span_id != _ZERO_SPAN_ID:
-            return span_id
+    ids = _tracing.span_ids(_trace_context_of(value))
+    assert ids is not None  # _trace_context_of refused every context without a valid span
+    return ids[0], ids[1], f"{ids[2] & 0x01:02x}"
 
 
 def make_request_context(
@@ -111,20 +124,13 @@ def make_request_context(
 ) -> RequestContext:
     """Build a ``RequestContext``: validate what is given, make up what is not.
 
-    A missing request id becomes a new one; a missing traceparent starts a new trace.
+    A missing request id becomes a new one; a ``traceparent`` makes the caller's span the parent
+    of what happens in the context; without one the current trace (if any) goes on.
     """
     rid = new_request_id() if request_id is None else validate_request_id(request_id)
     if traceparent is None:
-        return RequestContext(request_id=rid, trace_id=uuid.uuid4().hex, span_id=_new_span_id())
-    trace_id, parent_id, flags = parse_traceparent(traceparent)
-    return RequestContext(
-        request_id=rid,
-        trace_id=trace_id,
-        span_id=_new_span_id(),
-        parent_id=parent_id,
-        # Only the sampled bit is defined; other bits must not be propagated by version 00 code.
-        trace_flags=f"{int(flags, 16) & 0x01:02x}",
-    )
+        return RequestContext(request_id=rid)
+    return RequestContext(request_id=rid, trace_context=_trace_context_of(traceparent))
 
 
 def lenient_request_context(
@@ -143,22 +149,41 @@ def lenient_request_context(
         except InvalidRequestIdError as exc:
             logger.info("ignoring an invalid request id from %s: %s", source, exc)
             request_id = None
-    if traceparent is not None:
-        try:
-            parse_traceparent(traceparent)
-        except InvalidTraceparentError as exc:
-            logger.info("ignoring an invalid traceparent from %s: %s", source, exc)
-            traceparent = None
-    return make_request_context(request_id=request_id, traceparent=traceparent)
+    rid = new_request_id() if request_id is None else request_id
+    if traceparent is None:
+        return RequestContext(request_id=rid)
+    try:
+        trace_context = _trace_context_of(traceparent)
+    except InvalidTraceparentError as exc:
+        logger.info("ignoring an invalid traceparent from %s: %s", source, exc)
+        from common_utils import _tracing  # OpenTelemetry, imported on first use
+
+        # A new trace: an empty context, so nothing current here becomes the parent.
+        return RequestContext(request_id=rid, trace_context=_tracing.Context())
+    return RequestContext(request_id=rid, trace_context=trace_context)
 
 
 @contextmanager
 def use_request_context(ctx: RequestContext | None) -> Iterator[RequestContext | None]:
-    """Make ``ctx`` the current request context for the ``with`` block, then restore the last."""
+    """Make ``ctx`` the current request context for the ``with`` block, then restore the last.
+
+    Its ``trace_context``, when it has one, is OpenTelemetry's current context for the block too.
+    """
     token = _current.set(ctx)
+    trace_context = None if ctx is None else ctx.trace_context
+    if trace_context is None:
+        try:
+            yield ctx
+        finally:
+            _current.reset(token)
+        return
+    from common_utils import _tracing  # OpenTelemetry, imported on first use
+
+    trace_token = _tracing.attach(trace_context)
     try:
         yield ctx
     finally:
+        _tracing.detach(trace_token)
         _current.reset(token)
 
 
@@ -189,11 +214,15 @@ def get_request_id() -> str | None:
 
 
 def outgoing_headers() -> dict[str, str]:
-    """Return the ``X-Request-ID`` and ``traceparent`` headers for a call made now.
+    """Return the headers that carry the current context on a call made now.
 
-    Empty outside a request context, so it can be merged into any headers unconditionally.
+    ``X-Request-ID`` inside a request context, and the current trace as OpenTelemetry's
+    propagator writes it (``traceparent``, W3C TraceContext by default) when there is one. Empty
+    outside both, so it can be merged into any headers unconditionally.
     """
     ctx = _current.get()
-    if ctx is None:
-        return {}
-    return {REQUEST_ID_HEADER: ctx.request_id, TRACEPARENT_HEADER: ctx.traceparent}
+    headers = {} if ctx is None else {REQUEST_ID_HEADER: ctx.request_id}
+    from common_utils import _tracing  # OpenTelemetry, imported on first use
+
+    _tracing.inject(headers)
+    return headers

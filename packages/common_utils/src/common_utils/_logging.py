@@ -1,9 +1,10 @@
 """Logging glue: a filter that stamps the request context on records, and a JSON formatter.
 
-Attach ``RequestContextLogFilter`` to a handler and every record carries ``request_id``,
-``trace_id`` and ``span_id`` (``None`` outside a request context), so plain formats can use
-``%(request_id)s``. ``JsonLogFormatter`` writes one JSON object per line for production log
-pipelines; it includes the context even without the filter.
+Attach ``RequestContextLogFilter`` to a handler and every record carries ``request_id`` (``None``
+outside a request context) and the ``trace_id`` and ``span_id`` of OpenTelemetry's current span
+(``None`` when there is no valid one), so plain formats can use ``%(request_id)s``.
+``JsonLogFormatter`` writes one JSON object per line for production log pipelines; it includes the
+context even without the filter.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from common_utils._context import current_request_context
+from common_utils._tracing import span_ids
 
 _CONTEXT_FIELDS = ("request_id", "trace_id", "span_id")
 # Attributes every LogRecord has; anything else on a record came from ``extra=`` and is logged.
@@ -26,12 +28,15 @@ _STANDARD_ATTRS = frozenset(
 def _stamp(record: logging.LogRecord) -> None:
     ctx = current_request_context()
     record.request_id = None if ctx is None else ctx.request_id
-    record.trace_id = None if ctx is None else ctx.trace_id
-    record.span_id = None if ctx is None else ctx.span_id
+    # The span current where the line is logged: a span opened inside the request is named,
+    # not only the request's own.
+    ids = span_ids()
+    record.trace_id = None if ids is None else ids[0]
+    record.span_id = None if ids is None else ids[1]
 
 
 class RequestContextLogFilter(logging.Filter):
-    """Add ``request_id``, ``trace_id`` and ``span_id`` of the current context to each record.
+    """Add the current ``request_id`` and OpenTelemetry ``trace_id`` and ``span_id`` to each record.
 
     It never drops a record. A value already on the record (set with ``extra=``) is kept.
     """

@@ -1,4 +1,12 @@
-"""The request context in Celery tasks: sent in each task's headers, current while it runs."""
+"""The request context in Celery tasks: sent in each task's headers, current while it runs.
+
+The request id travels in its own header; the trace goes through OpenTelemetry's propagator
+(``traceparent``, W3C TraceContext by default): injected when a task is published, extracted when
+it starts, so the task's work (and what it calls) continues the publisher's trace. With
+OpenTelemetry's Celery instrumentation on, the trace is its job (it injects its producer span and
+makes its consumer span current): the signals here then carry only the request id, so there is no
+second span, nor a second parent.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +18,7 @@ from typing import Any
 from celery import Task
 from celery.signals import before_task_publish, task_postrun, task_prerun
 
+from common_utils import _tracing
 from common_utils._context import (
     current_request_context,
     lenient_request_context,
@@ -26,11 +35,18 @@ _task_scopes_lock = threading.Lock()
 
 
 def _add_context_headers(headers: dict[str, Any] | None = None, **_: Any) -> None:
-    ctx = current_request_context()
-    if ctx is None or headers is None:
+    if headers is None:
         return
-    headers.setdefault(REQUEST_ID_TASK_HEADER, ctx.request_id)
-    headers.setdefault(TRACEPARENT_TASK_HEADER, ctx.traceparent)
+    ctx = current_request_context()
+    if ctx is not None:
+        headers.setdefault(REQUEST_ID_TASK_HEADER, ctx.request_id)
+    if _tracing.is_instrumented("celery"):
+        return  # its own before_task_publish handler injects its producer span
+    carried: dict[str, str] = {}
+    _tracing.inject(carried)
+    # A trace the publisher put in the headers on purpose (an event's own) wins.
+    for name, value in carried.items():
+        headers.setdefault(name, value)
 
 
 def _header(task: Task[Any, Any], name: str) -> str | None:
@@ -60,9 +76,11 @@ def _enter_task_context(
 ) -> None:
     if task is None or task_id is None:
         return
+    instrumented = _tracing.is_instrumented("celery")
     ctx = lenient_request_context(
         request_id=_header(task, REQUEST_ID_TASK_HEADER),
-        traceparent=_header(task, TRACEPARENT_TASK_HEADER),
+        # Instrumented, the task's trace is its consumer span, already current: left alone.
+        traceparent=None if instrumented else _header(task, TRACEPARENT_TASK_HEADER),
         source=f"the headers of task {task_id}",
     )
     scope = ExitStack()

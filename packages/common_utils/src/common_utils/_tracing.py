@@ -1,0 +1,134 @@
+"""OpenTelemetry glue: common_utils' tracer, trace context in and out of carriers, and whether
+OpenTelemetry's own instrumentation of a library is on.
+
+Everything here goes through ``opentelemetry-api``: the global propagator (W3C TraceContext unless
+the service configured another) and the global tracer provider. With no SDK configured the tracer
+records nothing and exports nothing. This module is loaded on first use, not by ``import
+common_utils``: importing OpenTelemetry's API costs tens of milliseconds.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping, MutableMapping
+from typing import Literal
+
+from opentelemetry import context as otel_context
+from opentelemetry import propagate, trace
+from opentelemetry.context import Context
+from opentelemetry.propagators.textmap import Getter
+from opentelemetry.trace import NoOpTracerProvider, ProxyTracerProvider
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+from common_utils.__about__ import __version__
+
+__all__ = [
+    "Context",
+    "attach",
+    "detach",
+    "extract",
+    "inject",
+    "is_instrumented",
+    "records_spans",
+    "span_ids",
+    "trace_context_of",
+    "tracer",
+]
+
+# A ProxyTracer: it follows the provider a service sets later, so taking it at import is safe.
+tracer = trace.get_tracer("common_utils", __version__)
+
+_W3C = TraceContextTextMapPropagator()
+
+# Library -> (module, class) of OpenTelemetry's instrumentor for it.
+_INSTRUMENTORS = {
+    "django": ("opentelemetry.instrumentation.django", "DjangoInstrumentor"),
+    "celery": ("opentelemetry.instrumentation.celery", "CeleryInstrumentor"),
+    "httpx": ("opentelemetry.instrumentation.httpx", "HTTPXClientInstrumentor"),
+}
+
+attach = otel_context.attach
+detach = otel_context.detach
+
+
+def is_instrumented(library: Literal["django", "celery", "httpx"]) -> bool:
+    """Whether OpenTelemetry's instrumentation of ``library`` is turned on in this process.
+
+    An instrumentor that was never imported cannot have been turned on, so this imports nothing
+    (and costs a dictionary lookup when the instrumentation is not installed or not used).
+    """
+    module_name, class_name = _INSTRUMENTORS[library]
+    module = sys.modules.get(module_name)
+    if module is None:
+        return False
+    instrumentor = getattr(module, class_name, None)
+    # The instrumentors are singletons: calling the class returns the one that was turned on.
+    return instrumentor is not None and bool(instrumentor().is_instrumented_by_opentelemetry)
+
+
+_provider_set: list[bool] = []
+
+
+def records_spans() -> bool:
+    """Whether a tracer provider that records spans (an SDK's) is set in this process.
+
+    Without one every span is a no-op: the request path then opens none at all, and the caller's
+    trace context passes through as it came. A process sets its provider once, so a yes is kept.
+    """
+    if _provider_set:
+        return True
+    if isinstance(trace.get_tracer_provider(), (ProxyTracerProvider, NoOpTracerProvider)):
+        return False
+    _provider_set.append(True)
+    return True
+
+
+class _MappingGetter(Getter[Mapping[str, str]]):
+    """Reads headers from a mapping of single values (Django's ``request.headers``, task headers):
+    the API's default getter also accepts lists, at the cost of an ABC check per header."""
+
+    def get(self, carrier: Mapping[str, str], key: str) -> list[str] | None:
+        value = carrier.get(key)
+        return None if value is None else [value]
+
+    def keys(self, carrier: Mapping[str, str]) -> list[str]:
+        return list(carrier)
+
+
+_GETTER = _MappingGetter()
+
+
+def extract(carrier: Mapping[str, str]) -> Context | None:
+    """The trace context in ``carrier`` (headers) on top of the current context, or ``None``
+    when it holds none or one the propagator ignores (malformed, all-zero ids)."""
+    ctx = propagate.extract(carrier, context=otel_context.get_current(), getter=_GETTER)
+    if not trace.get_current_span(ctx).get_span_context().is_valid:
+        return None
+    return ctx
+
+
+def inject(carrier: MutableMapping[str, str], ctx: Context | None = None) -> None:
+    """Write the trace context of ``ctx`` (default: the current one) into ``carrier``."""
+    propagate.inject(carrier, context=ctx)
+
+
+def trace_context_of(traceparent: str) -> Context | None:
+    """A context holding the caller's span of a W3C ``traceparent`` value, or ``None`` when the
+    value is one W3C trace context says to ignore (the propagator decides, not our code)."""
+    ctx = _W3C.extract({"traceparent": traceparent}, context=Context())
+    if not trace.get_current_span(ctx).get_span_context().is_valid:
+        return None
+    return ctx
+
+
+def span_ids(ctx: Context | None = None) -> tuple[str, str, int] | None:
+    """``(trace_id, span_id, trace_flags)`` of the span current in ``ctx`` (default: the current
+    context) as lowercase hex, or ``None`` when there is no valid span."""
+    span_context = trace.get_current_span(ctx).get_span_context()
+    if not span_context.is_valid:
+        return None
+    return (
+        trace.format_trace_id(span_context.trace_id),
+        trace.format_span_id(span_context.span_id),
+        int(span_context.trace_flags),
+    )
