@@ -162,7 +162,12 @@ class OutboxRelay:
             failure: tuple[ClaimedMessage, str] | None = None
             for message in batch.messages:
                 try:
-                    headers = self._publish(message.event_id, message.event_type, message.payload)
+                    with batch.sending(
+                        message, exchange=self.exchange.name, broker_url=self.app.conf.broker_url
+                    ):
+                        headers = self._publish(
+                            message.event_id, message.event_type, message.payload
+                        )
                 except Exception as exc:
                     failure = (message, _describe_publish_error(exc))
                     break
