@@ -118,23 +118,26 @@ def measure_backlog(aliases: Iterable[str], *, timeout: float) -> dict[str, Back
 
 
 class _Snapshot:
-    """One measurement shared by the four gauges of one collection (they are read together)."""
+    """One measurement shared by the four gauges of one collection.
 
-    def __init__(self, max_age: float = 1.0) -> None:
+    A reader calls the callbacks in the order the gauges were made: the first measures, the
+    others read what it found (measuring again only if that is older than ``max_age``).
+    """
+
+    def __init__(self, max_age: float = 5.0) -> None:
         self.max_age = max_age
         self._lock = threading.Lock()
         self._taken = -float("inf")
         self._value: dict[str, Backlog] | None = None
 
-    def get(self) -> dict[str, Backlog]:
+    def get(self, *, fresh: bool) -> dict[str, Backlog]:
         from common_utils.django._settings import get_settings
         from common_utils.django.events._outbox import outbox_aliases
 
         with self._lock:
-            if time.monotonic() - self._taken > self.max_age:
-                self._value = measure_backlog(
-                    outbox_aliases(), timeout=get_settings().HEALTH_TIMEOUT
-                )
+            if fresh or time.monotonic() - self._taken > self.max_age:
+                timeout = get_settings().HEALTH_TIMEOUT
+                self._value = measure_backlog(outbox_aliases(), timeout=timeout)
                 self._taken = time.monotonic()
             return self._value or {}
 
@@ -149,12 +152,14 @@ def observe_backlog(meter: Meter) -> None:
 
     snapshot = _Snapshot()
 
-    def gauge(read: Callable[[Backlog], float]) -> Callable[[CallbackOptions], list[Observation]]:
+    def gauge(
+        read: Callable[[Backlog], float], *, fresh: bool
+    ) -> Callable[[CallbackOptions], list[Observation]]:
         def observe(options: CallbackOptions) -> list[Observation]:
             # "database", not a dotted name: the label scrapers of /healthz/metrics/ have used.
             return [
                 Observation(read(counts), {"database": alias})
-                for alias, counts in snapshot.get().items()
+                for alias, counts in snapshot.get(fresh=fresh).items()
             ]
 
         return observe
@@ -185,8 +190,9 @@ def observe_backlog(meter: Meter) -> None:
             lambda counts: counts.dead_letters,
         ),
     ):
+        first = name == "commons.outbox.pending_events"
         meter.create_observable_gauge(
-            name, callbacks=[gauge(read)], unit=unit, description=description
+            name, callbacks=[gauge(read, fresh=first)], unit=unit, description=description
         )
 
 

@@ -383,7 +383,7 @@ def record_dead_letter(event_type: object, *, queue: str, reason: str, error: st
         {
             "cloudevents.event_type": label,
             "messaging.consumer.group.name": queue,
-            "commons.dead_letter.reason": reason,
+            "commons.dead_letter.reason": str(reason),
         },
     )
     if delivery is None:

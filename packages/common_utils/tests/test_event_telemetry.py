@@ -1,0 +1,269 @@
+"""The event path on OpenTelemetry: one trace from the publishing request to the consumer.
+
+``publish()`` makes a ``create`` span whose context the envelope carries; the relay's ``send``
+span and the consumer's ``process`` span are its children and link to it. With OpenTelemetry's
+Celery instrumentation on, its spans take the place of the relay's and the consumer's (never two
+spans for one send or one delivery). Counters and the backlog gauges go through the metrics API.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from cu_testproject.cu_orders.models import Order
+from cu_testproject.events import OrderPlaced, new_order_event
+from django.db import transaction
+from opentelemetry import trace
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.trace import SpanKind, StatusCode
+from otel_sdk import Telemetry, install
+
+from common_utils.django import atomic_for, publish
+from common_utils.django.events import OutboxRelay
+from common_utils.django.models import OutboxMessage, ProcessedEvent
+
+ALL = ["default", "orders", "billing", "orders_replica"]
+PLACED = "cu.orders.order_placed.v1"
+
+
+@pytest.fixture
+def telemetry() -> Telemetry:
+    """The SDK's in-memory exporter and reader, emptied of what earlier tests recorded."""
+    sdk = install()
+    sdk.spans.clear()
+    return sdk
+
+
+@pytest.fixture
+def celery_instrumented(telemetry: Telemetry) -> Iterator[None]:
+    """OpenTelemetry's Celery instrumentation, on for one test."""
+    from opentelemetry.instrumentation.celery import CeleryInstrumentor
+
+    instrumentor = CeleryInstrumentor()
+    instrumentor.instrument()
+    try:
+        yield
+    finally:
+        instrumentor.uninstrument()
+
+
+def _place_in_a_request(total: int = 10) -> tuple[ReadableSpan | Any, str]:
+    """Publish an order's event inside a request-like span; return that span and the event id."""
+    tracer = trace.get_tracer("tests")
+    with tracer.start_as_current_span("GET /orders/", kind=SpanKind.SERVER) as request_span:
+        with atomic_for(Order):
+            order = Order.objects.create(total=total)
+            event = new_order_event(OrderPlaced(order_id=order.pk, total=total))
+            publish(event)
+    return request_span, event.id
+
+
+def _one(spans: list[ReadableSpan], name: str) -> ReadableSpan:
+    found = [span for span in spans if span.name == name]
+    assert len(found) == 1, f"{name}: {[span.name for span in spans]}"
+    return found[0]
+
+
+def _relay_and_handle(app: Any, wait: Any, event_id: str) -> None:
+    relay = OutboxRelay(app, aliases=["orders"], batch_size=5)
+    try:
+        assert relay.relay_pending() == 1
+    finally:
+        relay.close()
+    wait(
+        lambda: ProcessedEvent.objects.using("billing").filter(event_id=event_id).exists(),
+        what="the event handled",
+    )
+
+
+@pytest.mark.django_db(databases=ALL, transaction=True)
+def test_publish_relay_and_consumer_make_one_trace(
+    broker: Any, consumer_worker: Any, telemetry: Telemetry, wait: Any
+) -> None:
+    from cu_testproject.celery_app import app
+
+    with consumer_worker(broker):
+        request_span, event_id = _place_in_a_request()
+        _relay_and_handle(app, wait, event_id)
+        wait(lambda: telemetry.finished(name_prefix="process "), what="the process span")
+    spans = telemetry.finished()
+    create = _one(spans, f"create {PLACED}")
+    send = _one(spans, f"send {PLACED}")
+    process = _one(spans, f"process {PLACED}")
+    request = request_span.get_span_context()
+    # One trace: the request, the outbox write, the relay's send and the consumer's handling.
+    assert {create.context.trace_id, send.context.trace_id, process.context.trace_id} == {
+        request.trace_id
+    }
+    assert create.parent is not None and create.parent.span_id == request.span_id
+    for span in (send, process):
+        assert span.parent is not None and span.parent.span_id == create.context.span_id
+        assert [link.context.span_id for link in span.links] == [create.context.span_id]
+    assert (create.kind, send.kind, process.kind) == (
+        SpanKind.PRODUCER,
+        SpanKind.CLIENT,
+        SpanKind.CONSUMER,
+    )
+    system = {"amqp": "rabbitmq", "redis": "redis", "filesystem": "filesystem"}[broker.kind]
+    assert send.attributes is not None and process.attributes is not None
+    assert send.attributes["messaging.system"] == system
+    assert send.attributes["messaging.destination.name"] == "commons.events"
+    assert send.attributes["commons.outbox.batch_size"] == 1
+    assert process.attributes["messaging.consumer.group.name"] == "cu.billing.events"
+    assert process.attributes["cloudevents.event_id"] == event_id
+    assert process.status.status_code == StatusCode.UNSET
+    # The creation context is what the stored envelope carries.
+    row = OutboxMessage.objects.using("orders").get(event_id=event_id)
+    carried = json.loads(row.payload)["traceparent"]
+    assert carried.startswith(
+        f"00-{trace.format_trace_id(create.context.trace_id)}-"
+        f"{trace.format_span_id(create.context.span_id)}-"
+    )
+    # And the counters saw one event of the registered type go each step of the way.
+    assert (
+        telemetry.counter("commons.events.published")[
+            frozenset({("cloudevents.event_type", PLACED), ("database", "orders")})
+        ]
+        >= 1
+    )
+    handled = telemetry.counter("commons.events.handled")
+    assert (
+        handled[
+            frozenset(
+                {
+                    ("cloudevents.event_type", PLACED),
+                    ("messaging.consumer.group.name", "cu.billing.events"),
+                }
+            )
+        ]
+        >= 1
+    )
+    relayed = telemetry.counter("commons.events.relayed")
+    assert relayed[frozenset({("database", "orders"), ("commons.outcome", "sent")})] >= 1
+
+
+@pytest.mark.django_db(databases=ALL, transaction=True)
+@pytest.mark.usefixtures("celery_instrumented")
+def test_with_the_celery_instrumentation_no_span_is_doubled(
+    consumer_worker: Any, telemetry: Telemetry, wait: Any
+) -> None:
+    from conftest import _filesystem_broker
+    from cu_testproject.celery_app import app
+
+    with consumer_worker(_filesystem_broker("otel-celery")):
+        request_span, event_id = _place_in_a_request()
+        _relay_and_handle(app, wait, event_id)
+        wait(lambda: telemetry.finished(name_prefix="run/"), what="the run span")
+    spans = telemetry.finished()
+    create = _one(spans, f"create {PLACED}")
+    apply_async = _one(spans, "apply_async/common_utils.deliver_event")
+    run = _one(spans, "run/common_utils.deliver_event")
+    # The instrumentation's spans are the send and the process spans: Commons made none.
+    assert not [span for span in spans if span.name.startswith(("send ", "process "))]
+    assert [span.kind for span in spans if span.kind == SpanKind.CONSUMER] == [SpanKind.CONSUMER]
+    trace_id = request_span.get_span_context().trace_id
+    assert {create.context.trace_id, apply_async.context.trace_id, run.context.trace_id} == {
+        trace_id
+    }
+    assert apply_async.parent is not None and apply_async.parent.span_id == create.context.span_id
+    assert run.parent is not None and run.parent.span_id == apply_async.context.span_id
+    # Commons described the instrumentation's run span and linked it to the creation context.
+    assert run.attributes is not None
+    assert run.attributes["cloudevents.event_id"] == event_id
+    assert run.attributes["messaging.operation.type"] == "process"
+    assert [link.context.span_id for link in run.links] == [create.context.span_id]
+
+
+@pytest.fixture
+def poisoned() -> Iterator[set[int]]:
+    from cu_testproject.consumer import POISONED_ORDERS
+
+    try:
+        yield POISONED_ORDERS
+    finally:
+        POISONED_ORDERS.clear()
+
+
+@pytest.mark.django_db(databases=ALL, transaction=True)
+def test_retries_and_dead_letters_are_on_the_process_span(
+    telemetry: Telemetry, poisoned: set[int]
+) -> None:
+    from cu_testproject.consumer import consumer
+
+    from common_utils.django.models import DeadLetter
+
+    poisoned.add(7)
+    envelope = new_order_event(OrderPlaced(order_id=7, total=1))
+    # Run here (eagerly): the handler fails, each retry runs at once, the last dead-letters.
+    consumer.task.apply(args=[json.loads(envelope.to_json())])
+    consumer.task.apply(args=[{"id": "x-1", "type": "cu.nobody.knows.v1", "source": "/t"}])
+    spans = telemetry.finished(name_prefix="process ")
+    attempts = [s for s in spans if (s.attributes or {}).get("cloudevents.event_id") == envelope.id]
+    assert len(attempts) == consumer.max_retries + 1
+    assert {s.status.status_code for s in attempts} == {StatusCode.ERROR}
+    assert sorted(e.name for s in attempts for e in s.events) == ["dead_lettered"] + ["retry"] * (
+        consumer.max_retries
+    )
+    (last,) = [s for s in attempts if s.events[0].name == "dead_lettered"]
+    assert last.attributes is not None
+    assert last.attributes["error.type"] == DeadLetter.Reason.HANDLER_FAILED
+    assert last.attributes["commons.event.attempt"] == consumer.max_retries + 1
+    (unknown,) = [s for s in spans if s.name == "process cu.nobody.knows.v1"]
+    assert unknown.status.status_code == StatusCode.ERROR
+    assert [e.name for e in unknown.events] == ["dead_lettered"]
+    assert unknown.attributes is not None
+    assert unknown.attributes["error.type"] == DeadLetter.Reason.UNKNOWN_TYPE
+    dead = telemetry.counter("commons.events.dead_lettered")
+    # An unregistered type is counted as "unknown": the label set stays the registered types.
+    key = frozenset(
+        {
+            ("cloudevents.event_type", "unknown"),
+            ("messaging.consumer.group.name", "cu.billing.events"),
+            ("commons.dead_letter.reason", DeadLetter.Reason.UNKNOWN_TYPE),
+        }
+    )
+    assert dead[key] >= 1
+
+
+@pytest.mark.django_db(databases=ALL, transaction=True)
+def test_a_rolled_back_publish_is_not_counted(telemetry: Telemetry) -> None:
+    key = frozenset({("cloudevents.event_type", PLACED), ("database", "orders")})
+    before = telemetry.counter("commons.events.published").get(key, 0)
+
+    class _Rollback(Exception):
+        pass
+
+    with pytest.raises(_Rollback), atomic_for(Order):
+        publish(new_order_event(OrderPlaced(order_id=1, total=1)))
+        raise _Rollback
+    assert telemetry.counter("commons.events.published").get(key, 0) == before
+    with atomic_for(Order):
+        publish(new_order_event(OrderPlaced(order_id=2, total=1)))
+    assert telemetry.counter("commons.events.published")[key] == before + 1
+    (create, _) = telemetry.finished(name_prefix="create ")  # both writes had their span
+    assert create.attributes is not None and create.attributes["db.namespace"] == "orders"
+
+
+@pytest.mark.django_db(databases=ALL, transaction=True)
+def test_the_backlog_gauges_count_per_database(telemetry: Telemetry) -> None:
+    with transaction.atomic(using="orders"):
+        publish(new_order_event(OrderPlaced(order_id=3, total=1)), using="orders")
+    data = telemetry.metrics.get_metrics_data()
+    assert data is not None
+    gauges = {
+        (metric.name, point.attributes["database"]): point.value  # type: ignore[index]
+        for resource in data.resource_metrics
+        for scope in resource.scope_metrics
+        for metric in scope.metrics
+        if metric.name.startswith(("commons.outbox.", "commons.dead_letters"))
+        for point in metric.data.data_points
+    }
+    assert gauges["commons.outbox.pending_events", "orders"] == 1
+    assert gauges["commons.outbox.pending_events", "billing"] == 0
+    assert gauges["commons.outbox.parked_events", "orders"] == 0
+    assert gauges["commons.dead_letters", "orders"] == 0
+    assert 0 <= gauges["commons.outbox.oldest_pending_age", "orders"] < 60
+    assert "orders_replica" not in {alias for _, alias in gauges}
