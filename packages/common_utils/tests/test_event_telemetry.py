@@ -53,11 +53,13 @@ def celery_instrumented(telemetry: Telemetry) -> Iterator[None]:
 def _place_in_a_request(total: int = 10) -> tuple[ReadableSpan | Any, str]:
     """Publish an order's event inside a request-like span; return that span and the event id."""
     tracer = trace.get_tracer("tests")
-    with tracer.start_as_current_span("GET /orders/", kind=SpanKind.SERVER) as request_span:
-        with atomic_for(Order):
-            order = Order.objects.create(total=total)
-            event = new_order_event(OrderPlaced(order_id=order.pk, total=total))
-            publish(event)
+    with (
+        tracer.start_as_current_span("GET /orders/", kind=SpanKind.SERVER) as request_span,
+        atomic_for(Order),
+    ):
+        order = Order.objects.create(total=total)
+        event = new_order_event(OrderPlaced(order_id=order.pk, total=total))
+        publish(event)
     return request_span, event.id
 
 
@@ -98,9 +100,11 @@ def test_publish_relay_and_consumer_make_one_trace(
     assert {create.context.trace_id, send.context.trace_id, process.context.trace_id} == {
         request.trace_id
     }
-    assert create.parent is not None and create.parent.span_id == request.span_id
+    assert create.parent is not None
+    assert create.parent.span_id == request.span_id
     for span in (send, process):
-        assert span.parent is not None and span.parent.span_id == create.context.span_id
+        assert span.parent is not None
+        assert span.parent.span_id == create.context.span_id
         assert [link.context.span_id for link in span.links] == [create.context.span_id]
     assert (create.kind, send.kind, process.kind) == (
         SpanKind.PRODUCER,
@@ -108,7 +112,8 @@ def test_publish_relay_and_consumer_make_one_trace(
         SpanKind.CONSUMER,
     )
     system = {"amqp": "rabbitmq", "redis": "redis", "filesystem": "filesystem"}[broker.kind]
-    assert send.attributes is not None and process.attributes is not None
+    assert send.attributes is not None
+    assert process.attributes is not None
     assert send.attributes["messaging.system"] == system
     assert send.attributes["messaging.destination.name"] == "commons.events"
     assert send.attributes["commons.outbox.batch_size"] == 1
@@ -168,8 +173,10 @@ def test_with_the_celery_instrumentation_no_span_is_doubled(
     assert {create.context.trace_id, apply_async.context.trace_id, run.context.trace_id} == {
         trace_id
     }
-    assert apply_async.parent is not None and apply_async.parent.span_id == create.context.span_id
-    assert run.parent is not None and run.parent.span_id == apply_async.context.span_id
+    assert apply_async.parent is not None
+    assert apply_async.parent.span_id == create.context.span_id
+    assert run.parent is not None
+    assert run.parent.span_id == apply_async.context.span_id
     # Commons described the instrumentation's run span and linked it to the creation context.
     assert run.attributes is not None
     assert run.attributes["cloudevents.event_id"] == event_id
@@ -236,15 +243,20 @@ def test_a_rolled_back_publish_is_not_counted(telemetry: Telemetry) -> None:
     class _Rollback(Exception):
         pass
 
-    with pytest.raises(_Rollback), atomic_for(Order):
-        publish(new_order_event(OrderPlaced(order_id=1, total=1)))
-        raise _Rollback
+    def publish_then_fail() -> None:
+        with atomic_for(Order):
+            publish(new_order_event(OrderPlaced(order_id=1, total=1)))
+            raise _Rollback
+
+    with pytest.raises(_Rollback):
+        publish_then_fail()
     assert telemetry.counter("commons.events.published").get(key, 0) == before
     with atomic_for(Order):
         publish(new_order_event(OrderPlaced(order_id=2, total=1)))
     assert telemetry.counter("commons.events.published")[key] == before + 1
     (create, _) = telemetry.finished(name_prefix="create ")  # both writes had their span
-    assert create.attributes is not None and create.attributes["db.namespace"] == "orders"
+    assert create.attributes is not None
+    assert create.attributes["db.namespace"] == "orders"
 
 
 @pytest.mark.django_db(databases=ALL, transaction=True)
