@@ -18,7 +18,7 @@ from cu_testproject.events import OrderPlaced, new_order_event
 from django.db import transaction
 from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan
-from opentelemetry.trace import SpanKind, StatusCode
+from opentelemetry.trace import SpanContext, SpanKind, StatusCode
 from otel_sdk import Telemetry, install
 
 from common_utils.django import atomic_for, publish
@@ -42,7 +42,7 @@ def celery_instrumented(telemetry: Telemetry) -> Iterator[None]:
     """OpenTelemetry's Celery instrumentation, on for one test."""
     from opentelemetry.instrumentation.celery import CeleryInstrumentor
 
-    instrumentor = CeleryInstrumentor()
+    instrumentor = CeleryInstrumentor()  # type: ignore[no-untyped-call]
     instrumentor.instrument()
     try:
         yield
@@ -50,7 +50,7 @@ def celery_instrumented(telemetry: Telemetry) -> Iterator[None]:
         instrumentor.uninstrument()
 
 
-def _place_in_a_request(total: int = 10) -> tuple[ReadableSpan | Any, str]:
+def _place_in_a_request(total: int = 10) -> tuple[SpanContext, str]:
     """Publish an order's event inside a request-like span; return that span and the event id."""
     tracer = trace.get_tracer("tests")
     with (
@@ -60,7 +60,13 @@ def _place_in_a_request(total: int = 10) -> tuple[ReadableSpan | Any, str]:
         order = Order.objects.create(total=total)
         event = new_order_event(OrderPlaced(order_id=order.pk, total=total))
         publish(event)
-    return request_span, event.id
+    return request_span.get_span_context(), event.id
+
+
+def _context(span: ReadableSpan) -> SpanContext:
+    context = span.get_span_context()
+    assert isinstance(context, SpanContext)
+    return context
 
 
 def _one(spans: list[ReadableSpan], name: str) -> ReadableSpan:
@@ -95,17 +101,17 @@ def test_publish_relay_and_consumer_make_one_trace(
     create = _one(spans, f"create {PLACED}")
     send = _one(spans, f"send {PLACED}")
     process = _one(spans, f"process {PLACED}")
-    request = request_span.get_span_context()
+    request = request_span
     # One trace: the request, the outbox write, the relay's send and the consumer's handling.
-    assert {create.context.trace_id, send.context.trace_id, process.context.trace_id} == {
+    assert {_context(create).trace_id, _context(send).trace_id, _context(process).trace_id} == {
         request.trace_id
     }
     assert create.parent is not None
     assert create.parent.span_id == request.span_id
     for span in (send, process):
         assert span.parent is not None
-        assert span.parent.span_id == create.context.span_id
-        assert [link.context.span_id for link in span.links] == [create.context.span_id]
+        assert span.parent.span_id == _context(create).span_id
+        assert [link.context.span_id for link in span.links] == [_context(create).span_id]
     assert (create.kind, send.kind, process.kind) == (
         SpanKind.PRODUCER,
         SpanKind.CLIENT,
@@ -124,8 +130,8 @@ def test_publish_relay_and_consumer_make_one_trace(
     row = OutboxMessage.objects.using("orders").get(event_id=event_id)
     carried = json.loads(row.payload)["traceparent"]
     assert carried.startswith(
-        f"00-{trace.format_trace_id(create.context.trace_id)}-"
-        f"{trace.format_span_id(create.context.span_id)}-"
+        f"00-{trace.format_trace_id(_context(create).trace_id)}-"
+        f"{trace.format_span_id(_context(create).span_id)}-"
     )
     # And the counters saw one event of the registered type go each step of the way.
     assert (
@@ -169,19 +175,19 @@ def test_with_the_celery_instrumentation_no_span_is_doubled(
     # The instrumentation's spans are the send and the process spans: Commons made none.
     assert not [span for span in spans if span.name.startswith(("send ", "process "))]
     assert [span.kind for span in spans if span.kind == SpanKind.CONSUMER] == [SpanKind.CONSUMER]
-    trace_id = request_span.get_span_context().trace_id
-    assert {create.context.trace_id, apply_async.context.trace_id, run.context.trace_id} == {
+    trace_id = request_span.trace_id
+    assert {_context(create).trace_id, _context(apply_async).trace_id, _context(run).trace_id} == {
         trace_id
     }
     assert apply_async.parent is not None
-    assert apply_async.parent.span_id == create.context.span_id
+    assert apply_async.parent.span_id == _context(create).span_id
     assert run.parent is not None
-    assert run.parent.span_id == apply_async.context.span_id
+    assert run.parent.span_id == _context(apply_async).span_id
     # Commons described the instrumentation's run span and linked it to the creation context.
     assert run.attributes is not None
     assert run.attributes["cloudevents.event_id"] == event_id
     assert run.attributes["messaging.operation.type"] == "process"
-    assert [link.context.span_id for link in run.links] == [create.context.span_id]
+    assert [link.context.span_id for link in run.links] == [_context(create).span_id]
 
 
 @pytest.fixture
@@ -205,8 +211,8 @@ def test_retries_and_dead_letters_are_on_the_process_span(
     poisoned.add(7)
     envelope = new_order_event(OrderPlaced(order_id=7, total=1))
     # Run here (eagerly): the handler fails, each retry runs at once, the last dead-letters.
-    consumer.task.apply(args=[json.loads(envelope.to_json())])
-    consumer.task.apply(args=[{"id": "x-1", "type": "cu.nobody.knows.v1", "source": "/t"}])
+    consumer.task.apply(args=(json.loads(envelope.to_json()),))
+    consumer.task.apply(args=({"id": "x-1", "type": "cu.nobody.knows.v1", "source": "/t"},))
     spans = telemetry.finished(name_prefix="process ")
     attempts = [s for s in spans if (s.attributes or {}).get("cloudevents.event_id") == envelope.id]
     assert len(attempts) == consumer.max_retries + 1
@@ -266,7 +272,7 @@ def test_the_backlog_gauges_count_per_database(telemetry: Telemetry) -> None:
     data = telemetry.metrics.get_metrics_data()
     assert data is not None
     gauges = {
-        (metric.name, point.attributes["database"]): point.value  # type: ignore[index]
+        (metric.name, point.attributes["database"]): point.value  # type: ignore[index,union-attr]
         for resource in data.resource_metrics
         for scope in resource.scope_metrics
         for metric in scope.metrics
@@ -279,3 +285,82 @@ def test_the_backlog_gauges_count_per_database(telemetry: Telemetry) -> None:
     assert gauges["commons.dead_letters", "orders"] == 0
     assert 0 <= gauges["commons.outbox.oldest_pending_age", "orders"] < 60
     assert "orders_replica" not in {alias for _, alias in gauges}
+
+
+_WITHOUT_SDK = """
+import json
+import django
+django.setup()
+from django.test import Client
+from opentelemetry import trace
+from common_utils import request_context
+from common_utils.django import atomic_for, publish
+from common_utils.django.events import OutboxRelay
+from common_utils.django.models import OutboxMessage
+from cu_testproject.celery_app import app
+from cu_testproject.cu_orders.models import Order
+from cu_testproject.events import OrderPlaced, new_order_event
+
+assert isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)  # no SDK here
+with request_context(traceparent={caller!r}), atomic_for(Order):
+    event = new_order_event(OrderPlaced(order_id=Order.objects.create(total=1).pk, total=1))
+    publish(event)
+row = OutboxMessage.objects.using("orders").get(event_id=event.id)
+relay = OutboxRelay(app, aliases=["orders"])
+try:
+    sent = relay.relay_pending()
+finally:
+    relay.close()
+scrape = Client().get("/healthz/metrics/").content.decode()
+print(json.dumps({{"traceparent": json.loads(row.payload).get("traceparent"), "sent": sent,
+                  "scrape": scrape}}))
+"""
+
+
+@pytest.mark.django_db(databases=ALL, transaction=True)
+def test_without_an_sdk_nothing_fails_and_the_envelope_keeps_the_callers_trace(
+    project_env: Any,
+) -> None:
+    from conftest import _filesystem_broker, run_python
+
+    caller = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    env = project_env(_filesystem_broker("no-sdk"))
+    out = json.loads(run_python(env, "-c", _WITHOUT_SDK.format(caller=caller)))
+    assert out["traceparent"].startswith("00-4bf92f3577b34da6a3ce929d0e0e4736-")
+    assert out["sent"] == 1
+    assert 'commons_outbox_pending_events{database="orders"} 0.0' in out["scrape"]
+
+
+@pytest.mark.django_db(databases=ALL, transaction=True)
+def test_the_scrape_serves_a_services_own_prometheus_reader_whole() -> None:
+    """With the service's MeterProvider reading into a registry, the endpoint serves all of it."""
+    from opentelemetry.exporter.prometheus import PrometheusMetricReader
+    from opentelemetry.sdk.metrics import MeterProvider
+    from prometheus_client import CollectorRegistry
+
+    from common_utils.django._metrics import exposition
+    from common_utils.django.events._backlog import observe_backlog
+
+    with transaction.atomic(using="orders"):
+        publish(new_order_event(OrderPlaced(order_id=4, total=1)), using="orders")
+    registry = CollectorRegistry(auto_describe=False)
+    provider = MeterProvider(metric_readers=[PrometheusMetricReader(registry=registry)])
+    provider.get_meter("service").create_counter("orders.placed", unit="{order}").add(3)
+    # The backlog is not in that registry yet: the endpoint serves it on its own.
+    alone = exposition(registry).decode()
+    assert "orders_placed" not in alone
+    assert 'commons_outbox_pending_events{database="orders"} 1.0' in alone
+    observe_backlog(provider.get_meter("common_utils"))
+    try:
+        text = exposition(registry).decode()
+    finally:
+        provider.shutdown()
+    assert "orders_placed_total" in text
+    assert "target_info" in text  # the service's reader, as the service configured it
+    (pending,) = [
+        line
+        for line in text.splitlines()
+        if line.startswith("commons_outbox_pending_events{") and 'database="orders"' in line
+    ]
+    assert pending.endswith(" 1.0")
+    assert 'otel_scope_name="common_utils"' in pending

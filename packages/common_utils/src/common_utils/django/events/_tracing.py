@@ -96,7 +96,9 @@ def _configured_system() -> str:
 def type_label(event_type: object, registry: EventRegistry | None = None) -> str:
     """``event_type`` if ``registry`` (default: the process-wide one) knows it, else ``unknown``."""
     if registry is None:
-        from common_utils._events import events as registry
+        from common_utils._events import events
+
+        registry = events
     return event_type if isinstance(event_type, str) and event_type in registry else UNKNOWN_TYPE
 
 
