@@ -139,9 +139,12 @@ def creating(event: Envelope[Any], alias: str) -> Iterator[dict[str, str]]:
     """The ``create`` span around writing ``event`` to the outbox of ``alias``.
 
     Yields the envelope fields that carry the creation context (``traceparent``, ``tracestate``),
-    empty when there is no valid trace context to carry (no SDK and no current trace): the
-    envelope then keeps what it has.
+    empty when there is none to carry: the envelope then keeps the trace context ``new_event()``
+    gave it. With no SDK configured there is no span to carry and nothing is done.
     """
+    if not tracing_on():
+        yield {}
+        return
     attributes = {
         "messaging.operation.type": "create",
         "messaging.operation.name": "create",
@@ -301,6 +304,9 @@ def processing(
     fields: Mapping[str, Any] = event if isinstance(event, dict) else {}
     event_type = fields.get("type")
     label = type_label(event_type, registry)
+    if not tracing_on():  # no span to make or describe: the counters only
+        yield from _delivered(trace.INVALID_SPAN, label, queue, is_retry)
+        return
     creation = _creation_context(fields)
     attributes: dict[str, str | int] = {
         "messaging.operation.type": "process",
