@@ -10,8 +10,9 @@ An event type is a pydantic model for the ``data``, registered under a name and 
 
 The CloudEvents ``type`` is ``<name>.v<version>`` (``orders.order.placed.v1``), so a consumer that
 knows only version 1 never mistakes version 2 for it. The envelope also carries the request context
-as the CloudEvents distributed-tracing extension (``traceparent``) and a ``requestid`` extension,
-so the consumer's logs join the producer's.
+as the CloudEvents distributed-tracing extension (``traceparent``, and ``tracestate`` when the
+trace has one: ``publish()`` puts its span's context there) and a ``requestid`` extension, so the
+consumer's logs and spans join the producer's.
 """
 
 from __future__ import annotations
@@ -59,6 +60,9 @@ class Envelope(pydantic.BaseModel, Generic[DataT]):
     datacontenttype: Literal["application/json"] = "application/json"
     # Extensions (lower-case alphanumeric names, as CloudEvents requires).
     traceparent: str | None = None
+    # W3C tracestate (vendor trace data), carried beside traceparent when the trace has one: the
+    # distributed-tracing extension's second attribute. Absent from the JSON when there is none.
+    tracestate: str | None = None
     requestid: str | None = None
     # Order per aggregate (set by the outbox's ``publish(..., key=...)``): the CloudEvents
     # partitioning extension's key, the event's number within it (1, 2, 3 … in commit order),
@@ -147,6 +151,10 @@ class EventRegistry:
             raise UnknownEventTypeError(
                 f"no event class is registered for type {ce_type!r}"
             ) from None
+
+    def __contains__(self, ce_type: object) -> bool:
+        """Whether the CloudEvents type ``ce_type`` (``orders.order.placed.v1``) is registered."""
+        return ce_type in self._by_type
 
     def types(self) -> list[str]:
         """Return every registered CloudEvents type, sorted."""

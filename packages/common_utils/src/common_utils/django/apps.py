@@ -6,7 +6,8 @@ from django.apps import AppConfig
 
 
 class CommonUtilsConfig(AppConfig):
-    """Registers the system checks, and the Celery context signals when Celery is installed."""
+    """Registers the system checks, the backlog's OpenTelemetry gauges, and the Celery context
+    signals when Celery is installed."""
 
     name = "common_utils.django"
     label = "common_utils"
@@ -14,8 +15,11 @@ class CommonUtilsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        """Register the checks and connect the request context to Celery."""
+        """Register the checks, the backlog's gauges, and connect the request context to Celery."""
         from common_utils.django import _checks  # noqa: F401 - registers the checks
+        from common_utils.django.events._backlog import observe_backlog_globally
+
+        observe_backlog_globally()
 
         try:
             from common_utils.django.events import connect_request_context_signals

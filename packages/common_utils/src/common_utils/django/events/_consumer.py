@@ -10,6 +10,7 @@ import logging
 import time
 import weakref
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
@@ -27,6 +28,8 @@ from common_utils.django.events._broker import (
     event_exchange,
 )
 from common_utils.django.events._dead_letters import record_dead_letter
+from common_utils.django.events._tracing import processing
+from common_utils.django.events._tracing import record_dead_letter as record_dead_letter_telemetry
 
 logger = logging.getLogger("common_utils.events")
 
@@ -335,7 +338,9 @@ class EventConsumer:
                 ):
                     break
                 try:
-                    handled += self._run_handlers(envelope)
+                    # Each event's own process span and counters, as when it comes alone.
+                    with self._processing(event, attempt=1):
+                        handled += self._run_handlers(envelope)
                 except _HandlerFailedError as failure:
                     logger.info(
                         "event %s failed in a batch (%s), delivered on its own",
@@ -417,7 +422,25 @@ class EventConsumer:
                 countdown=min(self.retry_backoff * 2 ** min(task.request.retries, 10), 60.0),
                 **self._retry_destination(),
             ) from exc
+        doc = event if isinstance(event, dict) else {}
+        record_dead_letter_telemetry(
+            doc.get("type"), queue=self.queue_name, reason=reason, error=error
+        )
         return 0
+
+    def _processing(self, event: object, *, attempt: int) -> AbstractContextManager[None]:
+        """The ``process`` span of one delivery, and the handled / dead-lettered counters."""
+        from celery.exceptions import Retry
+
+        return processing(
+            event,
+            queue=self.queue_name,
+            exchange=self.exchange.name,
+            broker_url=self.app.conf.broker_url,
+            registry=self.registry,
+            attempt=attempt,
+            is_retry=lambda exc: isinstance(exc, Retry),
+        )
 
     def _make_task(self) -> Task[Any, Any]:
         consumer = self
@@ -442,9 +465,10 @@ class EventConsumer:
             waits: int = 0,
             waiting_since: float | None = None,
         ) -> int:
-            return consumer._deliver(
-                self, event, failures=failures, waits=waits, waiting_since=waiting_since
-            )
+            with consumer._processing(event, attempt=self.request.retries + 1):
+                return consumer._deliver(
+                    self, event, failures=failures, waits=waits, waiting_since=waiting_since
+                )
 
         return deliver_event
 

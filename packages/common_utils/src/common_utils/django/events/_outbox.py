@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -34,6 +34,7 @@ from common_utils.django.events._wakeup import notify_relays
 if TYPE_CHECKING:
     from django.db.models import QuerySet
 
+    from common_utils.django.events._tracing import SendSpans
     from common_utils.django.models import OutboxMessage
 
 
@@ -57,6 +58,10 @@ def publish(
     concurrent transactions publishing to the same key take turns; other keys do not wait.
     Publish one key's events on one database. Raises ``OutboxError`` for a key that is empty
     or longer than 200 characters, or an event that already carries a key.
+
+    The write is a ``create <event type>`` span (OpenTelemetry, a child of the current span); its
+    context becomes the envelope's ``traceparent`` (and ``tracestate``), so the relay's and the
+    consumers' spans join the trace of the request that published the event.
     """
     alias = _resolve_alias(using)
     if not connections[alias].in_atomic_block:
@@ -64,27 +69,33 @@ def publish(
             f"publish({event.type!r}) needs transaction.atomic(using={alias!r}) around it, so "
             "that the event is committed with the data it describes"
         )
+    from common_utils.django.events import _tracing
     from common_utils.django.models import OutboxMessage
 
-    sequence: int | None = None
     if key is not None:
         _check_key(key, event)
-        sequence, prior = _next_in_key(alias, key, event.type)
-        event = event.model_copy(
-            update={"partitionkey": key, "keysequence": sequence, "keyprior": prior or None}
+    with _tracing.creating(event, alias) as trace_fields:
+        sequence: int | None = None
+        update: dict[str, object] = dict(trace_fields)  # the create span is the creation context
+        if key is not None:
+            sequence, prior = _next_in_key(alias, key, event.type)
+            update.update(partitionkey=key, keysequence=sequence, keyprior=prior or None)
+        if update:
+            event = event.model_copy(update=update)
+        now = timezone.now()
+        OutboxMessage.objects.using(alias).create(
+            event_id=event.id,
+            event_type=event.type,
+            payload=event.to_json(),
+            created_at=now,
+            next_attempt_at=now,
+            aggregate_key=key,
+            key_sequence=sequence,
         )
-    now = timezone.now()
-    OutboxMessage.objects.using(alias).create(
-        event_id=event.id,
-        event_type=event.type,
-        payload=event.to_json(),
-        created_at=now,
-        next_attempt_at=now,
-        aggregate_key=key,
-        key_sequence=sequence,
-    )
-    # In the same transaction: the relays hear of the row when it commits, not at their next poll.
-    notify_relays(alias)
+        # In the same transaction: the relays hear of the row when it commits, not at their next
+        # poll.
+        notify_relays(alias)
+    _tracing.count_published_on_commit(event.type, alias)
 
 
 MAX_KEY_LENGTH = 200
@@ -189,15 +200,40 @@ class ClaimedBatch:
         self.messages = messages
         self._sent: list[int] = []
         self._failed: list[tuple[ClaimedMessage, str]] = []
+        self._spans: SendSpans | None = None
         self.result: BatchResult | None = None
+
+    def sending(
+        self, message: ClaimedMessage, *, exchange: str, broker_url: str | None
+    ) -> AbstractContextManager[None]:
+        """Wrap the broker send of ``message`` in its ``send`` span (ended by ``sent``/``failed``).
+
+        The span is a child of, and linked to, the event's creation context (``publish()``'s
+        span, read from the row). Nothing is done while no tracing SDK is configured.
+        """
+        from common_utils.django.events._tracing import SendSpans, tracing_on
+
+        if not tracing_on():
+            return nullcontext()
+        if self._spans is None:
+            self._spans = SendSpans(
+                alias=self.alias, exchange=exchange, broker_url=broker_url, size=len(self.messages)
+            )
+        return self._spans.sending(
+            message.pk, message.event_id, message.event_type, message.payload
+        )
 
     def sent(self, message: ClaimedMessage) -> None:
         """Record that the broker confirmed ``message``."""
         self._sent.append(message.pk)
+        if self._spans is not None:
+            self._spans.sent(message.pk)
 
     def failed(self, message: ClaimedMessage, error: str) -> None:
         """Record that publishing ``message`` failed with ``error``."""
         self._failed.append((message, error))
+        if self._spans is not None:
+            self._spans.failed(message.pk, error)
 
     def _apply(self, *, lease_until: datetime | None = None) -> BatchResult:
         from common_utils.django.models import OutboxMessage
@@ -231,6 +267,11 @@ class ClaimedBatch:
                     rows.filter(pk=message.pk, next_attempt_at=lease_until).update(
                         next_attempt_at=message.due_at or now
                     )
+        from common_utils.django.events._tracing import count_relayed
+
+        if self._spans is not None:
+            self._spans.close()
+        count_relayed(self.alias, sent=result.sent, retry=result.failed, parked=result.parked)
         return result
 
 

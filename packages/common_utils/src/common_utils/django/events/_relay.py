@@ -184,6 +184,21 @@ class OutboxRelay:
         )
         return headers
 
+    def _send(self, batch: ClaimedBatch, parcel: list[ClaimedMessage]) -> list[dict[str, str]]:
+        """Publish ``parcel`` with each event's ``send`` span open (ended by sent or failed).
+
+        One event is sent inside its span, so an instrumentation's span of the send is its child;
+        several share a message, so each one's span is opened before it and none is current.
+        """
+        where = {"exchange": self.exchange.name, "broker_url": self.app.conf.broker_url}
+        if len(parcel) == 1:
+            with batch.sending(parcel[0], **where):
+                return self._publish(parcel)
+        for message in parcel:
+            with batch.sending(message, **where):
+                pass
+        return self._publish(parcel)
+
     def relay_batch(self, alias: str) -> BatchResult:
         """Claim, publish and mark one batch of ``alias``.
 
@@ -200,7 +215,7 @@ class OutboxRelay:
             failure: tuple[list[ClaimedMessage], str] | None = None
             for parcel in self._parcels(batch.messages):
                 try:
-                    headers = self._publish(parcel)
+                    headers = self._send(batch, parcel)
                 except Exception as exc:
                     failure = (parcel, _describe_publish_error(exc))
                     break
