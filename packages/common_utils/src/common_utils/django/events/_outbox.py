@@ -211,9 +211,10 @@ class ClaimedBatch:
         The span is a child of, and linked to, the event's creation context (``publish()``'s
         span, read from the row). Nothing is done while no tracing SDK is configured.
         """
-        from common_utils.django.events._tracing import SendSpans, tracing_on
+        from common_utils._tracing import records_spans
+        from common_utils.django.events._tracing import SendSpans
 
-        if not tracing_on():
+        if not records_spans():
             return nullcontext()
         if self._spans is None:
             self._spans = SendSpans(

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import contextvars
 import re
-import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -44,6 +43,7 @@ from opentelemetry import metrics, propagate, trace
 from opentelemetry.trace import Link, SpanKind, Status, StatusCode
 
 from common_utils.__about__ import __version__
+from common_utils._tracing import is_instrumented, records_spans
 
 if TYPE_CHECKING:
     from common_utils._events import Envelope, EventRegistry
@@ -102,22 +102,6 @@ def type_label(event_type: object, registry: EventRegistry | None = None) -> str
     return event_type if isinstance(event_type, str) and event_type in registry else UNKNOWN_TYPE
 
 
-def tracing_on() -> bool:
-    """Whether a tracer provider was set (an SDK): until then every span is a no-op anyway."""
-    return not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
-
-
-def _celery_instrumented() -> bool:
-    """Whether OpenTelemetry's Celery instrumentation is on in this process.
-
-    An instrumentor never imported was never turned on: nothing is imported here.
-    """
-    module = sys.modules.get("opentelemetry.instrumentation.celery")
-    instrumentor = getattr(module, "CeleryInstrumentor", None)
-    # The instrumentors are singletons: calling the class returns the one that was turned on.
-    return instrumentor is not None and bool(instrumentor().is_instrumented_by_opentelemetry)
-
-
 def _creation_context(fields: Mapping[str, Any]) -> otel_context.Context | None:
     """The creation context an event carries (``traceparent``, ``tracestate``), or ``None``."""
     carrier = {
@@ -142,7 +126,7 @@ def creating(event: Envelope[Any], alias: str) -> Iterator[dict[str, str]]:
     empty when there is none to carry: the envelope then keeps the trace context ``new_event()``
     gave it. With no SDK configured there is no span to carry and nothing is done.
     """
-    if not tracing_on():
+    if not records_spans():
         yield {}
         return
     attributes = {
@@ -211,7 +195,7 @@ class SendSpans:
             "db.namespace": self.alias,
             "commons.outbox.batch_size": self.size,
         }
-        if _celery_instrumented():
+        if is_instrumented("celery"):
             # The instrumentation's apply_async span is the send span: sent in the creation
             # context, it becomes that context's child and injects itself into the headers.
             token = otel_context.attach(creation) if creation is not None else None
@@ -304,7 +288,7 @@ def processing(
     fields: Mapping[str, Any] = event if isinstance(event, dict) else {}
     event_type = fields.get("type")
     label = type_label(event_type, registry)
-    if not tracing_on():  # no span to make or describe: the counters only
+    if not records_spans():  # no span to make or describe: the counters only
         yield from _delivered(trace.INVALID_SPAN, label, queue, is_retry)
         return
     creation = _creation_context(fields)
@@ -329,7 +313,7 @@ def processing(
     if isinstance(fields.get("id"), str):
         attributes["messaging.message.id"] = fields["id"]
     link = None if creation is None else trace.get_current_span(creation).get_span_context()
-    if _celery_instrumented():
+    if is_instrumented("celery"):
         # The instrumentation's run span is the process span: Commons only describes it.
         span = trace.get_current_span()
         span.set_attributes(attributes)
