@@ -32,6 +32,7 @@ from common_auth._errors import (
     TokenExpired,
 )
 from common_auth._locks import AsyncKeyedLocks, KeyedLocks
+from common_auth._telemetry import VerificationTelemetry
 from common_auth._urls import endpoint_url
 from common_utils import outgoing_headers
 
@@ -104,23 +105,28 @@ class IntrospectionVerifier(Generic[ClaimsT]):
         )
 
     def verify(self, token: str) -> ClaimsT:
-        """The claims of an active token, or `InvalidToken` (or `IntrospectionError`)."""
-        key = self._precheck(token)
-        cached = self._cached(key)
-        if cached is None:
-            # Concurrent requests with the same new token ask the issuer once.
-            with self._token_locks.hold(key):
-                cached = self._cached(key) or self._introspect(key, token)
-        return self._unwrap(cached)
+        """The claims of an active token, or `InvalidToken` (or `IntrospectionError`).
+
+        Recorded as ``TokenVerifier.verify`` is, with ``commons.auth.verifier`` ``introspection``.
+        """
+        with VerificationTelemetry("introspection"):
+            key = self._precheck(token)
+            cached = self._cached(key)
+            if cached is None:
+                # Concurrent requests with the same new token ask the issuer once.
+                with self._token_locks.hold(key):
+                    cached = self._cached(key) or self._introspect(key, token)
+            return self._unwrap(cached)
 
     async def averify(self, token: str) -> ClaimsT:
         """Async form of `verify`."""
-        key = self._precheck(token)
-        cached = self._cached(key)
-        if cached is None:
-            async with self._async_token_locks.hold(key):
-                cached = self._cached(key) or await self._aintrospect(key, token)
-        return self._unwrap(cached)
+        with VerificationTelemetry("introspection"):
+            key = self._precheck(token)
+            cached = self._cached(key)
+            if cached is None:
+                async with self._async_token_locks.hold(key):
+                    cached = self._cached(key) or await self._aintrospect(key, token)
+            return self._unwrap(cached)
 
     def _introspect(self, key: str, token: str) -> ClaimsT | InvalidToken:
         try:

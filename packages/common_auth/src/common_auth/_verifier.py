@@ -53,6 +53,7 @@ from common_auth._jwks import (
     KeySource,
     VerificationKey,
 )
+from common_auth._telemetry import VerificationTelemetry
 
 ClaimsT = TypeVar("ClaimsT", bound=AccessTokenClaims, default=AccessTokenClaims)
 
@@ -238,14 +239,20 @@ class TokenVerifier(Generic[ClaimsT]):
         )
 
     def verify(self, token: str) -> ClaimsT:
-        """The claims of `token`, or `InvalidToken` (or `KeySetUnavailable`) saying why not."""
-        parsed = _Parsed(token, self.max_token_bytes, self.algorithms)
-        return self._finish(parsed, self.keys.get_key(parsed.kid))
+        """The claims of `token`, or `InvalidToken` (or `KeySetUnavailable`) saying why not.
+
+        A span ``auth.verify_token`` and the count ``commons.auth.verifications`` record the
+        outcome (see ``common_auth._telemetry``).
+        """
+        with VerificationTelemetry("jwt"):
+            parsed = _Parsed(token, self.max_token_bytes, self.algorithms)
+            return self._finish(parsed, self.keys.get_key(parsed.kid))
 
     async def averify(self, token: str) -> ClaimsT:
         """Async form of `verify` (only a JWKS fetch, when one is due, awaits)."""
-        parsed = _Parsed(token, self.max_token_bytes, self.algorithms)
-        return self._finish(parsed, await self.keys.aget_key(parsed.kid))
+        with VerificationTelemetry("jwt"):
+            parsed = _Parsed(token, self.max_token_bytes, self.algorithms)
+            return self._finish(parsed, await self.keys.aget_key(parsed.kid))
 
     def _finish(self, parsed: _Parsed, key: VerificationKey) -> ClaimsT:
         if parsed.alg not in key.algorithms:
