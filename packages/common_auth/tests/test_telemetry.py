@@ -185,7 +185,9 @@ NO_SDK = textwrap.dedent(
     verifier = TokenVerifier(
         issuer="https://i.test", audience="api", keys=StaticKeySet([key.verification_key()])
     )
-    token = issue_access_token(SigningKeySet(key), issuer="https://i.test", subject="s", audience="api")
+    token = issue_access_token(
+        SigningKeySet(key), issuer="https://i.test", subject="s", audience="api"
+    )
     claims = verifier.verify(token)
     print(type(trace.get_tracer_provider()).__name__, claims.sub)
     """
@@ -195,7 +197,21 @@ NO_SDK = textwrap.dedent(
 def test_without_an_sdk_verification_works_and_records_nothing():
     env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
     done = subprocess.run(
-        [sys.executable, "-c", NO_SDK], capture_output=True, text=True, env=env, timeout=60
+        [sys.executable, "-c", NO_SDK],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["ProxyTracerProvider", "s"]
+
+
+def test_a_verifier_with_telemetry_off_records_nothing(forge, telemetry):
+    verifier = TokenVerifier(issuer=ISSUER, audience=AUDIENCE, keys=forge.keys)
+    verifier.telemetry = False
+    before = telemetry.counts(VERIFICATIONS)
+    verifier.verify(forge.token())
+    assert not telemetry.spans.get_finished_spans()
+    assert not telemetry.added(VERIFICATIONS, before)

@@ -133,9 +133,11 @@ def test_a_failed_call_marks_its_span_and_counts_by_outcome_and_error_class(
 ):
     loopback.route("GET", "/items/1/", loopback.reply(404, {"detail": "no such item"}))
     sync_client, _ = _clients(service)
-    with sync_client(base_url=loopback.url, retry_policy=FAST) as client:
-        with pytest.raises(NotFoundError):
-            client.retrieve()
+    with (
+        sync_client(base_url=loopback.url, retry_policy=FAST) as client,
+        pytest.raises(NotFoundError),
+    ):
+        client.retrieve()
 
     (call,) = _by_kind(telemetry.spans.get_finished_spans(), SpanKind.INTERNAL)
     assert call.status.status_code is StatusCode.ERROR
@@ -156,9 +158,11 @@ def test_a_refused_connection_is_an_error_on_each_attempt_and_on_the_call(
     refused_url, telemetry, service
 ):
     sync_client, _ = _clients(service)
-    with sync_client(base_url=refused_url, retry_policy=FAST) as client:
-        with pytest.raises(APIConnectionError):
-            client.retrieve()
+    with (
+        sync_client(base_url=refused_url, retry_policy=FAST) as client,
+        pytest.raises(APIConnectionError),
+    ):
+        client.retrieve()
 
     spans = telemetry.spans.get_finished_spans()
     attempts = _by_kind(spans, SpanKind.CLIENT)

@@ -32,7 +32,7 @@ from common_auth._errors import (
     TokenExpired,
 )
 from common_auth._locks import AsyncKeyedLocks, KeyedLocks
-from common_auth._telemetry import VerificationTelemetry
+from common_auth._telemetry import NO_TELEMETRY, VerificationTelemetry
 from common_auth._urls import endpoint_url
 from common_utils import outgoing_headers
 
@@ -54,7 +54,12 @@ class IntrospectionVerifier(Generic[ClaimsT]):
         max_entries: bound of the cache.
         max_token_bytes: longer tokens are refused without asking the issuer.
         claims_model: an `AccessTokenClaims` subclass for the answer.
+
+    Each verification is a span and a count by outcome (``common_auth._telemetry``);
+    ``telemetry = False`` (on a subclass or one verifier) records neither.
     """
+
+    telemetry: bool = True
 
     def __init__(
         self,
@@ -109,7 +114,7 @@ class IntrospectionVerifier(Generic[ClaimsT]):
 
         Recorded as ``TokenVerifier.verify`` is, with ``commons.auth.verifier`` ``introspection``.
         """
-        with VerificationTelemetry("introspection"):
+        with VerificationTelemetry("introspection") if self.telemetry else NO_TELEMETRY:
             key = self._precheck(token)
             cached = self._cached(key)
             if cached is None:
@@ -120,7 +125,7 @@ class IntrospectionVerifier(Generic[ClaimsT]):
 
     async def averify(self, token: str) -> ClaimsT:
         """Async form of `verify`."""
-        with VerificationTelemetry("introspection"):
+        with VerificationTelemetry("introspection") if self.telemetry else NO_TELEMETRY:
             key = self._precheck(token)
             cached = self._cached(key)
             if cached is None:

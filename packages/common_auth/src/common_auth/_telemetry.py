@@ -17,18 +17,24 @@ With no SDK configured the spans do not record and the counters go nowhere.
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from contextvars import Token
 from types import TracebackType
 from typing import Any
 
 import httpx
 from opentelemetry import context, metrics, propagate, trace
+from opentelemetry.context import Context
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from common_auth.__about__ import __version__
 from common_auth._errors import IntrospectionError, InvalidToken, KeySetUnavailable
 
-__all__ = ["JWKSFetchTelemetry", "VerificationTelemetry"]
+__all__ = ["NO_TELEMETRY", "JWKSFetchTelemetry", "VerificationTelemetry"]
+
+NO_TELEMETRY: contextlib.nullcontext[None] = contextlib.nullcontext()
+"""What a verifier with ``telemetry = False`` records a verification with: nothing."""
 
 _tracer = trace.get_tracer("common_auth", __version__)
 _meter = metrics.get_meter("common_auth", __version__)
@@ -72,7 +78,7 @@ class _CurrentSpan:
 
     def __init__(self, name: str, kind: SpanKind) -> None:
         self.span = _tracer.start_span(name, kind=kind)
-        self._token: object | None = None
+        self._token: Token[Context] | None = None
 
     def _enter(self) -> None:
         if self.span.is_recording():

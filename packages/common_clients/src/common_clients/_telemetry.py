@@ -34,11 +34,13 @@ from __future__ import annotations
 
 import sys
 import time
+from contextvars import Token
 from types import TracebackType
 from typing import Any
 
 import httpx
 from opentelemetry import context, metrics, propagate, trace
+from opentelemetry.context import Context
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from common_clients.__about__ import __version__
@@ -133,7 +135,7 @@ class AttemptTelemetry:
             self._attributes["http.request.resend_count"] = number
             self._attributes["commons.client.retry_wait"] = waited
         self._span: trace.Span | None = None
-        self._token: object | None = None
+        self._token: Token[Context] | None = None
 
     def __enter__(self) -> AttemptTelemetry:
         if not self._call.instrumented:
@@ -220,7 +222,7 @@ class CallTelemetry:
         )
         self.recording = self.span.is_recording()
         self.instrumented = False
-        self._token: object | None = None
+        self._token: Token[Context] | None = None
         if self.recording:
             self.instrumented = httpx_instrumented(pool)
             self.span.set_attributes(
