@@ -15,6 +15,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from typing import Any
 
 import pytest
 from opentelemetry.trace import SpanKind, StatusCode
@@ -34,12 +35,12 @@ VERIFICATIONS = "commons.auth.verifications"
 FETCHES = "commons.auth.jwks.fetches"
 
 
-def _traceparent(span) -> str:
+def _traceparent(span: Any) -> str:
     ctx = span.get_span_context()
     return f"00-{ctx.trace_id:032x}-{ctx.span_id:016x}-{int(ctx.trace_flags):02x}"
 
 
-def _named(spans, name):
+def _named(spans: Any, name: str) -> list[Any]:
     return [span for span in spans if span.name == name]
 
 

@@ -32,26 +32,26 @@ class Item(BaseModel):
     id: int
 
 
-def _clients(service: str) -> tuple[type[SyncClient], type[AsyncClient]]:
+class ItemsClient(SyncClient):
+    def retrieve(self, **options: Any) -> Item:
+        return self.request(  # type: ignore[no-any-return]
+            "GET", "/items/1/", operation="items_retrieve", cast_to=Item, **options
+        )
+
+
+class AsyncItemsClient(AsyncClient):
+    async def retrieve(self, **options: Any) -> Item:
+        return await self.request(  # type: ignore[no-any-return]
+            "GET", "/items/1/", operation="items_retrieve", cast_to=Item, **options
+        )
+
+
+def _clients(service: str) -> tuple[type[ItemsClient], type[AsyncItemsClient]]:
     """A sync and an async client of ``service`` (unique per test, so metrics are its own)."""
-
-    class ItemsClient(SyncClient):
-        service_name = service
-
-        def retrieve(self, **options: Any) -> Item:
-            return self.request(  # type: ignore[no-any-return]
-                "GET", "/items/1/", operation="items_retrieve", cast_to=Item, **options
-            )
-
-    class AsyncItemsClient(AsyncClient):
-        service_name = service
-
-        async def retrieve(self, **options: Any) -> Item:
-            return await self.request(  # type: ignore[no-any-return]
-                "GET", "/items/1/", operation="items_retrieve", cast_to=Item, **options
-            )
-
-    return ItemsClient, AsyncItemsClient
+    named = {"service_name": service}
+    return type("ItemsClient", (ItemsClient,), named), type(
+        "AsyncItemsClient", (AsyncItemsClient,), named
+    )
 
 
 @pytest.fixture
