@@ -111,13 +111,6 @@ def _outcome(error: BaseException | None) -> str:
     return "error"  # an exception of the caller's own (a hook's, a cancellation)
 
 
-def _server(url: httpx.URL) -> dict[str, Any]:
-    attributes: dict[str, Any] = {"server.address": url.host}
-    port = url.port or (443 if url.scheme == "https" else 80)
-    attributes["server.port"] = port
-    return attributes
-
-
 class AttemptTelemetry:
     """The span (or, with the httpx instrumentation, the event) of one attempt of a call.
 
@@ -139,9 +132,7 @@ class AttemptTelemetry:
 
     def __enter__(self) -> AttemptTelemetry:
         if not self._call.instrumented:
-            self._span = _tracer.start_span(
-                self._call.method, kind=SpanKind.CLIENT, attributes=self._attributes
-            )
+            self._span = _tracer.start_span(self._call.method, kind=SpanKind.CLIENT)
             self._token = context.attach(trace.set_span_in_context(self._span))
         return self
 
@@ -149,13 +140,12 @@ class AttemptTelemetry:
         """``request`` is about to go: its URL on the span, this span's ``traceparent`` on it."""
         if self._span is None:
             return
-        self._span.set_attributes(
-            {
-                "http.request.method": request.method,
-                "url.full": redact_url(request.url),
-                **_server(request.url),
-            }
-        )
+        attributes = self._attributes
+        attributes["http.request.method"] = request.method
+        attributes["url.full"] = redact_url(request.url)
+        url = request.url
+        attributes["server.address"] = url.host
+        attributes["server.port"] = url.port or (443 if url.scheme == "https" else 80)
         propagate.inject(request.headers)
 
     def answered(self, response: httpx.Response) -> None:
@@ -200,6 +190,7 @@ class CallTelemetry:
 
     __slots__ = (
         "_labels",
+        "_request_id",
         "_started",
         "_token",
         "instrumented",
@@ -223,15 +214,9 @@ class CallTelemetry:
         self.recording = self.span.is_recording()
         self.instrumented = False
         self._token: Token[Context] | None = None
+        self._request_id = call.request_id
         if self.recording:
             self.instrumented = httpx_instrumented(pool)
-            self.span.set_attributes(
-                {
-                    **self._labels,
-                    "commons.request_id": call.request_id,
-                    "http.request.method": call.method,
-                }
-            )
         self._started = 0.0
 
     def __enter__(self) -> CallTelemetry:
@@ -270,10 +255,15 @@ class CallTelemetry:
         if self._token is not None:
             context.detach(self._token)
         span = self.span
-        span.set_attribute("commons.client.outcome", outcome)
+        attributes: dict[str, Any] = {
+            **labels,
+            "commons.request_id": self._request_id,
+            "http.request.method": self.method,
+        }
         if isinstance(error, APIStatusError):
-            span.set_attribute("http.response.status_code", error.status_code)
+            attributes["http.response.status_code"] = error.status_code
         if error is not None:
-            span.set_attribute("error.type", type(error).__name__)
+            attributes["error.type"] = type(error).__name__
             span.set_status(Status(StatusCode.ERROR, type(error).__name__))
+        span.set_attributes(attributes)
         span.end()
