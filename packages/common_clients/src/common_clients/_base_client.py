@@ -3,7 +3,8 @@
 :class:`BaseClient` holds the configuration (base URL, timeouts, retries, headers) and turns a call
 into an httpx request through the header policies; :class:`SyncClient` and :class:`AsyncClient`
 differ only in how they send and wait. A call is: build -> send -> (retry?) -> map errors ->
-parse, each step one of the small policies in ``_policies``, ``_retry`` and ``_response``.
+parse, each step one of the small policies in ``_policies``, ``_retry`` and ``_response``; the
+call and each attempt are traced and measured by ``_telemetry`` around them.
 
 Generated code calls :meth:`SyncClient.request` / :meth:`SyncClient.request_page` (and the async
 twins); applications construct a generated client (``UsersClient(base_url=..., auth=...)``) and use
