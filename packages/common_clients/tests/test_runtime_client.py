@@ -143,6 +143,9 @@ def test_the_current_request_id_travels_with_the_call(loopback):
         PetsClient(base_url=loopback.url) as client,
         request_context(request_id="req-from-the-caller") as context,
     ):
+        # Without the call's own spans (this process may have the SDK installed by the
+        # telemetry tests, which then send the attempt's traceparent: test_runtime_telemetry).
+        client.telemetry = False
         client.retrieve(id=1)
     (sent,) = loopback.requests
     assert sent.headers["x-request-id"] == "req-from-the-caller"
