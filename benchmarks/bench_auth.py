@@ -9,8 +9,15 @@
 2. A flood of validly signed tokens with unknown kids from 4 threads: how many JWKS fetches
    reach the issuer, for `JWKSCache` and for ``PyJWKClient`` with the same interval (a short
    one, 1 s, so that the bound shows within seconds; the default is 60 s).
+3. What verification's telemetry (a span and a count per verification, ``common_auth._telemetry``)
+   costs: ``verify`` against the same verifier with ``telemetry = False``, the path with the
+   telemetry code absent; the two take turns every 1/10 of a sample and each keeps its fastest
+   turn. First with no OpenTelemetry SDK in the process (goal <= 1.02), then with the SDK
+   installed (a ``TracerProvider`` with a ``BatchSpanProcessor`` whose exporter drops the spans,
+   and a ``MeterProvider``; goal <= 1.15). ``--telemetry-only`` runs this part alone.
 
-Run: ``python benchmarks/bench_auth.py [--seconds 0.5] [--rounds 5]``. Takes about a minute.
+Run: ``python benchmarks/bench_auth.py [--seconds 0.5] [--rounds 5] [--telemetry-only]``. Takes
+about a minute and a half.
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ from common_auth import (
     JWKSCache,
     SigningKey,
     SigningKeySet,
+    StaticKeySet,
     TokenVerifier,
     UnknownSigningKey,
     issue_access_token,
@@ -226,6 +234,84 @@ def bench_flood(seconds: float, interval: float) -> list[tuple[str, int, int, in
     return rows
 
 
+def _install_sdk() -> None:
+    """The OpenTelemetry SDK as this process's providers: spans through a BatchSpanProcessor to
+    an exporter that drops them, metrics aggregated for a reader that is never read."""
+    from opentelemetry import metrics, trace
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import (
+        BatchSpanProcessor,
+        SpanExporter,
+        SpanExportResult,
+    )
+
+    class Dropped(SpanExporter):
+        def export(self, spans: Any) -> SpanExportResult:
+            return SpanExportResult.SUCCESS
+
+    provider = TracerProvider()
+    provider.add_span_processor(BatchSpanProcessor(Dropped()))
+    trace.set_tracer_provider(provider)
+    metrics.set_meter_provider(MeterProvider(metric_readers=[InMemoryMetricReader()]))
+
+
+def bench_telemetry(seconds: float, rounds: int) -> list[tuple[str, str, float, float]]:
+    """(phase, alg, verifications/s traced, verifications/s with telemetry off) per alg, first
+    with no SDK, then with the SDK installed (for good: run it last)."""
+    rows = []
+    keys = {alg: SigningKey.generate(alg, kid=f"{alg.lower()}-1") for alg in ALGORITHMS}
+    setups = []
+    for alg, key in keys.items():
+        tokens = [
+            issue_access_token(
+                SigningKeySet(key), issuer=ISSUER, subject=f"user-{i}", audience=AUDIENCE
+            )
+            for i in range(TOKENS_PER_ALG)
+        ]
+        traced = TokenVerifier(
+            issuer=ISSUER, audience=AUDIENCE, keys=StaticKeySet([key.verification_key()])
+        )
+        absent = TokenVerifier(
+            issuer=ISSUER, audience=AUDIENCE, keys=StaticKeySet([key.verification_key()])
+        )
+        absent.telemetry = False
+        setups.append((alg, tokens, traced, absent))
+    for phase in ("no SDK", "SDK, batch"):
+        if phase != "no SDK":
+            _install_sdk()
+        for alg, tokens, traced, absent in setups:
+            samples: dict[str, list[float]] = {"traced": [], "absent": []}
+            _rate(traced.verify, tokens, seconds / 5)
+            _rate(absent.verify, tokens, seconds / 5)
+            for _ in range(rounds):
+                # The two take turns every 1/10 of a sample, and each keeps its fastest turn: the
+                # difference is a few percent, which a shared machine's load would drown.
+                for _ in range(10):
+                    samples["traced"].append(_rate(traced.verify, tokens[:20], seconds / 10))
+                    samples["absent"].append(_rate(absent.verify, tokens[:20], seconds / 10))
+            rows.append(
+                (
+                    phase,
+                    alg,
+                    max(samples["traced"]),
+                    max(samples["absent"]),
+                )
+            )
+    return rows
+
+
+def _print_telemetry(seconds: float, rounds: int) -> None:
+    print("\ntelemetry: verifications per second, traced against telemetry = False")
+    print(f"{'':<12}{'alg':<7}{'traced':>12}{'absent':>12}{'cost':>8}  goal")
+    for phase, alg, traced, absent in bench_telemetry(seconds, rounds):
+        goal = "<= 1.02x" if phase == "no SDK" else "<= 1.15x"
+        print(
+            f"{phase:<12}{alg:<7}{traced:>12,.0f}{absent:>12,.0f}{absent / traced:>7.3f}x  {goal}"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=0.5, help="length of one sample")
@@ -234,7 +320,11 @@ def main() -> None:
     parser.add_argument(
         "--refetch-interval", type=float, default=1.0, help="unknown-kid refetch interval"
     )
+    parser.add_argument("--telemetry-only", action="store_true")
     args = parser.parse_args()
+    if args.telemetry_only:
+        _print_telemetry(args.seconds, args.rounds)
+        return
 
     print(
         f"PyJWT {jwt.__version__}; {TOKENS_PER_ALG} distinct tokens per algorithm; "
@@ -259,6 +349,9 @@ def main() -> None:
     print(f"{'':<14}{'forged tokens':>15}{'JWKS fetches':>15}{'at most':>10}")
     for name, sent, fetches, bound in bench_flood(args.flood_seconds, interval):
         print(f"{name:<14}{sent:>15,}{fetches:>15}{bound:>10}")
+
+    # Last: it installs the SDK in this process, for good.
+    _print_telemetry(args.seconds, args.rounds)
 
 
 if __name__ == "__main__":

@@ -20,11 +20,22 @@ A last row: ``retrieve`` of a generated client built with ``cache=HTTPCache()`` 
 loopback server, whose answer says ``Cache-Control: max-age=3600``: served from memory, against
 the hand-written client asking the server each time (a ratio below 1 is the cache's gain).
 
+What the calls' telemetry (``common_clients._telemetry``: a span per call and per attempt,
+the call metrics) costs, each row against the same generated client with ``telemetry = False``,
+which skips every telemetry step: the path with the telemetry code absent, measured in the same
+rounds, the two taking turns every few calls; each side's figure is its fastest turn. First with
+no OpenTelemetry SDK in the process (what a service that has not turned tracing on pays; goal
+<= 1.02), then, once this process has installed the SDK (a ``TracerProvider`` with a
+``BatchSpanProcessor`` and a ``MeterProvider``), with every call traced and measured (goal
+<= 1.15). The batch processor hands the spans to an exporter that drops them, so the rows show
+the cost of recording, not of a network. Both over ``MockTransport`` (no network: the harshest
+view) and over the loopback server. ``--telemetry-only`` runs this part alone.
+
 Then, in the same run, generation time and peak memory on the largest document against
 openapi-python-client (``bench_codegen.compare``; ``--codegen-rounds 0`` leaves it out).
 
-Run: ``python benchmarks/bench_clients.py [--rounds 7] [--calls 2000] [--codegen-rounds 3]``.
-About three minutes.
+Run: ``python benchmarks/bench_clients.py [--rounds 7] [--calls 2000] [--codegen-rounds 3]
+[--telemetry-only]``. About four minutes.
 """
 
 from __future__ import annotations
@@ -209,6 +220,103 @@ def _cached(base_url: str, rounds: int, calls: int) -> tuple[str, float, float]:
     return ("loopback server: retrieve, cache hit", *(statistics.median(t) for t in times))
 
 
+def _telemetry_rows(
+    label: str,
+    base_url: str,
+    transport: Callable[[], httpx.BaseTransport | None],
+    rounds: int,
+    calls: int,
+) -> list[tuple[str, float, float]]:
+    """``retrieve`` and ``create`` of a client with telemetry against one without, interleaved."""
+    traced = InventoryClient(base_url=base_url, transport=transport(), max_retries=0)
+    absent = InventoryClient(base_url=base_url, transport=transport(), max_retries=0)
+    absent.telemetry = False
+    operations: dict[str, tuple[Callable[[], object], ...]] = {
+        "retrieve": (
+            lambda: traced.products.retrieve(id=1),
+            lambda: absent.products.retrieve(id=1),
+        ),
+        "create": (
+            lambda: traced.products.create(body=REQUEST),
+            lambda: absent.products.create(body=REQUEST),
+        ),
+    }
+    rows = []
+    chunk = max(calls // 20, 1)
+    for name, sides in operations.items():
+        times: list[list[float]] = [[] for _ in sides]
+        for side in sides:
+            _per_call(side, calls // 10)
+        for _ in range(rounds):
+            # The two sides take turns every few calls, and each keeps its fastest turn: the
+            # difference measured is a few percent, which the load of a shared machine would
+            # otherwise drown (the fastest turn is the one the least disturbed).
+            for _ in range(calls // chunk):
+                for side, record in zip(sides, times, strict=True):
+                    record.append(_per_call(side, chunk))
+        ours, theirs = (min(record) for record in times)
+        rows.append((f"{label}: {name}", ours, theirs))
+    traced.close()
+    absent.close()
+    return rows
+
+
+def _install_sdk() -> None:
+    """The OpenTelemetry SDK as this process's providers: spans through a BatchSpanProcessor to
+    an exporter that drops them, metrics aggregated for a reader that is never read."""
+    from opentelemetry import metrics, trace
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import (
+        BatchSpanProcessor,
+        SpanExporter,
+        SpanExportResult,
+    )
+
+    class Dropped(SpanExporter):
+        def export(self, spans: Any) -> SpanExportResult:
+            return SpanExportResult.SUCCESS
+
+    provider = TracerProvider()
+    provider.add_span_processor(BatchSpanProcessor(Dropped()))
+    trace.set_tracer_provider(provider)
+    metrics.set_meter_provider(MeterProvider(metric_readers=[InMemoryMetricReader()]))
+
+
+def _telemetry(rounds: int, calls: int) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    loopback = f"http://127.0.0.1:{server.server_address[1]}"
+    results: list[tuple[str, list[tuple[str, float, float]], str]] = []
+    try:
+        for phase, goal in (("no SDK", "goal <= 1.02"), ("SDK, batch", "goal <= 1.15")):
+            if phase != "no SDK":
+                _install_sdk()
+            rows = _telemetry_rows(
+                "MockTransport",
+                "http://inventory.internal",
+                lambda: httpx.MockTransport(_answer),
+                rounds,
+                calls,
+            )
+            rows += _telemetry_rows(
+                "loopback server", loopback, lambda: None, rounds, max(calls // 2, 100)
+            )
+            results.append((phase, rows, goal))
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+    print(f"\nTelemetry: per-call time, fastest turn of {rounds} rounds (microseconds per call)\n")
+    for phase, rows, goal in results:
+        print(f"{phase:<36} {'traced':>10} {'absent':>13} {'ratio':>7}  {goal}")
+        for label, ours, theirs in rows:
+            print(f"  {label:<34} {ours:>10.1f} {theirs:>13.1f} {ours / theirs:>7.3f}")
+
+
 def _import_seconds(statement: str, runs: int) -> float:
     code = f"import time; t = time.perf_counter(); {statement}; print(time.perf_counter() - t)"
     times = [
@@ -228,7 +336,11 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument("--codegen-rounds", type=int, default=3)
     parser.add_argument("--document", default="github-ghec")
+    parser.add_argument("--telemetry-only", action="store_true")
     arguments = parser.parse_args()
+    if arguments.telemetry_only:
+        _telemetry(arguments.rounds, arguments.calls)
+        return
 
     rows = _compare(
         "MockTransport",
@@ -272,6 +384,9 @@ def main() -> None:
     print(f"{'import httpx, pydantic (floor)':<40} {floor * 1000:>8.1f}")
     print(f"{'import inventory_client':<40} {client * 1000:>8.1f}")
     print(f"{'  beyond the floor':<40} {(client - floor) * 1000:>8.1f}")
+
+    # Last: it installs the SDK in this process, for good.
+    _telemetry(arguments.rounds, arguments.calls)
 
     if arguments.codegen_rounds > 0:
         # This script's folder is on sys.path when it runs: the generator's benchmark is beside it.

@@ -545,6 +545,7 @@ class JWKSServer:
     gate: threading.Event = field(default_factory=threading.Event)
     requested: threading.Event = field(default_factory=threading.Event)  # a GET arrived
     provider: Callable[[], dict[str, Any]] | None = None  # when set, serves its live document
+    received: list[dict[str, str]] = field(default_factory=list)  # each GET's headers, lower-cased
 
     def publish(self, *keys: SigningKey) -> None:
         self.document = {"keys": [key.public_jwk() for key in keys]}
@@ -560,6 +561,7 @@ def jwks_server(forge: TokenForge) -> Iterator[JWKSServer]:
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
+            state.received.append({k.lower(): v for k, v in self.headers.items()})
             state.requested.set()
             state.gate.wait(timeout=10)
             with lock:
@@ -764,3 +766,61 @@ def verifications(live_settings: Any) -> list[str]:
 
     verifier.verify = counting  # type: ignore[method-assign]
     return calls
+
+
+# -- the OpenTelemetry SDK, for the tests of spans and counters ------------------------------
+
+
+@dataclass
+class Telemetry:
+    """The SDK this test process reports to: finished spans, and the counters read so far."""
+
+    spans: Any  # InMemorySpanExporter
+    reader: Any  # InMemoryMetricReader
+
+    def counts(self, name: str) -> dict[frozenset[tuple[str, Any]], int]:
+        """Counter ``name``'s values by attribute set, as read now."""
+        data = self.reader.get_metrics_data()
+        found: dict[frozenset[tuple[str, Any]], int] = {}
+        for resource in data.resource_metrics if data else ():
+            for scope in resource.scope_metrics:
+                for metric in scope.metrics:
+                    if metric.name == name:
+                        for point in metric.data.data_points:
+                            found[frozenset(point.attributes.items())] = point.value
+        return found
+
+    def added(self, name: str, before: dict[frozenset[tuple[str, Any]], int]) -> dict[str, int]:
+        """What counter ``name`` gained since ``before``, by its last attribute's value."""
+        gained = {}
+        for labels, value in self.counts(name).items():
+            delta = value - before.get(labels, 0)
+            if delta:
+                gained[",".join(f"{k}={v}" for k, v in sorted(labels))] = delta
+        return gained
+
+
+@pytest.fixture(scope="session")
+def _telemetry_sdk() -> Telemetry:
+    """The OpenTelemetry SDK as the global providers, once per process (it can be set once)."""
+    from opentelemetry import metrics, trace
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    trace.set_tracer_provider(provider)
+    reader = InMemoryMetricReader()
+    metrics.set_meter_provider(MeterProvider(metric_readers=[reader]))
+    return Telemetry(exporter, reader)
+
+
+@pytest.fixture
+def telemetry(_telemetry_sdk: Telemetry) -> Telemetry:
+    """The process's SDK with no span left from an earlier test."""
+    _telemetry_sdk.spans.clear()
+    return _telemetry_sdk

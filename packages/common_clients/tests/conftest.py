@@ -176,3 +176,53 @@ def refused_url() -> str:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     return f"http://127.0.0.1:{port}"
+
+
+@dataclass
+class Telemetry:
+    """The SDK this test process reports to: finished spans, and the metrics read so far."""
+
+    spans: Any  # InMemorySpanExporter
+    reader: Any  # InMemoryMetricReader
+
+    def points(self, name: str, **labels: str) -> list[Any]:
+        """The data points of metric ``name`` whose attributes include ``labels``."""
+        data = self.reader.get_metrics_data()
+        found = []
+        for resource in data.resource_metrics if data else ():
+            for scope in resource.scope_metrics:
+                for metric in scope.metrics:
+                    if metric.name != name:
+                        continue
+                    for point in metric.data.data_points:
+                        attributes = dict(point.attributes)
+                        if all(attributes.get(k) == v for k, v in labels.items()):
+                            found.append(point)
+        return found
+
+
+@pytest.fixture(scope="session")
+def _telemetry_sdk() -> Telemetry:
+    """The OpenTelemetry SDK, installed as the global providers once per process (it can be set
+    only once): spans to memory as they end, metrics read on demand."""
+    from opentelemetry import metrics, trace
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    trace.set_tracer_provider(provider)
+    reader = InMemoryMetricReader()
+    metrics.set_meter_provider(MeterProvider(metric_readers=[reader]))
+    return Telemetry(exporter, reader)
+
+
+@pytest.fixture
+def telemetry(_telemetry_sdk: Telemetry) -> Telemetry:
+    """The process's SDK with no span left from an earlier test."""
+    _telemetry_sdk.spans.clear()
+    return _telemetry_sdk

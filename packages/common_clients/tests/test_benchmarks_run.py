@@ -26,6 +26,11 @@ ROW = re.compile(
     r"\s+([\d.]+)$",
     re.MULTILINE,
 )
+# The telemetry rows, indented under their phase ("no SDK", then "SDK, batch").
+TELEMETRY_ROW = re.compile(
+    r"^  (MockTransport|loopback server): (retrieve|create)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)$",
+    re.MULTILINE,
+)
 
 
 def _script(name: str) -> Path:
@@ -56,6 +61,15 @@ def test_the_client_benchmark_reports_per_call_ratios_and_import_time() -> None:
         assert float(theirs) > 0
         assert float(ratio) == pytest.approx(float(ours) / float(theirs), rel=0.01)
     assert re.search(r"^import inventory_client\s+[\d.]+$", result.stdout, re.MULTILINE)
+    # Telemetry against the same client with telemetry = False: without, then with the SDK.
+    phases = re.findall(r"^(no SDK|SDK, batch) ", result.stdout, re.MULTILINE)
+    assert phases == ["no SDK", "SDK, batch"], result.stdout
+    telemetry = TELEMETRY_ROW.findall(result.stdout)
+    assert len(telemetry) == 8, result.stdout
+    for *_, traced, absent, ratio in telemetry:
+        assert float(traced) > 0
+        assert float(absent) > 0
+        assert float(ratio) == pytest.approx(float(traced) / float(absent), rel=0.01)
 
 
 @pytest.mark.slow

@@ -32,6 +32,7 @@ from common_auth._errors import (
     TokenExpired,
 )
 from common_auth._locks import AsyncKeyedLocks, KeyedLocks
+from common_auth._telemetry import NO_TELEMETRY, VerificationTelemetry
 from common_auth._urls import endpoint_url
 from common_utils import outgoing_headers
 
@@ -53,7 +54,12 @@ class IntrospectionVerifier(Generic[ClaimsT]):
         max_entries: bound of the cache.
         max_token_bytes: longer tokens are refused without asking the issuer.
         claims_model: an `AccessTokenClaims` subclass for the answer.
+
+    Each verification is a span and a count by outcome (``common_auth._telemetry``);
+    ``telemetry = False`` (on a subclass or one verifier) records neither.
     """
+
+    telemetry: bool = True
 
     def __init__(
         self,
@@ -104,23 +110,28 @@ class IntrospectionVerifier(Generic[ClaimsT]):
         )
 
     def verify(self, token: str) -> ClaimsT:
-        """The claims of an active token, or `InvalidToken` (or `IntrospectionError`)."""
-        key = self._precheck(token)
-        cached = self._cached(key)
-        if cached is None:
-            # Concurrent requests with the same new token ask the issuer once.
-            with self._token_locks.hold(key):
-                cached = self._cached(key) or self._introspect(key, token)
-        return self._unwrap(cached)
+        """The claims of an active token, or `InvalidToken` (or `IntrospectionError`).
+
+        Recorded as ``TokenVerifier.verify`` is, with ``commons.auth.verifier`` ``introspection``.
+        """
+        with VerificationTelemetry("introspection") if self.telemetry else NO_TELEMETRY:
+            key = self._precheck(token)
+            cached = self._cached(key)
+            if cached is None:
+                # Concurrent requests with the same new token ask the issuer once.
+                with self._token_locks.hold(key):
+                    cached = self._cached(key) or self._introspect(key, token)
+            return self._unwrap(cached)
 
     async def averify(self, token: str) -> ClaimsT:
         """Async form of `verify`."""
-        key = self._precheck(token)
-        cached = self._cached(key)
-        if cached is None:
-            async with self._async_token_locks.hold(key):
-                cached = self._cached(key) or await self._aintrospect(key, token)
-        return self._unwrap(cached)
+        with VerificationTelemetry("introspection") if self.telemetry else NO_TELEMETRY:
+            key = self._precheck(token)
+            cached = self._cached(key)
+            if cached is None:
+                async with self._async_token_locks.hold(key):
+                    cached = self._cached(key) or await self._aintrospect(key, token)
+            return self._unwrap(cached)
 
     def _introspect(self, key: str, token: str) -> ClaimsT | InvalidToken:
         try:

@@ -36,6 +36,7 @@ from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
 
 from common_auth._errors import ConfigurationError, KeySetUnavailable, UnknownSigningKey
 from common_auth._locks import LoopLocks
+from common_auth._telemetry import JWKSFetchTelemetry
 from common_auth._urls import endpoint_url
 from common_utils import outgoing_headers
 
@@ -295,7 +296,7 @@ class JWKSCache:
     def refresh(self) -> None:
         """Fetch the JWKS now (at start-up, say); a failure keeps the keys already held."""
         with self._thread_lock:
-            self._apply(self._fetch())
+            self._fetch_and_apply()
 
     async def arefresh(self) -> None:
         """Async form of `refresh`."""
@@ -306,20 +307,27 @@ class JWKSCache:
         with self._thread_lock:
             # Whoever waited here while another fetched uses that fetch's keys.
             if self._generation == generation and self._fetch_allowed(kid):
-                self._apply(self._fetch())
+                self._fetch_and_apply()
 
-    def _fetch(self) -> httpx.Response | Exception:
+    def _fetch_and_apply(self) -> None:
+        with JWKSFetchTelemetry(self.jwks_url) as telemetry:
+            outcome = self._fetch(telemetry)
+            result, keys = self._apply(outcome)
+            telemetry.finished(outcome, result, keys)
+
+    def _fetch(self, telemetry: JWKSFetchTelemetry) -> httpx.Response | Exception:
+        headers = telemetry.headers({"Accept": "application/json", **outgoing_headers()})
         try:
             with httpx.Client(timeout=self.timeout) as client:
-                return client.get(
-                    self.jwks_url, headers={"Accept": "application/json", **outgoing_headers()}
-                )
+                return client.get(self.jwks_url, headers=headers)
         except httpx.HTTPError as exc:
             return exc
 
     # -- applying a fetch ------------------------------------------------------------------
 
-    def _apply(self, outcome: httpx.Response | Exception) -> None:
+    def _apply(self, outcome: httpx.Response | Exception) -> tuple[str, int]:
+        """Take a fetch's keys, or keep the cached ones; its result (``ok``, ``unreachable``,
+        ``http_error``, ``invalid``) and how many keys it gave."""
         self.fetch_count += 1
         self._generation += 1
         self._last_attempt = self._clock()
@@ -333,12 +341,15 @@ class JWKSCache:
                 exc,
                 "keeping the cached keys" if self._loaded else "no keys cached",
             )
-            return
+            if isinstance(outcome, Exception):
+                return "unreachable", 0
+            return ("http_error" if outcome.status_code != 200 else "invalid"), 0
         self._keys = keys
         self._loaded = True
         self._last_failed = False
         self._fresh_until = self._last_attempt + ttl
         logger.debug("JWKS of %s: %d key(s), fresh for %.0fs", self.jwks_url, len(keys), ttl)
+        return "ok", len(keys)
 
     def _parse(
         self, outcome: httpx.Response | Exception

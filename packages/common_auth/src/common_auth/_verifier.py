@@ -53,6 +53,7 @@ from common_auth._jwks import (
     KeySource,
     VerificationKey,
 )
+from common_auth._telemetry import NO_TELEMETRY, VerificationTelemetry
 
 ClaimsT = TypeVar("ClaimsT", bound=AccessTokenClaims, default=AccessTokenClaims)
 
@@ -195,7 +196,12 @@ class TokenVerifier(Generic[ClaimsT]):
         required_claims: claims that must be present.
         max_token_bytes: longer tokens are refused before any decoding.
         claims_model: an `AccessTokenClaims` subclass to validate the claims into.
+
+    Each verification is a span and a count by outcome (``common_auth._telemetry``);
+    ``telemetry = False`` (on a subclass or one verifier) records neither.
     """
+
+    telemetry: bool = True
 
     def __init__(
         self,
@@ -238,14 +244,20 @@ class TokenVerifier(Generic[ClaimsT]):
         )
 
     def verify(self, token: str) -> ClaimsT:
-        """The claims of `token`, or `InvalidToken` (or `KeySetUnavailable`) saying why not."""
-        parsed = _Parsed(token, self.max_token_bytes, self.algorithms)
-        return self._finish(parsed, self.keys.get_key(parsed.kid))
+        """The claims of `token`, or `InvalidToken` (or `KeySetUnavailable`) saying why not.
+
+        A span ``auth.verify_token`` and the count ``commons.auth.verifications`` record the
+        outcome (see ``common_auth._telemetry``).
+        """
+        with VerificationTelemetry("jwt") if self.telemetry else NO_TELEMETRY:
+            parsed = _Parsed(token, self.max_token_bytes, self.algorithms)
+            return self._finish(parsed, self.keys.get_key(parsed.kid))
 
     async def averify(self, token: str) -> ClaimsT:
         """Async form of `verify` (only a JWKS fetch, when one is due, awaits)."""
-        parsed = _Parsed(token, self.max_token_bytes, self.algorithms)
-        return self._finish(parsed, await self.keys.aget_key(parsed.kid))
+        with VerificationTelemetry("jwt") if self.telemetry else NO_TELEMETRY:
+            parsed = _Parsed(token, self.max_token_bytes, self.algorithms)
+            return self._finish(parsed, await self.keys.aget_key(parsed.kid))
 
     def _finish(self, parsed: _Parsed, key: VerificationKey) -> ClaimsT:
         if parsed.alg not in key.algorithms:

@@ -3,7 +3,8 @@
 :class:`BaseClient` holds the configuration (base URL, timeouts, retries, headers) and turns a call
 into an httpx request through the header policies; :class:`SyncClient` and :class:`AsyncClient`
 differ only in how they send and wait. A call is: build -> send -> (retry?) -> map errors ->
-parse, each step one of the small policies in ``_policies``, ``_retry`` and ``_response``.
+parse, each step one of the small policies in ``_policies``, ``_retry`` and ``_response``; the
+call and each attempt are traced and measured by ``_telemetry`` around them.
 
 Generated code calls :meth:`SyncClient.request` / :meth:`SyncClient.request_page` (and the async
 twins); applications construct a generated client (``UsersClient(base_url=..., auth=...)``) and use
@@ -15,6 +16,7 @@ pool, as the Stripe and OpenAI SDKs do.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import dataclasses
 import enum
@@ -24,7 +26,7 @@ import logging
 import re
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar, Literal, Self, TypeAlias, Unpack
+from typing import Any, ClassVar, Literal, NamedTuple, Self, TypeAlias, Unpack
 from urllib.parse import quote
 
 import httpx
@@ -45,6 +47,7 @@ from common_clients._policies import (
 from common_clients._redact import redact_url
 from common_clients._response import Expect, capture_response, parse_response
 from common_clients._retry import RetryPolicy
+from common_clients._telemetry import AttemptTelemetry, CallTelemetry
 from common_clients._types import (
     NOT_GIVEN,
     NotGiven,
@@ -80,6 +83,16 @@ EventHooks: TypeAlias = Mapping[str, list[Callable[..., Any]]]
 _HTTPX_ERRORS = (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError, httpx.CookieConflict)
 # Failures worth another attempt: the network, not the request (a bad URL or redirect loop is not).
 _NOT_RETRYABLE = (httpx.UnsupportedProtocol, httpx.ProxyError)
+# What a call of a client with ``telemetry = False`` is traced and measured with: nothing.
+_NO_TELEMETRY: contextlib.nullcontext[None] = contextlib.nullcontext()
+
+
+class _Retry(NamedTuple):
+    """An attempt that is tried again after ``delay`` seconds; it got ``failure`` (an
+    ``error.type``: the status code, or the name of the exception)."""
+
+    delay: float
+    failure: str
 
 
 def path_param(value: object) -> str:
@@ -195,10 +208,14 @@ def _form_value(value: Any) -> str:
 class BaseClient:
     """Configuration and request building shared by :class:`SyncClient` and :class:`AsyncClient`.
 
-    ``service_name`` (set by each generated client) goes into the user agent.
+    ``service_name`` (set by each generated client) goes into the user agent and names the
+    client's spans and metrics (``common_clients._telemetry``). ``telemetry = False`` (on a
+    subclass, or on one client) makes calls that record no span and no metric; the current
+    trace context is still sent.
     """
 
     service_name: ClassVar[str] = ""
+    telemetry: bool = True
 
     def __init__(
         self,
@@ -460,8 +477,11 @@ class SyncClient(BaseClient):
             body_kind=body_kind,
             options=options,
         )
-        response = self._send(call, arguments, budget)
-        return parse_response(response, cast_to, call, expect)
+        with (
+            CallTelemetry(self.service_name, call, self._http) if self.telemetry else _NO_TELEMETRY
+        ) as telemetry:
+            response = self._send(call, arguments, budget, telemetry)
+            return parse_response(response, cast_to, call, expect)
 
     def request_page(
         self,
@@ -494,33 +514,66 @@ class SyncClient(BaseClient):
 
         return fetch({})
 
-    def _send(self, call: Call, arguments: Mapping[str, Any], budget: int) -> httpx.Response:
+    def _send(
+        self,
+        call: Call,
+        arguments: Mapping[str, Any],
+        budget: int,
+        telemetry: CallTelemetry | None,
+    ) -> httpx.Response:
         attempt = 0
+        waited = 0.0
         while True:
-            request: httpx.Request | None = None
-            try:
-                request = self._http.build_request(**arguments)
-                response = self._http.send(request, **self._send_options)
-            except (*_HTTPX_ERRORS, ClientError) as exc:
-                delay = (
-                    None
-                    if request is None
-                    else self._retry_delay(call, request, attempt, budget, error=exc)
-                )
-                if delay is None:
-                    raise self._errors.transport_error(exc, request, call) from exc
-                time.sleep(delay)
-                attempt += 1
-                continue
-            capture_response(response)
-            if response.status_code < 400:
-                return response
-            delay = self._retry_delay(call, request, attempt, budget, response=response)
-            if delay is None:
-                raise self._errors.status_error(response, call)
-            response.close()
-            time.sleep(delay)
+            step = None if telemetry is None else telemetry.attempt(attempt, waited)
+            if step is None:
+                outcome = self._attempt(call, arguments, budget, attempt, None)
+            else:
+                with step:
+                    outcome = self._attempt(call, arguments, budget, attempt, step)
+            if not isinstance(outcome, _Retry):
+                return outcome
+            if telemetry is not None:
+                telemetry.retried(outcome.failure)
+            time.sleep(outcome.delay)
+            waited = outcome.delay
             attempt += 1
+
+    def _attempt(
+        self,
+        call: Call,
+        arguments: Mapping[str, Any],
+        budget: int,
+        attempt: int,
+        step: AttemptTelemetry | None,
+    ) -> httpx.Response | _Retry:
+        """One attempt: its successful response, a retry to make, or the call's error raised."""
+        request: httpx.Request | None = None
+        try:
+            request = self._http.build_request(**arguments)
+            if step is not None:
+                step.sending(request)
+            response = self._http.send(request, **self._send_options)
+        except (*_HTTPX_ERRORS, ClientError) as exc:
+            if step is not None:
+                step.failed(exc)
+            delay = (
+                None
+                if request is None
+                else self._retry_delay(call, request, attempt, budget, error=exc)
+            )
+            if delay is None:
+                raise self._errors.transport_error(exc, request, call) from exc
+            return _Retry(delay, type(exc).__name__)
+        capture_response(response)
+        if step is not None:
+            step.answered(response)
+        if response.status_code < 400:
+            return response
+        delay = self._retry_delay(call, request, attempt, budget, response=response)
+        if delay is None:
+            raise self._errors.status_error(response, call)
+        response.close()
+        return _Retry(delay, str(response.status_code))
 
     def close(self) -> None:
         """Close the connection pool (a client from :meth:`with_options` leaves it open)."""
@@ -606,8 +659,11 @@ class AsyncClient(BaseClient):
             body_kind=body_kind,
             options=options,
         )
-        response = await self._send(call, arguments, budget)
-        return parse_response(response, cast_to, call, expect)
+        with (
+            CallTelemetry(self.service_name, call, self._http) if self.telemetry else _NO_TELEMETRY
+        ) as telemetry:
+            response = await self._send(call, arguments, budget, telemetry)
+            return parse_response(response, cast_to, call, expect)
 
     def request_page(
         self,
@@ -640,33 +696,66 @@ class AsyncClient(BaseClient):
 
         return AsyncPager(lambda: fetch({}))
 
-    async def _send(self, call: Call, arguments: Mapping[str, Any], budget: int) -> httpx.Response:
+    async def _send(
+        self,
+        call: Call,
+        arguments: Mapping[str, Any],
+        budget: int,
+        telemetry: CallTelemetry | None,
+    ) -> httpx.Response:
         attempt = 0
+        waited = 0.0
         while True:
-            request: httpx.Request | None = None
-            try:
-                request = self._http.build_request(**arguments)
-                response = await self._http.send(request, **self._send_options)
-            except (*_HTTPX_ERRORS, ClientError) as exc:
-                delay = (
-                    None
-                    if request is None
-                    else self._retry_delay(call, request, attempt, budget, error=exc)
-                )
-                if delay is None:
-                    raise self._errors.transport_error(exc, request, call) from exc
-                await asyncio.sleep(delay)
-                attempt += 1
-                continue
-            capture_response(response)
-            if response.status_code < 400:
-                return response
-            delay = self._retry_delay(call, request, attempt, budget, response=response)
-            if delay is None:
-                raise self._errors.status_error(response, call)
-            await response.aclose()
-            await asyncio.sleep(delay)
+            step = None if telemetry is None else telemetry.attempt(attempt, waited)
+            if step is None:
+                outcome = await self._attempt(call, arguments, budget, attempt, None)
+            else:
+                with step:
+                    outcome = await self._attempt(call, arguments, budget, attempt, step)
+            if not isinstance(outcome, _Retry):
+                return outcome
+            if telemetry is not None:
+                telemetry.retried(outcome.failure)
+            await asyncio.sleep(outcome.delay)
+            waited = outcome.delay
             attempt += 1
+
+    async def _attempt(
+        self,
+        call: Call,
+        arguments: Mapping[str, Any],
+        budget: int,
+        attempt: int,
+        step: AttemptTelemetry | None,
+    ) -> httpx.Response | _Retry:
+        """One attempt: its successful response, a retry to make, or the call's error raised."""
+        request: httpx.Request | None = None
+        try:
+            request = self._http.build_request(**arguments)
+            if step is not None:
+                step.sending(request)
+            response = await self._http.send(request, **self._send_options)
+        except (*_HTTPX_ERRORS, ClientError) as exc:
+            if step is not None:
+                step.failed(exc)
+            delay = (
+                None
+                if request is None
+                else self._retry_delay(call, request, attempt, budget, error=exc)
+            )
+            if delay is None:
+                raise self._errors.transport_error(exc, request, call) from exc
+            return _Retry(delay, type(exc).__name__)
+        capture_response(response)
+        if step is not None:
+            step.answered(response)
+        if response.status_code < 400:
+            return response
+        delay = self._retry_delay(call, request, attempt, budget, response=response)
+        if delay is None:
+            raise self._errors.status_error(response, call)
+        await response.aclose()
+        return _Retry(delay, str(response.status_code))
 
     async def aclose(self) -> None:
         """Close the connection pool (a client from :meth:`with_options` leaves it open)."""
