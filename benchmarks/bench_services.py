@@ -18,15 +18,14 @@ server to the in-process one.
 First, the request path's tracing (``--part request-path``): the cost of one request through
 ``RequestContextMiddleware`` in-process (Django's WSGI handler, no network: a service-to-service
 call with ``X-Request-ID`` and ``traceparent``, a view that writes one JSON log line and reads
-``outgoing_headers()``). The baseline is the same request through the last released common-utils
-(its tree in ``releases.toml``: the hand-written traceparent context, no spans); against it, this
-work tree with no OpenTelemetry SDK (goal: at most 1.02x) and with the SDK's ``TracerProvider`` and
-a ``BatchSpanProcessor`` (goal: at most 1.15x; its exporter drops the batches, so what is measured
-is the request thread's cost, not a collector's). Each variant runs in its own interpreter (a
-process sets its tracer provider once), interleaved over rounds; the ratios are the medians of the
-per-round ratios, of CPU time (the process's, so the batch processor's thread counts): on a
-shared machine wall time is mostly waiting for a core. ``--part stack`` runs only the services
-part.
+``outgoing_headers()``). The baseline is the same request through common-utils 0.3.0 as released
+(its tree in ``releases.toml``: the last hand-written traceparent context, no spans); against it,
+this work tree with no OpenTelemetry SDK (goal: at most 1.02x) and with the SDK's ``TracerProvider``
+and a ``BatchSpanProcessor`` (goal: at most 1.15x; its exporter drops the batches, so what is
+measured is the request thread's cost, not a collector's). Each variant runs in its own interpreter
+(a process sets its tracer provider once), interleaved over rounds; the ratios are the medians of
+the per-round ratios, of CPU time (the process's, so the batch processor's thread counts): on a
+shared machine wall time is mostly waiting for a core. ``--part stack`` runs only the services part.
 """
 
 from __future__ import annotations
@@ -53,6 +52,40 @@ sys.path.insert(0, str(ROOT / "tools"))
 
 from commons_tools.demo import installed_stack, sign_in  # noqa: E402
 from commons_tools.stack import free_port  # noqa: E402
+
+
+class _OtlpSink:
+    """An OTLP/HTTP endpoint on 127.0.0.1 that answers every export and keeps only a count."""
+
+    def __init__(self) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        sink = self
+        self.requests = 0
+        self.spans_bytes = 0
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                size = int(self.headers.get("Content-Length") or 0)
+                self.rfile.read(size)
+                sink.requests += 1
+                sink.spans_bytes += size
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-protobuf")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *_: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
 
 
 def load(url: str, token: str, *, seconds: float, concurrency: int) -> list[float]:
@@ -101,10 +134,17 @@ REQUEST_PATH_GOALS = {"no-sdk": 1.02, "sdk": 1.15}
 CALLER = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 
 
+BASELINE_RELEASE = "0.3.0"
+"""The common-utils release the request path is measured against: the last one whose trace context
+was written by hand, before OpenTelemetry."""
+
+
 def previous_release_source(folder: Path) -> tuple[str, Path]:
-    """The last released common-utils' ``src`` folder, exported from its recorded tree."""
+    """The ``src`` folder of common-utils ``BASELINE_RELEASE``, exported from its recorded tree."""
     records = tomllib.loads((ROOT / "releases.toml").read_text())["release"]
-    last = [r for r in records if r["package"] == "common-utils"][-1]
+    last = next(
+        r for r in records if r["package"] == "common-utils" and r["version"] == BASELINE_RELEASE
+    )
     archive = subprocess.run(
         ["git", "archive", "--format=tar", last["tree"], "src"],
         cwd=ROOT,
@@ -289,8 +329,21 @@ def main() -> int:
             "orders", port=free_port(), env={"ORDERS_USERS_LOOKUP": "inprocess"}
         )
         uncached = stack.start_variant("orders", port=free_port(), env={"USERS_CACHE_SIZE": "0"})
+        # Tracing on as a service turns it on (README, "Tracing"): the SDK, a batch span
+        # processor, the OTLP/HTTP exporter (to a sink that answers and drops), OpenTelemetry's
+        # Django and httpx instrumentations, and Commons' own spans.
+        stack_sink = _OtlpSink()
+        traced = stack.start_variant(
+            "orders",
+            port=free_port(),
+            env={
+                "OTEL_EXPORTER_OTLP_ENDPOINT": stack_sink.url,
+                "OTEL_SERVICE_NAME": "orders-bench",
+            },
+        )
         targets = {
             "split, users answers cached": f"{stack.url('orders')}/api/orders/",
+            "split, cached, traced (SDK, OTLP)": f"{traced}/api/orders/",
             "split, uncached (USERS_CACHE_SIZE=0)": f"{uncached}/api/orders/",
             "in-process users lookup (baseline)": f"{local}/api/orders/",
         }
@@ -302,6 +355,7 @@ def main() -> int:
                 measured[label] += load(
                     url, token, seconds=args.seconds, concurrency=args.concurrency
                 )
+    stack_sink.close()
     seconds = args.seconds * args.rounds
     results = {label: summary(values, seconds) for label, values in measured.items()}
     print(
@@ -318,6 +372,15 @@ def main() -> int:
             f"{label} / in-process: {rps / base_rps:.2f}x req/s, p50 {p50 / base_p50:.2f}x,"
             f" p99 {p99 / base_p99:.2f}x"
         )
+    untraced, traced_result = (
+        results["split, users answers cached"],
+        results["split, cached, traced (SDK, OTLP)"],
+    )
+    print(
+        f"\ntracing on in orders (spans received by the sink: {stack_sink.spans_bytes} bytes in "
+        f"{stack_sink.requests} exports): cost per request {untraced[0] / traced_result[0]:.3f}x "
+        f"(req/s untraced / traced), p50 {traced_result[1] / untraced[1]:.3f}x"
+    )
     return 0
 
 

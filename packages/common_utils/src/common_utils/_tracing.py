@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping, MutableMapping
-from typing import Literal
+from typing import Any, Literal
 
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
@@ -95,13 +95,34 @@ class _MappingGetter(Getter[Mapping[str, str]]):
         return list(carrier)
 
 
+class _MetaGetter(Getter[Mapping[str, Any]]):
+    """Reads headers from a WSGI/ASGI environment as Django keeps it (``request.META``:
+    ``HTTP_TRACEPARENT``), without building ``request.headers`` (a dict of every header)."""
+
+    def get(self, carrier: Mapping[str, Any], key: str) -> list[str] | None:
+        value = carrier.get("HTTP_" + key.upper().replace("-", "_"))
+        return [value] if isinstance(value, str) else None
+
+    def keys(self, carrier: Mapping[str, Any]) -> list[str]:
+        return [k[5:].lower().replace("_", "-") for k in carrier if k.startswith("HTTP_")]
+
+
 _GETTER = _MappingGetter()
+_META_GETTER = _MetaGetter()
 
 
 def extract(carrier: Mapping[str, str]) -> Context | None:
     """The trace context in ``carrier`` (headers) on top of the current context, or ``None``
     when it holds none or one the propagator ignores (malformed, all-zero ids)."""
     ctx = propagate.extract(carrier, context=otel_context.get_current(), getter=_GETTER)
+    if not trace.get_current_span(ctx).get_span_context().is_valid:
+        return None
+    return ctx
+
+
+def extract_from_meta(meta: Mapping[str, Any]) -> Context | None:
+    """``extract()`` of the headers in a Django request's ``META`` (``HTTP_*`` keys)."""
+    ctx = propagate.extract(meta, context=otel_context.get_current(), getter=_META_GETTER)
     if not trace.get_current_span(ctx).get_span_context().is_valid:
         return None
     return ctx
