@@ -63,8 +63,14 @@ def configure_tracing(
     ``instrument_django`` adds OpenTelemetry's Django middleware (the web process): call it
     before the WSGI application is made, since Django reads ``MIDDLEWARE`` then.
     """
-    if not tracing_requested(os.environ if environ is None else environ):
+    environ = os.environ if environ is None else environ
+    if not tracing_requested(environ):
         return None
+    # As opentelemetry-instrument reads it: "django,httpx" leaves the spans to the common-*
+    # packages alone (their request, client and auth spans), the cheaper choice.
+    disabled = {
+        name.strip() for name in environ.get("OTEL_PYTHON_DISABLED_INSTRUMENTATIONS", "").split(",")
+    }
     from opentelemetry import trace
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
     from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
@@ -81,9 +87,9 @@ def configure_tracing(
         provider = TracerProvider(resource=resource)  # flushed and shut down at exit
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
         trace.set_tracer_provider(provider)
-    if not HTTPXClientInstrumentor().is_instrumented_by_opentelemetry:
+    if "httpx" not in disabled and not HTTPXClientInstrumentor().is_instrumented_by_opentelemetry:
         HTTPXClientInstrumentor().instrument(tracer_provider=provider)
-    if instrument_django:
+    if instrument_django and "django" not in disabled:
         from opentelemetry.instrumentation.django import DjangoInstrumentor
 
         if not DjangoInstrumentor().is_instrumented_by_opentelemetry:
