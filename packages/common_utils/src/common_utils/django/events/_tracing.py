@@ -43,13 +43,12 @@ from opentelemetry import metrics, propagate, trace
 from opentelemetry.trace import Link, SpanKind, Status, StatusCode
 
 from common_utils.__about__ import __version__
-from common_utils._tracing import is_instrumented, records_spans
+from common_utils._tracing import is_instrumented, records_spans, tracer
 
 if TYPE_CHECKING:
     from common_utils._events import Envelope, EventRegistry
 
 # Proxies: they follow the providers a service sets later, so taking them at import is safe.
-tracer = trace.get_tracer("common_utils", __version__)
 meter = metrics.get_meter("common_utils", __version__)
 
 UNKNOWN_TYPE = "unknown"
