@@ -12,8 +12,12 @@ the user's token, then looks the owner up with its own service token (cached): u
 revalidated after (a 304); the third asks users on every request; the second builds the owner from
 the token's claims. Load: ``CONCURRENCY`` client threads on keep-alive connections for
 ``SECONDS`` seconds per round, the three servers interleaved over ``ROUNDS`` rounds after a
-warm-up. Prints requests per second and p50/p99 latency of each, and the ratios of each split
-server to the in-process one.
+warm-up. Prints requests per second and p50/p99 latency of each, the orders server's CPU per
+request (its gunicorn master and workers, every thread of theirs, read from ``/proc`` around each
+round), and the ratios of each split server to the in-process one. Tracing's cost on this request
+path (goal: at most 1.15x with the SDK and a batch exporter) is the CPU ratio of the traced servers
+to the untraced one, round by round: on two shared cores, where the load's client threads compete
+with the servers, req/s moves with whatever else runs, CPU per request much less.
 
 First, the request path's tracing (``--part request-path``): the cost of one request through
 ``RequestContextMiddleware`` in-process (Django's WSGI handler, no network: a service-to-service
@@ -84,6 +88,35 @@ class _OtlpSink:
     def close(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+def process_tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system) used so far by process ``pid`` and its descendants: a gunicorn
+    server's master and workers, their threads (the batch span processor's too) included."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            # Fields after the command name (which may hold spaces): utime and stime are the
+            # 12th and 13th of them (proc(5): fields 14 and 15).
+            fields = Path(f"/proc/{current}/stat").read_text().rpartition(")")[2].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+            for task in Path(f"/proc/{current}/task").iterdir():
+                children = (task / "children").read_text().split()
+                pending.extend(int(child) for child in children)
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # it ended between the listing and the read
+    return total
+
+
+def server_pid(stack: Any, port: int) -> int:
+    """The pid of the stack's web server bound to ``port`` (gunicorn's master)."""
+    for process in stack.processes:
+        if f"127.0.0.1:{port}" in process.popen.args and process.alive():
+            return int(process.popen.pid)
+    raise SystemExit(f"bench: no server of the stack listens on port {port}")
 
 
 def load(url: str, token: str, *, seconds: float, concurrency: int) -> list[float]:
@@ -339,31 +372,45 @@ def main() -> int:
             port=free_port(),
             env={**tracing, "OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": "django,httpx"},
         )
+
+        def port_of(url: str) -> int:
+            return int(url.rsplit(":", 1)[1])
+
         targets = {
-            "split, users answers cached": f"{stack.url('orders')}/api/orders/",
-            "split, cached, traced (SDK, OTLP)": f"{traced}/api/orders/",
-            "split, cached, traced, common-* spans only": f"{commons_traced}/api/orders/",
-            "split, uncached (USERS_CACHE_SIZE=0)": f"{uncached}/api/orders/",
-            "in-process users lookup (baseline)": f"{local}/api/orders/",
+            "split, users answers cached": stack.url("orders"),
+            "split, cached, traced (SDK, OTLP)": traced,
+            "split, cached, traced, common-* spans only": commons_traced,
+            "split, uncached (USERS_CACHE_SIZE=0)": uncached,
+            "in-process users lookup (baseline)": local,
         }
+        pids = {label: server_pid(stack, port_of(url)) for label, url in targets.items()}
         for url in targets.values():  # warm-up: connections, tokens, JWKS, caches
-            load(url, token, seconds=2.0, concurrency=args.concurrency)
+            load(f"{url}/api/orders/", token, seconds=2.0, concurrency=args.concurrency)
         measured: dict[str, list[float]] = {label: [] for label in targets}
+        # The orders server's CPU per request, per round: what tracing adds to the request path
+        # is CPU in the server, which req/s on two shared cores (the load's threads compete for
+        # them) show only through noise.
+        cpu: dict[str, list[float]] = {label: [] for label in targets}
         for _ in range(args.rounds):
             for label, url in targets.items():
-                measured[label] += load(
-                    url, token, seconds=args.seconds, concurrency=args.concurrency
+                before = process_tree_cpu(pids[label])
+                latencies = load(
+                    f"{url}/api/orders/", token, seconds=args.seconds, concurrency=args.concurrency
                 )
+                cpu[label].append((process_tree_cpu(pids[label]) - before) / len(latencies))
+                measured[label] += latencies
     stack_sink.close()
     seconds = args.seconds * args.rounds
     results = {label: summary(values, seconds) for label, values in measured.items()}
     print(
         f"\nGET /api/orders/ (3 orders), gunicorn 2 workers x 4 threads per server, "
-        f"{args.concurrency} client threads, {args.rounds} x {args.seconds:.0f} s interleaved\n"
+        f"{args.concurrency} client threads, {args.rounds} x {args.seconds:.0f} s interleaved; "
+        f"CPU: the orders server's (master, workers, their threads) per request, median of rounds\n"
     )
-    print(f"{'server':<40}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}")
+    print(f"{'server':<44}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'CPU us':>9}")
     for label, (rps, p50, p99) in results.items():
-        print(f"{label:<40}{rps:>9.0f}{p50:>9.2f}{p99:>9.2f}")
+        cpu_us = statistics.median(cpu[label]) * 1e6
+        print(f"{label:<44}{rps:>9.0f}{p50:>9.2f}{p99:>9.2f}{cpu_us:>9.0f}")
     *splits, (_, (base_rps, base_p50, base_p99)) = results.items()
     print()
     for label, (rps, p50, p99) in splits:
@@ -371,16 +418,22 @@ def main() -> int:
             f"{label} / in-process: {rps / base_rps:.2f}x req/s, p50 {p50 / base_p50:.2f}x,"
             f" p99 {p99 / base_p99:.2f}x"
         )
-    untraced = results["split, users answers cached"]
-    print(f"\ntracing on in orders (the sink got {stack_sink.requests} exports):")
+    untraced = "split, users answers cached"
+    print(
+        f"\ntracing on in orders, the request path's CPU against the same server untraced "
+        f"(median of the per-round ratios; goal <= {REQUEST_PATH_GOALS['sdk']:.2f}x; "
+        f"the sink got {stack_sink.requests} exports):"
+    )
     for label, what in (
         ("split, cached, traced (SDK, OTLP)", "with OpenTelemetry's Django and httpx spans"),
         ("split, cached, traced, common-* spans only", "the common-* packages' spans alone"),
     ):
-        traced_rps, traced_p50, _ = results[label]
+        ratio = statistics.median(t / u for t, u in zip(cpu[label], cpu[untraced], strict=True))
+        added = statistics.median(t - u for t, u in zip(cpu[label], cpu[untraced], strict=True))
+        traced_p50 = results[label][1]
         print(
-            f"  {what}: {untraced[0] / traced_rps:.3f}x the CPU per request "
-            f"(req/s untraced / traced), p50 {traced_p50 / untraced[1]:.3f}x"
+            f"  {what}: {ratio:.3f}x the CPU per request (+{added * 1e6:.0f} us), "
+            f"p50 {traced_p50 / results[untraced][1]:.3f}x"
         )
     return 0
 
