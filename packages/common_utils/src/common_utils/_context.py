@@ -177,7 +177,7 @@ def use_request_context(ctx: RequestContext | None) -> Iterator[RequestContext |
         finally:
             _current.reset(token)
         return
-    from common_utils import _tracing  # OpenTelemetry, imported on first use
+    import common_utils._tracing as _tracing  # noqa: PLR0402 - per request: "from" runs importlib code
 
     trace_token = _tracing.attach(trace_context)
     try:
@@ -222,7 +222,7 @@ def outgoing_headers() -> dict[str, str]:
     """
     ctx = _current.get()
     headers = {} if ctx is None else {REQUEST_ID_HEADER: ctx.request_id}
-    from common_utils import _tracing  # OpenTelemetry, imported on first use
+    import common_utils._tracing as _tracing  # noqa: PLR0402 - per request: "from" runs importlib code
 
     _tracing.inject(headers)
     return headers

@@ -13,10 +13,12 @@ import sys
 from collections.abc import Mapping, MutableMapping
 from typing import Any, Literal
 
+from opentelemetry import baggage, propagate, trace
 from opentelemetry import context as otel_context
-from opentelemetry import propagate, trace
+from opentelemetry.baggage.propagation import W3CBaggagePropagator
 from opentelemetry.context import Context
-from opentelemetry.propagators.textmap import Getter
+from opentelemetry.propagators.composite import CompositePropagator
+from opentelemetry.propagators.textmap import Getter, TextMapPropagator
 from opentelemetry.trace import NoOpTracerProvider, ProxyTracerProvider
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
@@ -95,12 +97,17 @@ class _MappingGetter(Getter[Mapping[str, str]]):
         return list(carrier)
 
 
+# The WSGI names of the headers the W3C propagators read, made once.
+_META_NAMES = {name: "HTTP_" + name.upper() for name in ("traceparent", "tracestate", "baggage")}
+
+
 class _MetaGetter(Getter[Mapping[str, Any]]):
     """Reads headers from a WSGI/ASGI environment as Django keeps it (``request.META``:
     ``HTTP_TRACEPARENT``), without building ``request.headers`` (a dict of every header)."""
 
     def get(self, carrier: Mapping[str, Any], key: str) -> list[str] | None:
-        value = carrier.get("HTTP_" + key.upper().replace("-", "_"))
+        name = _META_NAMES.get(key) or "HTTP_" + key.upper().replace("-", "_")
+        value = carrier.get(name)
         return [value] if isinstance(value, str) else None
 
     def keys(self, carrier: Mapping[str, Any]) -> list[str]:
@@ -109,6 +116,33 @@ class _MetaGetter(Getter[Mapping[str, Any]]):
 
 _GETTER = _MappingGetter()
 _META_GETTER = _MetaGetter()
+
+# The global propagator last looked at, and whether it is the default one.
+_last_textmap: list[tuple[TextMapPropagator, bool]] = []
+
+
+def _is_default(textmap: TextMapPropagator) -> bool:
+    """Whether ``textmap`` is OpenTelemetry's default propagator: W3C TraceContext, then W3C
+    Baggage (``OTEL_PROPAGATORS`` unset or ``tracecontext,baggage``).
+
+    Then a carrier without a ``baggage`` header, or a context without baggage, needs only the
+    TraceContext propagator, which is what every request and call of a service without baggage
+    does: the composite and the baggage propagator cost more than the rest of the trace context's
+    way through a request. Checked once per propagator object: a service that sets another
+    propagator sets a new object.
+    """
+    if _last_textmap and _last_textmap[0][0] is textmap:
+        return _last_textmap[0][1]
+    # The composite keeps its propagators private; anything unexpected counts as "not the
+    # default", which only takes the general path.
+    parts = getattr(textmap, "_propagators", None)
+    known = (
+        type(textmap) is CompositePropagator
+        and isinstance(parts, (list, tuple))
+        and [type(part) for part in parts] == [TraceContextTextMapPropagator, W3CBaggagePropagator]
+    )
+    _last_textmap[:] = [(textmap, known)]
+    return known
 
 
 def extract(carrier: Mapping[str, str]) -> Context | None:
@@ -122,7 +156,12 @@ def extract(carrier: Mapping[str, str]) -> Context | None:
 
 def extract_from_meta(meta: Mapping[str, Any]) -> Context | None:
     """``extract()`` of the headers in a Django request's ``META`` (``HTTP_*`` keys)."""
-    ctx = propagate.extract(meta, context=otel_context.get_current(), getter=_META_GETTER)
+    textmap = propagate.get_global_textmap()
+    if _is_default(textmap) and "HTTP_BAGGAGE" not in meta:
+        if "HTTP_TRACEPARENT" not in meta:
+            return None  # the TraceContext propagator would find nothing to extract
+        textmap = _W3C
+    ctx = textmap.extract(meta, context=otel_context.get_current(), getter=_META_GETTER)
     if not trace.get_current_span(ctx).get_span_context().is_valid:
         return None
     return ctx
@@ -130,7 +169,10 @@ def extract_from_meta(meta: Mapping[str, Any]) -> Context | None:
 
 def inject(carrier: MutableMapping[str, str], ctx: Context | None = None) -> None:
     """Write the trace context of ``ctx`` (default: the current one) into ``carrier``."""
-    propagate.inject(carrier, context=ctx)
+    textmap = propagate.get_global_textmap()
+    if _is_default(textmap) and not baggage.get_all(ctx):
+        textmap = _W3C
+    textmap.inject(carrier, context=ctx)
 
 
 def trace_context_of(traceparent: str) -> Context | None:
