@@ -29,7 +29,11 @@ and a ``BatchSpanProcessor`` (goal: at most 1.15x; its exporter drops the batche
 measured is the request thread's cost, not a collector's). Each variant runs in its own interpreter
 (a process sets its tracer provider once), interleaved over rounds; the ratios are the medians of
 the per-round ratios, of CPU time (the process's, so the batch processor's thread counts): on a
-shared machine wall time is mostly waiting for a core. ``--part stack`` runs only the services part.
+shared machine wall time is mostly waiting for a core. Then each variant's instructions per
+request, counted by valgrind's callgrind (``--path-instructions``; 0 leaves it out): the same
+count for the same code however loaded the machine is, which the no-SDK goal, a 2% difference,
+needs (CPU time moved between 0.99x and 1.12x from run to run on a loaded machine).
+``--part stack`` runs only the services part.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ import argparse
 import io
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -281,7 +286,50 @@ def request_path_worker(variant: str, requests: int) -> None:
     print(json.dumps({"us": statistics.median(slices), "module": common_utils.__file__}))
 
 
-def request_path(rounds: int, requests: int) -> None:
+def _worker_command(variant: str, requests: int) -> list[str]:
+    return [sys.executable, __file__, "--request-path-worker", variant, str(requests)]
+
+
+def _worker_env(path: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (path, env.get("PYTHONPATH", "")) if p)
+    return env
+
+
+def _served(requests: int) -> int:
+    """How many requests a worker asked for ``requests`` serves: its warm-up and its slices."""
+    return min(requests, 1000) + max(requests // 10, 1) * 10
+
+
+def instructions_per_request(variant: str, path: str, requests: int) -> float:
+    """Instructions one request takes in ``variant``, counted by valgrind's callgrind: a worker
+    serving a few requests subtracted from one serving ``requests``, so that the interpreter's
+    start and Django's set-up drop out. The same count for the same code whatever else the
+    machine runs, where CPU time moves by more than the 2% the no-SDK goal allows."""
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        raise SystemExit("bench: valgrind is not on PATH (or give --path-instructions 0)")
+
+    def command(n: int) -> list[str]:
+        return _worker_command(variant, n)
+
+    counts = []
+    for n in (10, requests):
+        done = subprocess.run(
+            [valgrind, "--tool=callgrind", "--callgrind-out-file=/dev/null", *command(n)],
+            env=_worker_env(path),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise SystemExit(f"bench: callgrind of {variant} failed:\n{done.stderr[-2000:]}")
+        collected = [line for line in done.stderr.splitlines() if "Collected :" in line]
+        counts.append(int(collected[-1].rsplit(":", 1)[1].strip()))
+    return (counts[1] - counts[0]) / (_served(requests) - _served(10))
+
+
+def request_path(rounds: int, requests: int, instructions: int) -> None:
     """The request path's tracing: each variant's µs per request and its ratio to the baseline."""
     with tempfile.TemporaryDirectory(prefix="bench-request-path-") as folder:
         version, previous = previous_release_source(Path(folder))
@@ -289,13 +337,9 @@ def request_path(rounds: int, requests: int) -> None:
         measured: dict[str, list[float]] = {v: [] for v in REQUEST_PATH_VARIANTS.values()}
         for _ in range(rounds):
             for variant in REQUEST_PATH_VARIANTS.values():
-                env = dict(os.environ)
-                env["PYTHONPATH"] = os.pathsep.join(
-                    p for p in (paths[variant], env.get("PYTHONPATH", "")) if p
-                )
                 out = subprocess.run(
-                    [sys.executable, __file__, "--request-path-worker", variant, str(requests)],
-                    env=env,
+                    _worker_command(variant, requests),
+                    env=_worker_env(paths[variant]),
                     capture_output=True,
                     text=True,
                     check=False,
@@ -306,6 +350,11 @@ def request_path(rounds: int, requests: int) -> None:
                 if (variant == "previous") != result["module"].startswith(str(previous)):
                     raise SystemExit(f"bench: {variant} ran {result['module']}")
                 measured[variant].append(result["us"])
+        counted = {
+            variant: instructions_per_request(variant, paths[variant], instructions)
+            for variant in REQUEST_PATH_VARIANTS.values()
+            if instructions
+        }
     print(
         f"\nrequest path in-process (WSGI handler, RequestContextMiddleware, a JSON log line, "
         f"outgoing_headers()), {rounds} rounds x {requests} requests per variant, interleaved; "
@@ -321,10 +370,26 @@ def request_path(rounds: int, requests: int) -> None:
             f"{label:<40}{statistics.median(measured[variant]):>12.1f}{added:>8.1f}"
             f"{ratio:>7.3f}x{'' if goal is None else f'{goal:>7.2f}x'}"
         )
+    if instructions:
+        print(
+            f"\ninstructions per request (callgrind; {_served(instructions)} requests less "
+            f"{_served(10)}, per variant)\n"
+        )
+        print(f"{'variant':<40}{'instr/req':>12}{'ratio':>9}{'goal':>8}")
+        for label, variant in REQUEST_PATH_VARIANTS.items():
+            goal = REQUEST_PATH_GOALS.get(variant)
+            print(
+                f"{label:<40}{counted[variant]:>12,.0f}"
+                f"{counted[variant] / counted['previous']:>8.3f}x"
+                f"{'' if goal is None else f'{goal:>7.2f}x'}"
+            )
     for variant in REQUEST_PATH_VARIANTS.values():
         if variant in REQUEST_PATH_GOALS:
             ratio = statistics.median(m / b for m, b in zip(measured[variant], base, strict=True))
-            print(f"request path {variant}: {ratio:.3f}x the previous release")
+            print(f"request path {variant}: {ratio:.3f}x the previous release (CPU time)")
+            if instructions:
+                ratio = counted[variant] / counted["previous"]
+                print(f"request path {variant}: {ratio:.3f}x the previous release (instructions)")
 
 
 def main() -> int:
@@ -338,11 +403,22 @@ def main() -> int:
     parser.add_argument("--part", choices=("all", "request-path", "stack"), default="all")
     parser.add_argument("--path-rounds", type=int, default=7, help="request path: rounds")
     parser.add_argument("--path-requests", type=int, default=4000, help="request path: per round")
+    parser.add_argument(
+        "--path-instructions",
+        type=int,
+        default=2000,
+        help="request path: requests counted under callgrind per variant (0: no count)",
+    )
     args = parser.parse_args()
     if args.part in ("all", "request-path"):
-        request_path(args.path_rounds, args.path_requests)
-    if args.part == "request-path":
-        return 0
+        request_path(args.path_rounds, args.path_requests, args.path_instructions)
+    if args.part != "request-path":
+        stack_part(args)
+    return 0
+
+
+def stack_part(args: argparse.Namespace) -> None:
+    """The services part: the split's cost, and tracing's on the request path of orders."""
     with (
         tempfile.TemporaryDirectory(prefix="bench-services-") as folder,
         installed_stack(ROOT, Path(folder), say=lambda line: None) as stack,
@@ -435,7 +511,6 @@ def main() -> int:
             f"  {what}: {ratio:.3f}x the CPU per request (+{added * 1e6:.0f} us), "
             f"p50 {traced_p50 / results[untraced][1]:.3f}x"
         )
-    return 0
 
 
 if __name__ == "__main__":
