@@ -47,7 +47,7 @@ from common_clients._policies import (
 from common_clients._redact import redact_url
 from common_clients._response import Expect, capture_response, parse_response
 from common_clients._retry import RetryPolicy
-from common_clients._telemetry import AttemptTelemetry, CallTelemetry
+from common_clients._telemetry import AttemptTelemetry, CallTelemetry, attempt_spans
 from common_clients._types import (
     NOT_GIVEN,
     NotGiven,
@@ -209,12 +209,16 @@ class BaseClient:
     """Configuration and request building shared by :class:`SyncClient` and :class:`AsyncClient`.
 
     ``service_name`` (set by each generated client) goes into the user agent and names the
-    client's spans and metrics (``common_clients._telemetry``). ``telemetry = False`` (on a
-    subclass, or on one client) makes calls that record no span and no metric; the current
-    trace context is still sent.
+    client's spans and metrics (``common_clients._telemetry``). ``url_templates`` (set by each
+    generated client) maps an operation id to its path template (``"users_retrieve":
+    "/api/users/{id}/"``), which names the spans of the operation's calls (``GET
+    /api/users/{id}/``); a call of an operation it lacks is named after its method alone.
+    ``telemetry = False`` (on a subclass, or on one client) makes calls that record no span and
+    no metric; the current trace context is still sent.
     """
 
     service_name: ClassVar[str] = ""
+    url_templates: ClassVar[Mapping[str, str]] = {}
     telemetry: bool = True
 
     def __init__(
@@ -288,9 +292,17 @@ class BaseClient:
         body: Any,
         body_kind: BodyKind,
         options: RequestOptions,
+        attempt_spans: bool,
     ) -> tuple[Call, dict[str, Any], int]:
-        """The call, the ``build_request`` arguments and the retry budget of one call."""
-        call = new_call(method, operation, options.get("idempotency_key", False), get_request_id())
+        """The call, the ``build_request`` arguments and the retry budget of one call;
+        ``attempt_spans``: each attempt's span writes its ``traceparent`` (see :class:`Call`)."""
+        call = new_call(
+            method,
+            operation,
+            options.get("idempotency_key", False),
+            get_request_id(),
+            attempt_spans=attempt_spans,
+        )
         query: dict[str, Any] = {}
         for source in (params, options.get("extra_query")):
             if source:
@@ -476,9 +488,12 @@ class SyncClient(BaseClient):
             body=body,
             body_kind=body_kind,
             options=options,
+            attempt_spans=self.telemetry and attempt_spans(self._http),
         )
         with (
-            CallTelemetry(self.service_name, call, self._http) if self.telemetry else _NO_TELEMETRY
+            CallTelemetry(self.service_name, call, self.url_templates)
+            if self.telemetry
+            else _NO_TELEMETRY
         ) as telemetry:
             response = self._send(call, arguments, budget, telemetry)
             return parse_response(response, cast_to, call, expect)
@@ -658,9 +673,12 @@ class AsyncClient(BaseClient):
             body=body,
             body_kind=body_kind,
             options=options,
+            attempt_spans=self.telemetry and attempt_spans(self._http),
         )
         with (
-            CallTelemetry(self.service_name, call, self._http) if self.telemetry else _NO_TELEMETRY
+            CallTelemetry(self.service_name, call, self.url_templates)
+            if self.telemetry
+            else _NO_TELEMETRY
         ) as telemetry:
             response = await self._send(call, arguments, budget, telemetry)
             return parse_response(response, cast_to, call, expect)

@@ -51,12 +51,17 @@ REQUEST_ID_HEADER = "X-Request-ID"
 
 
 class Call(NamedTuple):
-    """One logical call: what stays the same across its retries."""
+    """One logical call: what stays the same across its retries.
+
+    ``attempt_spans``: each attempt is a span of the client's own that writes the ``traceparent``
+    the attempt sends, so the call's headers are made without one (``_telemetry``).
+    """
 
     method: str
     operation: str | None
     request_id: str
     idempotency_key: str | None
+    attempt_spans: bool = False
 
 
 class HeaderPolicy(Protocol):
@@ -83,12 +88,15 @@ class RequestIdPolicy:
     """The current request id and ``traceparent`` (common-utils' context), or the call's own id.
 
     Inside a request context the id of the request being served travels on; outside one each call
-    gets a fresh id, so that every request can be found in the called service's logs.
+    gets a fresh id, so that every request can be found in the called service's logs. The call's
+    id is the context's when there is one (:func:`new_call`), so when each attempt's span writes
+    the ``traceparent`` (``call.attempt_spans``) the id alone is added here.
     """
 
     def apply(self, headers: dict[str, str], call: Call) -> None:
-        for name, value in outgoing_headers().items():
-            headers.setdefault(name, value)
+        if not call.attempt_spans:
+            for name, value in outgoing_headers().items():
+                headers.setdefault(name, value)
         headers.setdefault(REQUEST_ID_HEADER, call.request_id)
 
 
@@ -115,15 +123,22 @@ def _random_id() -> str:
 
 
 def new_call(
-    method: str, operation: str | None, idempotency_key: str | bool, request_id: str | None
+    method: str,
+    operation: str | None,
+    idempotency_key: str | bool,
+    request_id: str | None,
+    *,
+    attempt_spans: bool = False,
 ) -> Call:
-    """A :class:`Call`, with an idempotency key generated when asked for (``True``)."""
+    """A :class:`Call`, with an idempotency key generated when asked for (``True``) and a fresh
+    request id when ``request_id`` (the current context's) is ``None``."""
     key = _random_id() if idempotency_key is True else (idempotency_key or None)
     return Call(
         method=method,
         operation=operation,
         request_id=request_id or _random_id(),
         idempotency_key=key,
+        attempt_spans=attempt_spans,
     )
 
 
