@@ -357,10 +357,10 @@ class CallTelemetry:
             )
         last = self.last_attempt
         if last is not None:
-            span, attributes = last
+            attempt_span, attempt_attributes = last
             if error is not None:
-                attributes["error.type"] = type(error).__name__
-            _end(span, attributes)
+                attempt_attributes["error.type"] = type(error).__name__
+            _end(attempt_span, attempt_attributes)
             return
         span = self.span
         if span is None:
