@@ -245,7 +245,8 @@ class AttemptTelemetry:
             assert call_span is not None  # an attempt is either a span or an event on the call's
             call_span.add_event(ATTEMPT_EVENT, attributes)
             return
-        if self._token is None:  # not recording: nothing to set, and its end is a no-op
+        if self._token is None:  # not recording: nothing to set
+            span.end()
             return
         context.detach(self._token)
         if error is None and "error.type" not in attributes:
