@@ -47,7 +47,7 @@ from common_clients._policies import (
 from common_clients._redact import redact_url
 from common_clients._response import Expect, capture_response, parse_response
 from common_clients._retry import RetryPolicy
-from common_clients._telemetry import AttemptTelemetry, CallTelemetry, attempt_spans
+from common_clients._telemetry import AttemptTelemetry, CallTelemetry
 from common_clients._types import (
     NOT_GIVEN,
     NotGiven,
@@ -292,16 +292,14 @@ class BaseClient:
         body: Any,
         body_kind: BodyKind,
         options: RequestOptions,
-        attempt_spans: bool,
     ) -> tuple[Call, dict[str, Any], int]:
-        """The call, the ``build_request`` arguments and the retry budget of one call;
-        ``attempt_spans``: each attempt's span writes its ``traceparent`` (see :class:`Call`)."""
+        """The call, the ``build_request`` arguments and the retry budget of one call."""
         call = new_call(
             method,
             operation,
             options.get("idempotency_key", False),
             get_request_id(),
-            attempt_spans=attempt_spans,
+            traced_attempts=self.telemetry,
         )
         query: dict[str, Any] = {}
         for source in (params, options.get("extra_query")):
@@ -488,10 +486,9 @@ class SyncClient(BaseClient):
             body=body,
             body_kind=body_kind,
             options=options,
-            attempt_spans=self.telemetry and attempt_spans(self._http),
         )
         with (
-            CallTelemetry(self.service_name, call, self.url_templates)
+            CallTelemetry(self.service_name, call, self._http, self.url_templates)
             if self.telemetry
             else _NO_TELEMETRY
         ) as telemetry:
@@ -673,10 +670,9 @@ class AsyncClient(BaseClient):
             body=body,
             body_kind=body_kind,
             options=options,
-            attempt_spans=self.telemetry and attempt_spans(self._http),
         )
         with (
-            CallTelemetry(self.service_name, call, self.url_templates)
+            CallTelemetry(self.service_name, call, self._http, self.url_templates)
             if self.telemetry
             else _NO_TELEMETRY
         ) as telemetry:

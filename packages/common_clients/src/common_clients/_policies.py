@@ -53,15 +53,16 @@ REQUEST_ID_HEADER = "X-Request-ID"
 class Call(NamedTuple):
     """One logical call: what stays the same across its retries.
 
-    ``attempt_spans``: each attempt is a span of the client's own that writes the ``traceparent``
-    the attempt sends, so the call's headers are made without one (``_telemetry``).
+    ``traced_attempts``: each attempt writes the trace context (``traceparent``) it sends, its
+    own span's when that records (the client's telemetry, ``_telemetry``), so the call's headers
+    are made without one.
     """
 
     method: str
     operation: str | None
     request_id: str
     idempotency_key: str | None
-    attempt_spans: bool = False
+    traced_attempts: bool = False
 
 
 class HeaderPolicy(Protocol):
@@ -89,12 +90,12 @@ class RequestIdPolicy:
 
     Inside a request context the id of the request being served travels on; outside one each call
     gets a fresh id, so that every request can be found in the called service's logs. The call's
-    id is the context's when there is one (:func:`new_call`), so when each attempt's span writes
-    the ``traceparent`` (``call.attempt_spans``) the id alone is added here.
+    id is the context's when there is one (:func:`new_call`), so when each attempt writes the
+    ``traceparent`` (``call.traced_attempts``) the id alone is added here.
     """
 
     def apply(self, headers: dict[str, str], call: Call) -> None:
-        if not call.attempt_spans:
+        if not call.traced_attempts:
             for name, value in outgoing_headers().items():
                 headers.setdefault(name, value)
         headers.setdefault(REQUEST_ID_HEADER, call.request_id)
@@ -128,7 +129,7 @@ def new_call(
     idempotency_key: str | bool,
     request_id: str | None,
     *,
-    attempt_spans: bool = False,
+    traced_attempts: bool = False,
 ) -> Call:
     """A :class:`Call`, with an idempotency key generated when asked for (``True``) and a fresh
     request id when ``request_id`` (the current context's) is ``None``."""
@@ -138,7 +139,7 @@ def new_call(
         operation=operation,
         request_id=request_id or _random_id(),
         idempotency_key=key,
-        attempt_spans=attempt_spans,
+        traced_attempts=traced_attempts,
     )
 
 

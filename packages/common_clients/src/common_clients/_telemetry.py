@@ -34,10 +34,9 @@ generated client's service and operation ids) and nothing per request:
 - ``commons.client.retries`` (counter) by ``error.type`` of the attempt retried (``503``,
   ``ConnectError``, ...).
 
-While no SDK is configured tracing costs a look at the global tracer provider per call: no span,
-and the request context (``X-Request-ID``, the caller's ``traceparent``) goes out as
-common-utils' ``outgoing_headers()`` makes it. A call whose trace is not sampled makes
-non-recording attempt spans, which only write the ``traceparent``.
+With no SDK configured (or the call's trace not sampled) an attempt's span does not record: it
+costs the API's no-op span, and the request carries the current trace context (the caller's
+``traceparent``), written once per attempt as common-utils' ``outgoing_headers()`` would.
 """
 
 from __future__ import annotations
@@ -53,8 +52,6 @@ import httpx
 from opentelemetry import context, metrics, propagate, trace
 from opentelemetry.context import Context
 from opentelemetry.trace import (
-    NoOpTracerProvider,
-    ProxyTracerProvider,
     SpanKind,
     Status,
     StatusCode,
@@ -70,14 +67,7 @@ from common_clients.errors import (
     ResponseValidationError,
 )
 
-__all__ = [
-    "ATTEMPT_EVENT",
-    "AttemptTelemetry",
-    "CallTelemetry",
-    "attempt_spans",
-    "httpx_instrumented",
-    "records_spans",
-]
+__all__ = ["ATTEMPT_EVENT", "AttemptTelemetry", "CallTelemetry", "httpx_instrumented"]
 
 ATTEMPT_EVENT = "commons.client.attempt"
 """The event an attempt is on the call span when the httpx instrumentation makes the HTTP span."""
@@ -108,21 +98,6 @@ _SERVICE = "commons.client.service"
 _OPERATION = "commons.client.operation"
 _OUTCOME = "commons.client.outcome"
 
-_provider_set: list[bool] = []
-
-
-def records_spans() -> bool:
-    """Whether a tracer provider that records spans (an SDK's) is set in this process.
-
-    The global provider can be set only once, so a yes is kept; until then this is a look at it.
-    """
-    if _provider_set:
-        return True
-    if isinstance(trace.get_tracer_provider(), ProxyTracerProvider | NoOpTracerProvider):
-        return False
-    _provider_set.append(True)
-    return True
-
 
 def httpx_instrumented(pool: httpx.Client | httpx.AsyncClient) -> bool:
     """Whether opentelemetry-instrumentation-httpx makes the HTTP spans of ``pool``'s requests.
@@ -137,13 +112,6 @@ def httpx_instrumented(pool: httpx.Client | httpx.AsyncClient) -> bool:
     if module is None:
         return False
     return bool(module.HTTPXClientInstrumentor().is_instrumented_by_opentelemetry)
-
-
-def attempt_spans(pool: httpx.Client | httpx.AsyncClient) -> bool:
-    """Whether each attempt of a call through ``pool`` is a span of Commons' own, which writes
-    the ``traceparent`` the attempt sends: an SDK records spans and httpx's instrumentation
-    does not make them."""
-    return records_spans() and not httpx_instrumented(pool)
 
 
 def _outcome(error: BaseException | None) -> str:
@@ -174,61 +142,74 @@ class AttemptTelemetry:
     """The span (or, with the httpx instrumentation, the event) of one attempt of a call.
 
     A context manager around the attempt: a recording span is current inside it, so a token
-    fetched by the client's ``auth`` on the way hangs under it; :meth:`sending`, :meth:`answered`
-    and :meth:`failed` tell it what happened. Leaving it ends the span, except after an answer
-    that ends the call (a status below 400): that span ends with the call, once the answer is
-    parsed (:class:`CallTelemetry`).
+    fetched by the client's ``auth`` on the way hangs under it; :meth:`sending` writes the trace
+    context into the request, :meth:`answered` and :meth:`failed` tell it what happened. Leaving
+    it ends the span, except after an answer that ends the call (a status below 400): that span
+    ends with the call, once the answer is parsed (:class:`CallTelemetry`).
     """
 
-    __slots__ = ("_attributes", "_call", "_context", "_span", "_token")
+    __slots__ = ("_attributes", "_call", "_context", "_number", "_span", "_token", "_waited")
 
     def __init__(self, call: CallTelemetry, number: int, waited: float) -> None:
         self._call = call
-        # What the span is given when it ends (with the httpx instrumentation: the event's).
-        self._attributes: dict[str, Any] = {"commons.client.attempt": number + 1}
-        if number:
-            self._attributes["http.request.resend_count"] = number
-            self._attributes["commons.client.retry_wait"] = waited
+        self._number = number
+        self._waited = waited
         self._span: trace.Span | None = None
+        # The context whose trace the request carries: this attempt's span's, else the current.
         self._context: Context | None = None
         self._token: Token[Context] | None = None
+        # What the span (or the event) is given when the attempt ends; None: nothing records.
+        self._attributes: dict[str, Any] | None = None
+
+    def _attempt_attributes(self, into: dict[str, Any]) -> dict[str, Any]:
+        number = self._number
+        into["commons.client.attempt"] = number + 1
+        if number:
+            into["http.request.resend_count"] = number
+            into["commons.client.retry_wait"] = self._waited
+        return into
 
     def __enter__(self) -> AttemptTelemetry:
         call = self._call
-        if call.span is None:  # not an event on the call's span: a span of its own
-            span = _tracer.start_span(
-                call.span_name, kind=SpanKind.CLIENT, attributes=call.span_attributes
-            )
-            self._span = span
-            self._context = trace.set_span_in_context(span)
+        if call.span is not None:  # an event on the call's span
+            self._attributes = self._attempt_attributes({})
+        elif not call.instrumented:  # a span of its own
+            span = _tracer.start_span(call.span_name, kind=SpanKind.CLIENT)
+            # A span that does not record (no SDK, or not sampled) has nothing to set or end.
             if span.is_recording():
+                self._span = span
+                self._context = trace.set_span_in_context(span)
                 self._token = context.attach(self._context)
+                self._attributes = self._attempt_attributes(call.span_attributes())
         return self
 
     def sending(self, request: httpx.Request) -> None:
-        """``request`` is about to go: its URL on the span, this span's ``traceparent`` on it."""
-        if self._span is None:
-            return
-        # The only trace context this request gets: the call's headers were made without one.
+        """``request`` is about to go: the trace context on it (the only one: the call's headers
+        were made without), and its URL on the span."""
         propagate.inject(request.headers, context=self._context)
-        if self._token is None:  # not recording
+        if self._span is None:
             return
         url = request.url
         attributes = self._attributes
+        assert attributes is not None  # a recording span has its attributes
         attributes["url.full"] = redact_url(url)
         attributes["server.address"] = url.host
         attributes["server.port"] = url.port or (443 if url.scheme == "https" else 80)
 
     def answered(self, response: httpx.Response) -> None:
         """The attempt got ``response`` (any status)."""
+        attributes = self._attributes
+        if attributes is None:
+            return
         status = response.status_code
-        self._attributes["http.response.status_code"] = status
+        attributes["http.response.status_code"] = status
         if status >= 400:
-            self._attributes["error.type"] = str(status)
+            attributes["error.type"] = str(status)
 
     def failed(self, error: BaseException) -> None:
         """The attempt got no response: ``error`` (an httpx exception, or a hook's own)."""
-        self._attributes["error.type"] = type(error).__name__
+        if self._attributes is not None:
+            self._attributes["error.type"] = type(error).__name__
 
     def __exit__(
         self,
@@ -237,18 +218,18 @@ class AttemptTelemetry:
         traceback: TracebackType | None,
     ) -> None:
         attributes = self._attributes
+        if attributes is None:
+            return
         if error is not None and "error.type" not in attributes:
             attributes["error.type"] = type(error).__name__
         span = self._span
         if span is None:
             call_span = self._call.span
-            assert call_span is not None  # an attempt is either a span or an event on the call's
+            assert call_span is not None  # attributes without a span of its own: an event
             call_span.add_event(ATTEMPT_EVENT, attributes)
             return
-        if self._token is None:  # not recording: nothing to set
-            span.end()
-            return
-        context.detach(self._token)
+        if self._token is not None:
+            context.detach(self._token)
         if error is None and "error.type" not in attributes:
             self._call.last_attempt = (span, attributes)  # the call's answer: ends with the call
             return
@@ -258,10 +239,9 @@ class AttemptTelemetry:
 class CallTelemetry:
     """The spans and metrics of one call; a context manager around the call, parsing included.
 
-    :meth:`attempt` gives each attempt's telemetry: its own span when the call's attempts are
-    traced by Commons (``call.attempt_spans``), an event on the call's INTERNAL span when httpx's
-    instrumentation makes the HTTP spans; ``None`` when no SDK records spans, and then only the
-    metrics are recorded.
+    :meth:`attempt` gives each attempt's telemetry: its own CLIENT span, or with httpx's
+    instrumentation on an event on the call's INTERNAL span; either writes the attempt's trace
+    context. The metrics are recorded when the call ends.
     """
 
     __slots__ = (
@@ -269,19 +249,20 @@ class CallTelemetry:
         "_request_id",
         "_service",
         "_started",
+        "_template",
         "_token",
+        "instrumented",
         "last_attempt",
         "method",
         "span",
-        "span_attributes",
         "span_name",
-        "traced",
     )
 
     def __init__(
         self,
         service: str,
         call: Call,
+        pool: httpx.Client | httpx.AsyncClient,
         url_templates: Mapping[str, str],
     ) -> None:
         operation = call.operation or call.method
@@ -289,33 +270,35 @@ class CallTelemetry:
         self._operation = operation
         self._request_id = call.request_id
         self.method = call.method
-        # The call's INTERNAL span, with the httpx instrumentation (and a recorded trace) only.
+        # The call's INTERNAL span: with the httpx instrumentation, when its trace is recorded.
         self.span: trace.Span | None = None
-        self.span_name = ""
-        self.span_attributes: dict[str, Any] = {}
         # The last attempt's span, when it got the call's answer: ended by the call.
         self.last_attempt: tuple[trace.Span, dict[str, Any]] | None = None
         self._token: Token[Context] | None = None
-        self.traced = call.attempt_spans
-        if call.attempt_spans:
-            template = url_templates.get(call.operation) if call.operation else None
-            self.span_name = f"{call.method} {template}" if template else call.method
-            self.span_attributes = {
-                _SERVICE: service,
-                _OPERATION: operation,
-                "commons.request_id": call.request_id,
-                "http.request.method": call.method,
-            }
-            if template:
-                self.span_attributes["url.template"] = template
-        elif records_spans():
-            span = _tracer.start_span(
-                f"{service}.{operation}" if service else operation, kind=SpanKind.INTERNAL
-            )
+        self._template: str | None = None
+        self.instrumented = httpx_instrumented(pool)
+        if self.instrumented:
+            self.span_name = f"{service}.{operation}" if service else operation
+            span = _tracer.start_span(self.span_name, kind=SpanKind.INTERNAL)
             if span.is_recording():
                 self.span = span
-                self.traced = True
+        else:
+            template = url_templates.get(call.operation) if call.operation else None
+            self._template = template
+            self.span_name = f"{call.method} {template}" if template else call.method
         self._started = 0.0
+
+    def span_attributes(self) -> dict[str, Any]:
+        """A new dict of what each attempt's span carries of the call."""
+        attributes: dict[str, Any] = {
+            _SERVICE: self._service,
+            _OPERATION: self._operation,
+            "commons.request_id": self._request_id,
+            "http.request.method": self.method,
+        }
+        if self._template:
+            attributes["url.template"] = self._template
+        return attributes
 
     def __enter__(self) -> CallTelemetry:
         if self.span is not None:
@@ -323,11 +306,8 @@ class CallTelemetry:
         self._started = time.perf_counter()
         return self
 
-    def attempt(self, number: int, waited: float) -> AttemptTelemetry | None:
-        """The telemetry of attempt ``number`` (0 first), after a wait of ``waited`` seconds;
-        ``None`` when the call is not traced."""
-        if not self.traced:
-            return None
+    def attempt(self, number: int, waited: float) -> AttemptTelemetry:
+        """The telemetry of attempt ``number`` (0 first), after a wait of ``waited`` seconds."""
         return AttemptTelemetry(self, number, waited)
 
     def retried(self, failure: str) -> None:
