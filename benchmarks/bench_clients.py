@@ -20,7 +20,7 @@ A last row: ``retrieve`` of a generated client built with ``cache=HTTPCache()`` 
 loopback server, whose answer says ``Cache-Control: max-age=3600``: served from memory, against
 the hand-written client asking the server each time (a ratio below 1 is the cache's gain).
 
-What the calls' telemetry (``common_clients._telemetry``: a span per call and per attempt,
+What the calls' telemetry (``common_clients._telemetry``: a CLIENT span per attempt,
 the call metrics) costs, each row against the same generated client with ``telemetry = False``,
 which skips every telemetry step: the path with the telemetry code absent, measured in the same
 rounds, the two taking turns every few calls; each side's figure is its fastest turn. First with

@@ -42,6 +42,10 @@ PAGE = {
         "results": {"type": "array", "items": {"$ref": "#/components/schemas/Widget"}},
     },
 }
+LONG_PATH = (
+    "/organizations/{organization_id}/projects/{project_id}/environments/{environment_id}"
+    "/deployments/{id}/"
+)
 DOCUMENT: dict[str, Any] = {
     "openapi": "3.0.3",
     "info": {"title": "Workshop", "version": "1"},
@@ -236,6 +240,18 @@ DOCUMENT: dict[str, Any] = {
             }
         },
         "/health": {"get": {"responses": {"200": {"description": "ok"}}}},
+        # A template too long for one line of the client's table of templates.
+        LONG_PATH: {
+            "get": {
+                "operationId": "organizations_projects_environments_deployments_retrieve",
+                "tags": ["deployments"],
+                "parameters": [
+                    {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
+                    for name in ("organization_id", "project_id", "environment_id", "id")
+                ],
+                "responses": {"204": {"description": ""}},
+            }
+        },
         "/widgets/{id}/manual": {
             "post": {
                 "operationId": "widgets_manual",
@@ -336,6 +352,36 @@ def test_generation_is_byte_identical_on_rerun(workshop: Any) -> None:
     spec = parse_spec(json.dumps(DOCUMENT), source="workshop.json")
     files = generate_client(spec, service="workshop", package="workshop_client")
     assert stale_files(files, workshop.ROOT / "workshop_client") == []
+
+
+def test_the_client_knows_each_operations_path_template(workshop: Any) -> None:
+    expected = {
+        operation.get("operationId", f"{method.upper()} {path}"): path
+        for path, operations in DOCUMENT["paths"].items()
+        for method, operation in operations.items()
+    }
+    assert workshop.WorkshopClient.url_templates == expected
+    assert workshop.AsyncWorkshopClient.url_templates == expected
+    assert expected["GET /health"] == "/health"
+
+
+def test_a_calls_span_is_named_after_its_operations_path_template(
+    workshop: Any, loopback: Any, telemetry: Any
+) -> None:
+    loopback.route("GET", "/widgets/7/", loopback.reply(200, {"id": 7, "name": "cog"}))
+    deployment = "/organizations/1/projects/2/environments/3/deployments/4/"
+    loopback.route("GET", deployment, loopback.reply(204))
+    with workshop.WorkshopClient(base_url=loopback.url) as client:
+        client.widgets.retrieve(id=7)
+        client.deployments.organizations_projects_environments_deployments_retrieve(
+            organization_id=1, project_id=2, environment_id=3, id=4
+        )
+    widget, deployed = telemetry.spans.get_finished_spans()
+    assert (widget.name, widget.attributes["url.template"]) == (
+        "GET /widgets/{id}/",
+        "/widgets/{id}/",
+    )
+    assert deployed.name == f"GET {LONG_PATH}"
 
 
 def test_methods_are_named_from_operation_ids_without_the_tag(workshop: Any) -> None:

@@ -209,12 +209,16 @@ class BaseClient:
     """Configuration and request building shared by :class:`SyncClient` and :class:`AsyncClient`.
 
     ``service_name`` (set by each generated client) goes into the user agent and names the
-    client's spans and metrics (``common_clients._telemetry``). ``telemetry = False`` (on a
-    subclass, or on one client) makes calls that record no span and no metric; the current
-    trace context is still sent.
+    client's spans and metrics (``common_clients._telemetry``). ``url_templates`` (set by each
+    generated client) maps an operation id to its path template (``"users_retrieve":
+    "/api/users/{id}/"``), which names the spans of the operation's calls (``GET
+    /api/users/{id}/``); a call of an operation it lacks is named after its method alone.
+    ``telemetry = False`` (on a subclass, or on one client) makes calls that record no span and
+    no metric; the current trace context is still sent.
     """
 
     service_name: ClassVar[str] = ""
+    url_templates: ClassVar[Mapping[str, str]] = {}
     telemetry: bool = True
 
     def __init__(
@@ -290,7 +294,13 @@ class BaseClient:
         options: RequestOptions,
     ) -> tuple[Call, dict[str, Any], int]:
         """The call, the ``build_request`` arguments and the retry budget of one call."""
-        call = new_call(method, operation, options.get("idempotency_key", False), get_request_id())
+        call = new_call(
+            method,
+            operation,
+            options.get("idempotency_key", False),
+            get_request_id(),
+            traced_attempts=self.telemetry,
+        )
         query: dict[str, Any] = {}
         for source in (params, options.get("extra_query")):
             if source:
@@ -478,7 +488,9 @@ class SyncClient(BaseClient):
             options=options,
         )
         with (
-            CallTelemetry(self.service_name, call, self._http) if self.telemetry else _NO_TELEMETRY
+            CallTelemetry(self.service_name, call, self._http, self.url_templates)
+            if self.telemetry
+            else _NO_TELEMETRY
         ) as telemetry:
             response = self._send(call, arguments, budget, telemetry)
             return parse_response(response, cast_to, call, expect)
@@ -660,7 +672,9 @@ class AsyncClient(BaseClient):
             options=options,
         )
         with (
-            CallTelemetry(self.service_name, call, self._http) if self.telemetry else _NO_TELEMETRY
+            CallTelemetry(self.service_name, call, self._http, self.url_templates)
+            if self.telemetry
+            else _NO_TELEMETRY
         ) as telemetry:
             response = await self._send(call, arguments, budget, telemetry)
             return parse_response(response, cast_to, call, expect)

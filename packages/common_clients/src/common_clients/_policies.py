@@ -51,12 +51,18 @@ REQUEST_ID_HEADER = "X-Request-ID"
 
 
 class Call(NamedTuple):
-    """One logical call: what stays the same across its retries."""
+    """One logical call: what stays the same across its retries.
+
+    ``traced_attempts``: each attempt writes the trace context (``traceparent``) it sends, its
+    own span's when that records (the client's telemetry, ``_telemetry``), so the call's headers
+    are made without one.
+    """
 
     method: str
     operation: str | None
     request_id: str
     idempotency_key: str | None
+    traced_attempts: bool = False
 
 
 class HeaderPolicy(Protocol):
@@ -83,12 +89,15 @@ class RequestIdPolicy:
     """The current request id and ``traceparent`` (common-utils' context), or the call's own id.
 
     Inside a request context the id of the request being served travels on; outside one each call
-    gets a fresh id, so that every request can be found in the called service's logs.
+    gets a fresh id, so that every request can be found in the called service's logs. The call's
+    id is the context's when there is one (:func:`new_call`), so when each attempt writes the
+    ``traceparent`` (``call.traced_attempts``) the id alone is added here.
     """
 
     def apply(self, headers: dict[str, str], call: Call) -> None:
-        for name, value in outgoing_headers().items():
-            headers.setdefault(name, value)
+        if not call.traced_attempts:
+            for name, value in outgoing_headers().items():
+                headers.setdefault(name, value)
         headers.setdefault(REQUEST_ID_HEADER, call.request_id)
 
 
@@ -115,15 +124,22 @@ def _random_id() -> str:
 
 
 def new_call(
-    method: str, operation: str | None, idempotency_key: str | bool, request_id: str | None
+    method: str,
+    operation: str | None,
+    idempotency_key: str | bool,
+    request_id: str | None,
+    *,
+    traced_attempts: bool = False,
 ) -> Call:
-    """A :class:`Call`, with an idempotency key generated when asked for (``True``)."""
+    """A :class:`Call`, with an idempotency key generated when asked for (``True``) and a fresh
+    request id when ``request_id`` (the current context's) is ``None``."""
     key = _random_id() if idempotency_key is True else (idempotency_key or None)
     return Call(
         method=method,
         operation=operation,
         request_id=request_id or _random_id(),
         idempotency_key=key,
+        traced_attempts=traced_attempts,
     )
 
 

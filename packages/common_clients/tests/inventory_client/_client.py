@@ -17,6 +17,17 @@ __all__ = [
     "InventoryClientWithRawResponse",
 ]
 
+# Each operation's path template: its calls' spans are named ``{method} {template}``.
+_URL_TEMPLATES = {
+    "products_list": "/products/",
+    "products_create": "/products/",
+    "products_retrieve": "/products/{id}/",
+    "products_update": "/products/{id}/",
+    "products_destroy": "/products/{id}/",
+    "products_partial_update": "/products/{id}/",
+    "products_adjust_stock_create": "/products/{id}/adjust_stock/",
+}
+
 
 class InventoryClient(SyncClient):
     """Client of Inventory.
@@ -26,6 +37,7 @@ class InventoryClient(SyncClient):
     """
 
     service_name: ClassVar[str] = "inventory"
+    url_templates: ClassVar[dict[str, str]] = _URL_TEMPLATES
 
     @cached_property
     def with_raw_response(self) -> InventoryClientWithRawResponse:
@@ -53,6 +65,7 @@ class AsyncInventoryClient(AsyncClient):
     """
 
     service_name: ClassVar[str] = "inventory"
+    url_templates: ClassVar[dict[str, str]] = _URL_TEMPLATES
 
     @cached_property
     def with_raw_response(self) -> AsyncInventoryClientWithRawResponse:

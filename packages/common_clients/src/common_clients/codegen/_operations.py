@@ -81,7 +81,9 @@ _CLIENT_ATTRIBUTES = frozenset(
         "request_page",
         "retry_policy",
         "service_name",
+        "telemetry",
         "timeout",
+        "url_templates",
         "with_raw_response",
     }
 )
@@ -169,9 +171,12 @@ class _Method:
 
     @property
     def operation_label(self) -> str:
-        return (
-            self.operation.operation_id or f"{self.operation.method.upper()} {self.operation.path}"
-        )
+        return _operation_label(self.operation)
+
+
+def _operation_label(operation: Operation) -> str:
+    """What a call names its operation by: its operationId, else its method and path."""
+    return operation.operation_id or f"{operation.method.upper()} {operation.path}"
 
 
 def _is_json(media_type: str) -> bool:
@@ -649,7 +654,22 @@ class OperationsEmitter:
         source.append("from common_clients import AsyncClient, SyncClient")
         for module in sorted(imports):
             source.append(f"from {module} import {', '.join(imports[module])}")
-        source += ["", f"__all__ = {sort_all(list(self.client_names))!r}", "", ""]
+        source += ["", f"__all__ = {sort_all(list(self.client_names))!r}", ""]
+        templates = {
+            _operation_label(operation): operation.path
+            for resource in self.resources
+            for operation in resource.operations
+        }
+        if templates:
+            source += [
+                "# Each operation's path template: its calls' spans are named"
+                " ``{method} {template}``.",
+                "_URL_TEMPLATES = {",
+                *(f"    {_dict_entry(k, v)}" for k, v in templates.items()),
+                "}",
+                "",
+            ]
+        source.append("")
         title = self._spec.title or self._service
         classes = []
         for name, base, raw, asynchronous in (
@@ -664,6 +684,8 @@ class OperationsEmitter:
             )
             lines = [f"class {name}({base}):\n", docstring(doc, "    "), "\n"]
             lines.append(f"    service_name: ClassVar[str] = {literal_source(self._service)}\n")
+            if templates:
+                lines.append("    url_templates: ClassVar[dict[str, str]] = _URL_TEMPLATES\n")
             lines.append("\n    @cached_property\n")
             lines.append(f"    def with_raw_response(self) -> {raw}:\n")
             lines.append(
@@ -728,6 +750,22 @@ _GENERATED_RUNTIME = frozenset({"AsyncRawMethod", "RawMethod", "path_param"})
 def _deprecation(method: _Method) -> str:
     label = method.operation_label
     return f"{label} is deprecated by the API." if len(label) <= 60 else "Deprecated by the API."
+
+
+def _dict_entry(key: str, value: str) -> str:
+    """``key: value,`` as an entry of a dict literal at one indent: a value too long for the line
+    in parentheses, cut after a "/" into pieces ruff keeps apart where they would not fit."""
+    key_source, value_source = literal_source(key), literal_source(value)
+    if len(key_source) + len(value_source) <= 90:
+        return f"{key_source}: {value_source},"
+    pieces: list[str] = []
+    for segment in re.split(r"(?<=/)", value):
+        if pieces and len(pieces[-1]) + len(segment) <= 72:
+            pieces[-1] += segment
+        else:
+            pieces.append(segment)
+    joined = "\n".join(literal_source(piece) for piece in pieces if piece)
+    return f"{key_source}: (\n{joined}\n),"
 
 
 def _optional(annotation: str) -> str:

@@ -17,6 +17,12 @@ __all__ = [
     "NotificationsClientWithRawResponse",
 ]
 
+# Each operation's path template: its calls' spans are named ``{method} {template}``.
+_URL_TEMPLATES = {
+    "notifications_list": "/api/notifications/",
+    "notifications_retrieve": "/api/notifications/{id}/",
+}
+
 
 class NotificationsClient(SyncClient):
     """Client of Notifications.
@@ -26,6 +32,7 @@ class NotificationsClient(SyncClient):
     """
 
     service_name: ClassVar[str] = "notifications"
+    url_templates: ClassVar[dict[str, str]] = _URL_TEMPLATES
 
     @cached_property
     def with_raw_response(self) -> NotificationsClientWithRawResponse:
@@ -53,6 +60,7 @@ class AsyncNotificationsClient(AsyncClient):
     """
 
     service_name: ClassVar[str] = "notifications"
+    url_templates: ClassVar[dict[str, str]] = _URL_TEMPLATES
 
     @cached_property
     def with_raw_response(self) -> AsyncNotificationsClientWithRawResponse:

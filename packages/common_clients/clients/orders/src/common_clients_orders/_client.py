@@ -17,6 +17,13 @@ __all__ = [
     "OrdersClientWithRawResponse",
 ]
 
+# Each operation's path template: its calls' spans are named ``{method} {template}``.
+_URL_TEMPLATES = {
+    "orders_list": "/api/orders/",
+    "orders_create": "/api/orders/",
+    "orders_retrieve": "/api/orders/{id}/",
+}
+
 
 class OrdersClient(SyncClient):
     """Client of Orders.
@@ -26,6 +33,7 @@ class OrdersClient(SyncClient):
     """
 
     service_name: ClassVar[str] = "orders"
+    url_templates: ClassVar[dict[str, str]] = _URL_TEMPLATES
 
     @cached_property
     def with_raw_response(self) -> OrdersClientWithRawResponse:
@@ -53,6 +61,7 @@ class AsyncOrdersClient(AsyncClient):
     """
 
     service_name: ClassVar[str] = "orders"
+    url_templates: ClassVar[dict[str, str]] = _URL_TEMPLATES
 
     @cached_property
     def with_raw_response(self) -> AsyncOrdersClientWithRawResponse:

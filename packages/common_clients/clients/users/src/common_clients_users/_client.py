@@ -18,6 +18,16 @@ __all__ = [
     "UsersClientWithRawResponse",
 ]
 
+# Each operation's path template: its calls' spans are named ``{method} {template}``.
+_URL_TEMPLATES = {
+    "oauth_jwks": "/.well-known/jwks.json",
+    "oauth_token": "/o/token/",
+    "users_list": "/api/users/",
+    "users_create": "/api/users/",
+    "users_retrieve": "/api/users/{id}/",
+    "users_me": "/api/users/me/",
+}
+
 
 class UsersClient(SyncClient):
     """Client of Users.
@@ -27,6 +37,7 @@ class UsersClient(SyncClient):
     """
 
     service_name: ClassVar[str] = "users"
+    url_templates: ClassVar[dict[str, str]] = _URL_TEMPLATES
 
     @cached_property
     def with_raw_response(self) -> UsersClientWithRawResponse:
@@ -60,6 +71,7 @@ class AsyncUsersClient(AsyncClient):
     """
 
     service_name: ClassVar[str] = "users"
+    url_templates: ClassVar[dict[str, str]] = _URL_TEMPLATES
 
     @cached_property
     def with_raw_response(self) -> AsyncUsersClientWithRawResponse:
