@@ -248,6 +248,15 @@ def test_disabled_instrumentations_leave_the_spans_to_common_utils(
     assert [s for _, _, s in receiver.spans() if s.kind == Span.SPAN_KIND_CLIENT] == []
 
 
+def test_a_provider_the_service_installed_itself_is_kept(receiver: _Receiver) -> None:
+    result = _run(
+        {"service": "svc", "instrument_django": True, "own_provider": True},
+        OTEL_EXPORTER_OTLP_ENDPOINT=receiver.url,
+    )
+    assert result["own_provider_kept"] is True
+    assert result["instrumented"] == {"django": True, "httpx": True}
+
+
 def test_without_an_endpoint_no_sdk_is_loaded(receiver: _Receiver, echo_server_url: str) -> None:
     result = _run({"service": "svc", "instrument_django": True, "echo": echo_server_url})
     assert result["error"] is None

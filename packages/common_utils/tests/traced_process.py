@@ -4,7 +4,8 @@
 ``python traced_process.py '<json>'``: the JSON names the ``service``, whether to
 ``instrument_django``, the modules to ``block`` (made unimportable, as if the ``tracing`` extra
 were not installed), the ``echo`` URL the served request calls with httpx (none: no request) and
-the name of a ``span`` to record outside any request (none: no such span).
+the name of a ``span`` to record outside any request (none: no such span); ``own_provider``
+installs an SDK tracer provider of the process's own first, as a service that sets it by hand.
 ``configure_tracing`` is called twice, as a process that loads two of its entry points does. It
 prints one JSON object: what was set up, what the request answered, or the error raised.
 """
@@ -40,9 +41,17 @@ def main(options: dict[str, Any]) -> dict[str, Any]:
         MIDDLEWARE=["common_utils.django.RequestContextMiddleware"],
         ALLOWED_HOSTS=["testserver"],
     )
+    from opentelemetry import trace
+
     from common_utils import CommonUtilsError
     from common_utils.django import configure_tracing
 
+    own = None
+    if options.get("own_provider"):
+        from opentelemetry.sdk.trace import TracerProvider
+
+        own = TracerProvider()
+        trace.set_tracer_provider(own)
     instrument_django = bool(options.get("instrument_django"))
     try:
         provider = configure_tracing(options["service"], instrument_django=instrument_django)
@@ -52,7 +61,6 @@ def main(options: dict[str, Any]) -> dict[str, Any]:
     django.setup()
 
     from django.test import Client
-    from opentelemetry import trace
 
     if options.get("span"):
         with trace.get_tracer("traced_process").start_as_current_span(options["span"]):
@@ -70,6 +78,7 @@ def main(options: dict[str, Any]) -> dict[str, Any]:
         "provider": type(provider).__name__,
         "global_provider": type(global_provider).__name__,
         "same_provider_twice": again is provider,
+        "own_provider_kept": own is not None and provider is own,
         "sdk_loaded": "opentelemetry.sdk" in sys.modules,
         "instrumented": {
             library: _instrumented(module, name)
