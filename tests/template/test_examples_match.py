@@ -20,7 +20,6 @@ ORDERS_FILES = (
     "gunicorn.conf.py",
     "orders_service/__init__.py",
     "orders_service/celery.py",
-    "orders_service/tracing.py",
     "orders_service/urls.py",
     "orders_service/wsgi.py",
 )

@@ -124,7 +124,7 @@ class Stack:
     say: Say = print
     users_lookup: str = "http"
     # An OTLP/HTTP endpoint (``commons_tools.traces.TraceReceiver.url``): every process of every
-    # service exports its spans there (each service's tracing.py); None: tracing stays off.
+    # service exports its spans there (common-utils' configure_tracing); None: tracing stays off.
     tracing_endpoint: str | None = None
     processes: list[Process] = field(default_factory=list)
     env: dict[str, dict[str, str]] = field(default_factory=dict)

@@ -2,7 +2,8 @@
 
 The service runs no worker of its own; ``manage.py outbox_relay`` publishes through this app to
 the ``commons.events`` topic exchange. Loading the app sets the process's tracing up when the
-environment asks for it (``tracing.py``), so the relay's spans are exported too.
+environment asks for it (common-utils' ``configure_tracing``), so the relay's spans are exported
+too.
 """
 
 from __future__ import annotations
@@ -10,11 +11,10 @@ from __future__ import annotations
 import os
 
 from celery import Celery
-
-from orders_service.tracing import configure_tracing
+from common_utils.django import configure_tracing
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "orders_service.settings")
 
-configure_tracing()
+configure_tracing("orders")
 app = Celery("orders_service")
 app.config_from_object("django.conf:settings", namespace="CELERY")

@@ -61,6 +61,7 @@ from common_utils._errors import (
     NoTransactionError,
     OutboxError,
     ReplayError,
+    TracingConfigError,
     UnknownEventTypeError,
 )
 from common_utils._problems import Problem, problem_type, status_title
@@ -102,6 +103,7 @@ __all__ = [
     "ReplayError",
     "RequestContext",
     "RequestContextLogFilter",
+    "TracingConfigError",
     "UnknownEventTypeError",
     "Url",
     "Words",

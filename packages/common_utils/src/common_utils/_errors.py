@@ -13,6 +13,7 @@ CommonUtilsError
  |    +-- NoTransactionError      publish() outside transaction.atomic() on the event's database
  +-- DatabaseConfigError          (ValueError) a database URL or routing setting is wrong
  +-- EnvironmentSettingsError     (ValueError) environment variables missing or wrong, all named
+ +-- TracingConfigError           (ValueError) tracing asked for what this process cannot do
  +-- BoundariesError              manage.py boundaries cannot report
       +-- BoundariesInputError    (ValueError) a services map, baseline or query record is bad
       +-- MissingExtraError       (ImportError) an optional extra is not installed
@@ -81,6 +82,12 @@ class EnvironmentSettingsError(CommonUtilsError, ValueError):
         lines = "".join(f"\n  {variable}: {message}" for variable, message in self.errors.items())
         noun = "variable is" if count == 1 else "variables are"
         super().__init__(f"{count} environment {noun} missing or wrong:{lines}")
+
+
+class TracingConfigError(CommonUtilsError, ValueError):
+    """The environment asks for tracing that ``configure_tracing`` cannot set up: another exporter
+    or protocol than OTLP over HTTP, or the ``tracing`` extra is not installed. The message names
+    the variable and its value."""
 
 
 class BoundariesError(CommonUtilsError):

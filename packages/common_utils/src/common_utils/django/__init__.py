@@ -9,6 +9,10 @@ processed-event tables, the system checks, ``manage.py outbox_relay`` and
 ``problem_*`` handlers as the root URLconf's ``handler400``/``403``/``404``/``500`` (errors as
 RFC 9457 problem details).
 
+``configure_tracing("<service>")`` in ``wsgi.py`` (with ``instrument_django=True``) and in the
+Celery app's module turns OpenTelemetry's SDK on when the environment gives an OTLP endpoint (the
+``tracing`` extra); without one it imports nothing.
+
 Nothing here imports models at import time, so this module is safe to import from settings.
 """
 
@@ -42,6 +46,7 @@ from common_utils.django._router import (
     pinning_scope,
 )
 from common_utils.django._settings import CommonUtilsSettings, get_settings
+from common_utils.django._tracing_setup import configure_tracing, tracing_requested
 from common_utils.django._transactions import atomic_for, database_for, on_commit_for
 from common_utils.django.events._outbox import publish
 
@@ -54,6 +59,7 @@ __all__ = [
     "RequestContextMiddleware",
     "atomic_for",
     "begin_draining",
+    "configure_tracing",
     "database_for",
     "database_from_url",
     "databases_from_urls",
@@ -74,4 +80,5 @@ __all__ = [
     "purge_idempotency_records",
     "readiness",
     "readiness_report",
+    "tracing_requested",
 ]
