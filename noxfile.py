@@ -464,7 +464,8 @@ def template(session: nox.Session) -> None:
     """
     _install_packages(session, with_tests=False)  # the monolith's environment: common-utils
     _install_tools(session)  # rebuilding the recorded releases
-    session.install(*TEMPLATE_REQUIREMENTS)
+    # ruff as the repository pins it: the made services' lint (tests/template).
+    session.install(*TEMPLATE_REQUIREMENTS, *nox.project.dependency_groups(WORKSPACE, "lint"))
     _run_pytest(session, "tests/template", "-p", "no:cacheprovider")
 
 

@@ -317,7 +317,9 @@ def instructions_per_request(variant: str, path: str, requests: int) -> float:
     for n in (10, requests):
         done = subprocess.run(
             [valgrind, "--tool=callgrind", "--callgrind-out-file=/dev/null", *command(n)],
-            env=_worker_env(path),
+            # One hash seed: string hashes move dictionaries' layouts, and with them a few
+            # thousand instructions per request from run to run.
+            env={**_worker_env(path), "PYTHONHASHSEED": "0"},
             capture_output=True,
             text=True,
             check=False,

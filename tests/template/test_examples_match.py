@@ -4,6 +4,8 @@ ruff table aside: the examples extend the repository's, a made service carries i
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -87,3 +89,20 @@ def test_every_example_service_shares_the_templates_manage_py_and_tool_settings(
     assert _tool_tables(SERVICES / service / "pyproject.toml") == _tool_tables(
         rendered[service] / "pyproject.toml"
     )
+
+
+def test_a_made_service_passes_its_own_lint_whatever_its_name(rendered: dict[str, Path]) -> None:
+    """ruff, with the made service's own settings, on each made service: the service's package
+    and ``tests`` are both first-party, so their imports sort by name (``users`` after
+    ``tests``, ``orders`` before it)."""
+    ruff = Path(sys.executable).with_name("ruff")
+    for service, target in rendered.items():
+        result = subprocess.run(
+            [str(ruff), "check", "--no-cache", "."],
+            cwd=target,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=120,
+        )
+        assert result.returncode == 0, f"{service}:\n{result.stdout}{result.stderr}"
