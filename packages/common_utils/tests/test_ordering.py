@@ -461,6 +461,8 @@ def test_each_consumer_sees_each_keys_events_in_commit_order_across_relays_and_w
         want: dict[str, list[str]] = defaultdict(list)
         for key, event_id, _ in events:
             want[key].append(event_id)
+        if by_key != want:  # the workers' lines say whether an event's gap timeout ran out
+            _explain(workers, relays, handles)
         assert by_key == want, f"{queue}: a key's events out of commit order"
         # Keys ran side by side, not one after the other, in more than one worker process.
         switches = sum(1 for a, b in pairwise(rows) if a.key != b.key)

@@ -41,7 +41,7 @@ class HeaderPairPropagator(TextMapPropagator):
         self,
         carrier: CarrierT,
         context: Context | None = None,
-        getter: Getter[CarrierT] = default_getter,  # type: ignore[assignment]
+        getter: Getter[CarrierT] = default_getter,
     ) -> Context:
         values = getter.get(carrier, "x-trace")
         if not values or "/" not in values[0]:
@@ -58,7 +58,7 @@ class HeaderPairPropagator(TextMapPropagator):
         self,
         carrier: CarrierT,
         context: Context | None = None,
-        setter: Setter[CarrierT] = default_setter,  # type: ignore[assignment]
+        setter: Setter[CarrierT] = default_setter,
     ) -> None:
         span_context = trace.get_current_span(context).get_span_context()
         if span_context.is_valid:
@@ -101,7 +101,8 @@ def test_baggage_comes_in_with_the_request_and_goes_out_with_its_calls(spans: An
     assert sorted(outgoing["baggage"].split(",")) == ["plan=gold", "tenant=acme"]
     assert outgoing["traceparent"].startswith(f"00-{CALLER_TRACE}-")
     (span,) = spans.get_finished_spans()
-    assert span.parent is not None and f"{span.parent.span_id:016x}" == CALLER_SPAN
+    assert span.parent is not None
+    assert f"{span.parent.span_id:016x}" == CALLER_SPAN
 
 
 def test_without_baggage_only_the_trace_goes_out(spans: Any) -> None:
@@ -124,7 +125,8 @@ def test_a_propagator_the_service_sets_reads_and_writes_the_trace(
     seen = _handle({"x-trace": f"{CALLER_TRACE}/{CALLER_SPAN}", "traceparent": CALLER})
     (span,) = spans.get_finished_spans()
     assert span.kind is SpanKind.SERVER
-    assert span.parent is not None and f"{span.parent.span_id:016x}" == CALLER_SPAN
+    assert span.parent is not None
+    assert f"{span.parent.span_id:016x}" == CALLER_SPAN
     outgoing = seen["outgoing"]
     assert "traceparent" not in outgoing
     assert outgoing["x-trace"] == f"{CALLER_TRACE}/{span.context.span_id:016x}"
@@ -147,7 +149,8 @@ def test_setting_the_default_propagator_again_is_seen(spans: Any) -> None:
         propagate.set_global_textmap(default)
     seen = _handle({"traceparent": CALLER})
     first, second = spans.get_finished_spans()
-    assert first.parent is not None and second.parent is not None
+    assert first.parent is not None
+    assert second.parent is not None
     assert "traceparent" in seen["outgoing"]
     carrier: MutableMapping[str, str] = {}
     propagate.inject(carrier)
