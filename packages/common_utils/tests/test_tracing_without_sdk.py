@@ -8,6 +8,7 @@ the requests here are served by a fresh interpreter that never sets one.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -83,3 +84,27 @@ def test_without_an_sdk_the_callers_trace_passes_through_and_none_is_made_up() -
         "4bf92f3577b34da6a3ce929d0e0e4736",
         "00f067aa0ba902b7",
     )
+
+
+def test_a_provider_named_by_the_environment_is_the_one_the_request_records_with() -> None:
+    """``OTEL_PYTHON_TRACER_PROVIDER`` names a provider that only the API's
+    ``get_tracer_provider()`` loads: the request's span is still recorded (its own span is the
+    parent passed on), not passed through as without an SDK."""
+    done = subprocess.run(
+        [sys.executable, "-c", _SCRIPT, CALLER],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "OTEL_PYTHON_TRACER_PROVIDER": "sdk_tracer_provider"},
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout)
+    assert result["provider"] == "TracerProvider"
+    assert result["sdk_loaded"] is True
+    _, caller = result["answers"]
+    version, trace_id, parent, flags = caller["traceparent"].split("-")
+    assert (version, trace_id, flags) == ("00", "4bf92f3577b34da6a3ce929d0e0e4736", "01")
+    assert parent != "00f067aa0ba902b7"  # the request's own span, under the caller's
+    _, caller_log = result["logs"]
+    assert caller_log["span_id"] == parent

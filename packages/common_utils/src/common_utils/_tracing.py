@@ -10,7 +10,7 @@ common_utils``: importing OpenTelemetry's API costs tens of milliseconds.
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any, Literal
 
 from opentelemetry import baggage, propagate, trace
@@ -71,6 +71,21 @@ def is_instrumented(library: Literal["django", "celery", "httpx"]) -> bool:
 _provider_set: list[bool] = []
 
 
+def _provider_of_the_api() -> trace.TracerProvider | None:
+    return trace._TRACER_PROVIDER
+
+
+# The provider ``trace.set_tracer_provider`` set, or ``None`` while none is: read from the API
+# module's global, as its own ``ProxyTracer`` does, since ``get_tracer_provider()`` looks into
+# ``os.environ`` on every call while no provider is set (a missing key is a KeyError raised and
+# caught: that was most of what the middleware cost a request beyond its cost before
+# OpenTelemetry). A provider named by ``OTEL_PYTHON_TRACER_PROVIDER`` is in that global too: the
+# ``get_tracer()`` above loaded it. Where the global is missing, the public function answers.
+_global_provider: Callable[[], trace.TracerProvider | None] = (
+    _provider_of_the_api if hasattr(trace, "_TRACER_PROVIDER") else trace.get_tracer_provider
+)
+
+
 def records_spans() -> bool:
     """Whether a tracer provider that records spans (an SDK's) is set in this process.
 
@@ -79,7 +94,8 @@ def records_spans() -> bool:
     """
     if _provider_set:
         return True
-    if isinstance(trace.get_tracer_provider(), (ProxyTracerProvider, NoOpTracerProvider)):
+    provider = _global_provider()
+    if provider is None or isinstance(provider, (ProxyTracerProvider, NoOpTracerProvider)):
         return False
     _provider_set.append(True)
     return True
