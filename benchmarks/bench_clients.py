@@ -29,7 +29,9 @@ no OpenTelemetry SDK in the process (what a service that has not turned tracing 
 ``BatchSpanProcessor`` and a ``MeterProvider``), with every call traced and measured (goal
 <= 1.15). The batch processor hands the spans to an exporter that drops them, so the rows show
 the cost of recording, not of a network. Both over ``MockTransport`` (no network: the harshest
-view) and over the loopback server. ``--telemetry-only`` runs this part alone.
+view) and over the loopback server. ``--telemetry-only`` runs this part alone. Before all, the
+no-SDK cost counted in instructions (valgrind's callgrind; ``--instructions N`` calls a side, 0
+leaves it out): on a shared machine the timed no-SDK rows move by more than their 2% goal.
 
 Then, in the same run, generation time and peak memory on the largest document against
 openapi-python-client (``bench_codegen.compare``; ``--codegen-rounds 0`` leaves it out).
@@ -44,6 +46,7 @@ import argparse
 import decimal
 import json
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -330,14 +333,78 @@ def _import_seconds(statement: str, runs: int) -> float:
     return statistics.median(times)
 
 
+def _call_worker(side: str, calls: int) -> None:
+    """``calls`` retrieves over ``MockTransport`` after a warm-up, by a client with telemetry
+    (``traced``) or without (``absent``), in a process with no OpenTelemetry SDK."""
+    client = InventoryClient(
+        base_url="http://inventory.internal", transport=httpx.MockTransport(_answer), max_retries=0
+    )
+    client.telemetry = side == "traced"
+    for _ in range(200 + calls):
+        client.products.retrieve(id=1)
+
+
+def _instructions_per_call(side: str, calls: int) -> float:
+    """Instructions one no-SDK call takes, counted by valgrind's callgrind: a worker making a
+    few calls subtracted from one making ``calls`` more, one hash seed. The same count for the
+    same code however loaded the machine is, which a 2% goal needs."""
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        raise SystemExit("bench: valgrind is not on PATH (or give --instructions 0)")
+    counts = []
+    for n in (10, calls + 10):
+        done = subprocess.run(
+            [
+                valgrind,
+                "--tool=callgrind",
+                "--callgrind-out-file=/dev/null",
+                sys.executable,
+                __file__,
+                "--call-worker",
+                side,
+                str(n),
+            ],
+            env={**os.environ, "PYTHONHASHSEED": "0"},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise SystemExit(f"bench: callgrind of {side} failed:\n{done.stderr[-2000:]}")
+        collected = [line for line in done.stderr.splitlines() if "Collected :" in line]
+        counts.append(int(collected[-1].rsplit(":", 1)[1].strip()))
+    return (counts[1] - counts[0]) / calls
+
+
+def _instructions(calls: int) -> None:
+    traced, absent = (_instructions_per_call(side, calls) for side in ("traced", "absent"))
+    print(
+        f"\nTelemetry with no SDK, instructions per call (callgrind, MockTransport retrieve, "
+        f"{calls} calls)\n"
+    )
+    print(f"{'traced':>12} {'absent':>12} {'ratio':>7}  goal <= 1.02")
+    print(f"{traced:>12,.0f} {absent:>12,.0f} {traced / absent:>7.3f}")
+
+
 def main() -> None:
+    if len(sys.argv) == 4 and sys.argv[1] == "--call-worker":
+        _call_worker(sys.argv[2], int(sys.argv[3]))
+        return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument("--codegen-rounds", type=int, default=3)
     parser.add_argument("--document", default="github-ghec")
     parser.add_argument("--telemetry-only", action="store_true")
+    parser.add_argument(
+        "--instructions",
+        type=int,
+        default=1000,
+        help="no-SDK telemetry: calls counted under callgrind per side (0: no count)",
+    )
     arguments = parser.parse_args()
+    if arguments.instructions:
+        _instructions(arguments.instructions)
     if arguments.telemetry_only:
         _telemetry(arguments.rounds, arguments.calls)
         return

@@ -489,6 +489,7 @@ NO_SDK = textwrap.dedent(
         "provider": type(trace.get_tracer_provider()).__name__,
         "body": body,
         "traceparents": [h.get("traceparent") for h in seen],
+        "request_ids": [h.get("x-request-id") for h in seen],
     }))
     """
 )
@@ -510,6 +511,8 @@ def test_without_an_sdk_calls_work_and_send_the_request_context_as_before():
     assert result["provider"] == "ProxyTracerProvider"
     assert result["body"] == {"id": 1}
     # Both attempts carry the context the request came with: its trace, no span of the call's.
-    first, second = result["traceparents"]
-    assert first == second
-    assert first.split("-")[1] == incoming.split("-")[1]
+    # Nothing records, so it goes on unchanged, once a request (a second one would be joined in).
+    assert result["traceparents"] == [incoming, incoming]
+    first_id, second_id = result["request_ids"]
+    assert first_id
+    assert first_id == second_id

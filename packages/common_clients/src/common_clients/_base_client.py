@@ -47,7 +47,7 @@ from common_clients._policies import (
 from common_clients._redact import redact_url
 from common_clients._response import Expect, capture_response, parse_response
 from common_clients._retry import RetryPolicy
-from common_clients._telemetry import AttemptTelemetry, CallTelemetry
+from common_clients._telemetry import AttemptTelemetry, CallTelemetry, spans_may_record
 from common_clients._types import (
     NOT_GIVEN,
     NotGiven,
@@ -299,7 +299,8 @@ class BaseClient:
             operation,
             options.get("idempotency_key", False),
             get_request_id(),
-            traced_attempts=self.telemetry,
+            # With no tracer provider nothing records: the call's headers carry the trace.
+            traced_attempts=self.telemetry and spans_may_record(),
         )
         query: dict[str, Any] = {}
         for source in (params, options.get("extra_query")):

@@ -34,16 +34,18 @@ generated client's service and operation ids) and nothing per request:
 - ``commons.client.retries`` (counter) by ``error.type`` of the attempt retried (``503``,
   ``ConnectError``, ...).
 
-With no SDK configured (or the call's trace not sampled) an attempt's span does not record: it
-costs the API's no-op span, and the request carries the current trace context (the caller's
-``traceparent``), written once per attempt as common-utils' ``outgoing_headers()`` would.
+With no tracer provider set (no SDK) a call starts no span at all: its headers carry the current
+trace context (the caller's ``traceparent``) from common-utils' ``outgoing_headers()``, as a
+client with ``telemetry = False`` does, and only the API's no-op histogram is called. With a
+provider whose sampler leaves the call's trace out, an attempt's span does not record: it costs
+the no-op span, and the request carries the current trace context, written once per attempt.
 """
 
 from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextvars import Token
 from types import TracebackType
 from typing import Any
@@ -52,6 +54,8 @@ import httpx
 from opentelemetry import context, metrics, propagate, trace
 from opentelemetry.context import Context
 from opentelemetry.trace import (
+    NoOpTracerProvider,
+    ProxyTracerProvider,
     SpanKind,
     Status,
     StatusCode,
@@ -67,7 +71,13 @@ from common_clients.errors import (
     ResponseValidationError,
 )
 
-__all__ = ["ATTEMPT_EVENT", "AttemptTelemetry", "CallTelemetry", "httpx_instrumented"]
+__all__ = [
+    "ATTEMPT_EVENT",
+    "AttemptTelemetry",
+    "CallTelemetry",
+    "httpx_instrumented",
+    "spans_may_record",
+]
 
 ATTEMPT_EVENT = "commons.client.attempt"
 """The event an attempt is on the call span when the httpx instrumentation makes the HTTP span."""
@@ -94,6 +104,39 @@ _duration = _meter.create_histogram(
 )
 
 _INSTRUMENTATION_MODULE = "opentelemetry.instrumentation.httpx"
+
+_provider_set: list[bool] = []
+
+
+def _provider_of_the_api() -> trace.TracerProvider | None:
+    return trace._TRACER_PROVIDER
+
+
+# Where the API's global is missing, the public function answers.
+_global_provider: Callable[[], trace.TracerProvider | None] = (
+    _provider_of_the_api if hasattr(trace, "_TRACER_PROVIDER") else trace.get_tracer_provider
+)
+
+
+def spans_may_record() -> bool:
+    """Whether a tracer provider is set in this process (an SDK's, typically): without one no
+    span records, so a call makes none and its trace context goes out with its headers.
+
+    Read from the API module's global, as the API's own ``ProxyTracer`` does:
+    ``trace.get_tracer_provider()`` looks into ``os.environ`` on every call while no provider is
+    set (a KeyError raised and caught), which cost a call more than the rest of its telemetry. A
+    provider named by ``OTEL_PYTHON_TRACER_PROVIDER`` is in that global once any tracer was asked
+    for (``_tracer`` above). A process sets its provider once, so a yes is kept.
+    """
+    if _provider_set:
+        return True
+    provider = _global_provider()
+    if provider is None or isinstance(provider, (ProxyTracerProvider, NoOpTracerProvider)):
+        return False
+    _provider_set.append(True)
+    return True
+
+
 _SERVICE = "commons.client.service"
 _OPERATION = "commons.client.operation"
 _OUTCOME = "commons.client.outcome"
@@ -256,6 +299,7 @@ class CallTelemetry:
         "method",
         "span",
         "span_name",
+        "traces",
     )
 
     def __init__(
@@ -276,8 +320,13 @@ class CallTelemetry:
         self.last_attempt: tuple[trace.Span, dict[str, Any]] | None = None
         self._token: Token[Context] | None = None
         self._template: str | None = None
-        self.instrumented = httpx_instrumented(pool)
-        if self.instrumented:
+        # Whether its attempts trace (write the trace context themselves): a provider is set.
+        self.traces = call.traced_attempts
+        self.instrumented = self.traces and httpx_instrumented(pool)
+        self.span_name = ""
+        if not self.traces:
+            pass
+        elif self.instrumented:
             self.span_name = f"{service}.{operation}" if service else operation
             span = _tracer.start_span(self.span_name, kind=SpanKind.INTERNAL)
             if span.is_recording():
@@ -306,8 +355,11 @@ class CallTelemetry:
         self._started = time.perf_counter()
         return self
 
-    def attempt(self, number: int, waited: float) -> AttemptTelemetry:
-        """The telemetry of attempt ``number`` (0 first), after a wait of ``waited`` seconds."""
+    def attempt(self, number: int, waited: float) -> AttemptTelemetry | None:
+        """The telemetry of attempt ``number`` (0 first), after a wait of ``waited`` seconds;
+        ``None`` when the call does not trace (no tracer provider: nothing would record)."""
+        if not self.traces:
+            return None
         return AttemptTelemetry(self, number, waited)
 
     def retried(self, failure: str) -> None:
