@@ -46,7 +46,7 @@ def test_the_client_benchmark_reports_per_call_ratios_and_import_time() -> None:
         [
             sys.executable,
             str(_script("bench_clients.py")),
-            *("--rounds", "1", "--calls", "20", "--codegen-rounds", "0"),
+            *("--rounds", "1", "--calls", "20", "--codegen-rounds", "0", "--instructions", "0"),
         ],
         capture_output=True,
         text=True,
