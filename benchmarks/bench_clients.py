@@ -46,7 +46,6 @@ import argparse
 import decimal
 import json
 import os
-import shutil
 import socket
 import statistics
 import subprocess
@@ -59,6 +58,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from callgrind import instructions
 
 from common_clients import HTTPCache
 from common_utils import outgoing_headers
@@ -348,31 +348,8 @@ def _instructions_per_call(side: str, calls: int) -> float:
     """Instructions one no-SDK call takes, counted by valgrind's callgrind: a worker making a
     few calls subtracted from one making ``calls`` more, one hash seed. The same count for the
     same code however loaded the machine is, which a 2% goal needs."""
-    valgrind = shutil.which("valgrind")
-    if valgrind is None:
-        raise SystemExit("bench: valgrind is not on PATH (or give --instructions 0)")
-    counts = []
-    for n in (10, calls + 10):
-        done = subprocess.run(
-            [
-                valgrind,
-                "--tool=callgrind",
-                "--callgrind-out-file=/dev/null",
-                sys.executable,
-                __file__,
-                "--call-worker",
-                side,
-                str(n),
-            ],
-            env={**os.environ, "PYTHONHASHSEED": "0"},
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if done.returncode != 0:
-            raise SystemExit(f"bench: callgrind of {side} failed:\n{done.stderr[-2000:]}")
-        collected = [line for line in done.stderr.splitlines() if "Collected :" in line]
-        counts.append(int(collected[-1].rsplit(":", 1)[1].strip()))
+    command = [sys.executable, __file__, "--call-worker", side]
+    counts = [instructions([*command, str(n)], os.environ, what=side) for n in (10, calls + 10)]
     return (counts[1] - counts[0]) / calls
 
 

@@ -42,7 +42,6 @@ import argparse
 import io
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -58,6 +57,8 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
+
+from callgrind import instructions  # noqa: E402
 
 from commons_tools.demo import installed_stack, sign_in  # noqa: E402
 from commons_tools.stack import free_port  # noqa: E402
@@ -306,28 +307,10 @@ def instructions_per_request(variant: str, path: str, requests: int) -> float:
     serving a few requests subtracted from one serving ``requests``, so that the interpreter's
     start and Django's set-up drop out. The same count for the same code whatever else the
     machine runs, where CPU time moves by more than the 2% the no-SDK goal allows."""
-    valgrind = shutil.which("valgrind")
-    if valgrind is None:
-        raise SystemExit("bench: valgrind is not on PATH (or give --path-instructions 0)")
-
-    def command(n: int) -> list[str]:
-        return _worker_command(variant, n)
-
-    counts = []
-    for n in (10, requests):
-        done = subprocess.run(
-            [valgrind, "--tool=callgrind", "--callgrind-out-file=/dev/null", *command(n)],
-            # One hash seed: string hashes move dictionaries' layouts, and with them a few
-            # thousand instructions per request from run to run.
-            env={**_worker_env(path), "PYTHONHASHSEED": "0"},
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if done.returncode != 0:
-            raise SystemExit(f"bench: callgrind of {variant} failed:\n{done.stderr[-2000:]}")
-        collected = [line for line in done.stderr.splitlines() if "Collected :" in line]
-        counts.append(int(collected[-1].rsplit(":", 1)[1].strip()))
+    counts = [
+        instructions(_worker_command(variant, n), _worker_env(path), what=variant)
+        for n in (10, requests)
+    ]
     return (counts[1] - counts[0]) / (_served(requests) - _served(10))
 
 
