@@ -377,9 +377,8 @@ def _telemetry(rounds: int, calls: int) -> None:
     )
     for (label, ours, theirs), (_, traced, plain) in zip(commons, reference, strict=True):
         added, baseline = ours - theirs, traced - plain
-        print(
-            f"  {label:<50} +{added:>6.1f} us against +{baseline:>6.1f} us: {added / baseline:.2f}x"
-        )
+        share = added / baseline if baseline else float("inf")
+        print(f"  {label:<50} +{added:>6.1f} us against +{baseline:>6.1f} us: {share:.2f}x")
 
 
 def _import_seconds(statement: str, runs: int) -> float:

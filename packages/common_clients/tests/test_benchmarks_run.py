@@ -61,11 +61,17 @@ def test_the_client_benchmark_reports_per_call_ratios_and_import_time() -> None:
         assert float(theirs) > 0
         assert float(ratio) == pytest.approx(float(ours) / float(theirs), rel=0.01)
     assert re.search(r"^import inventory_client\s+[\d.]+$", result.stdout, re.MULTILINE)
-    # Telemetry against the same client with telemetry = False: without, then with the SDK.
-    phases = re.findall(r"^(no SDK|SDK, batch) ", result.stdout, re.MULTILINE)
-    assert phases == ["no SDK", "SDK, batch"], result.stdout
+    # Telemetry against the same client with telemetry = False: without, then with the SDK; then
+    # the named baseline, OpenTelemetry's httpx instrumentation on the hand-written client.
+    phases = re.findall(r"^(no SDK|SDK, batch)(:[^\n]*?)? {2,}", result.stdout, re.MULTILINE)
+    assert [phase for phase, _ in phases] == ["no SDK", "SDK, batch", "SDK, batch"], result.stdout
+    assert "httpx instrumentation" in phases[2][1], result.stdout
     telemetry = TELEMETRY_ROW.findall(result.stdout)
-    assert len(telemetry) == 8, result.stdout
+    assert len(telemetry) == 12, result.stdout
+    added = re.findall(
+        r"^  .+ \+ *(-?[\d.]+) us against \+ *(-?[\d.]+) us: (-?[\d.]+|inf)x$", result.stdout, re.M
+    )
+    assert len(added) == 4, result.stdout
     for *_, traced, absent, ratio in telemetry:
         assert float(traced) > 0
         assert float(absent) > 0
