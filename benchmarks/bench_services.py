@@ -26,7 +26,10 @@ call with ``X-Request-ID`` and ``traceparent``, a view that writes one JSON log 
 (its tree in ``releases.toml``: the last hand-written traceparent context, no spans); against it,
 this work tree with no OpenTelemetry SDK (goal: at most 1.02x) and with the SDK's ``TracerProvider``
 and a ``BatchSpanProcessor`` (goal: at most 1.15x; its exporter drops the batches, so what is
-measured is the request thread's cost, not a collector's). Each variant runs in its own interpreter
+measured is the request thread's cost, not a collector's). The SDK row's named baseline: the
+previous release with OpenTelemetry's Django instrumentation and the same SDK (the standard server
+span a request, what a service that traces pays without Commons); the last line sets what this
+tree's spans add to a request beside what that instrumentation adds. Each variant runs in its own interpreter
 (a process sets its tracer provider once), interleaved over rounds; the ratios are the medians of
 the per-round ratios, of CPU time (the process's, so the batch processor's thread counts): on a
 shared machine wall time is mostly waiting for a core. Then each variant's instructions per
@@ -166,7 +169,10 @@ REQUEST_PATH_VARIANTS = {
     "previous release (baseline)": "previous",
     "this tree, no SDK": "no-sdk",
     "this tree, SDK + BatchSpanProcessor": "sdk",
+    "previous + OpenTelemetry's Django instr.": "otel-django",
 }
+# Variants that run the previous release's common-utils, not this tree's.
+PREVIOUS_TREE = {"previous", "otel-django"}
 REQUEST_PATH_GOALS = {"no-sdk": 1.02, "sdk": 1.15}
 CALLER = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 
@@ -203,7 +209,7 @@ def request_path_worker(variant: str, requests: int) -> None:
     from django.http import HttpRequest, JsonResponse
     from django.urls import path
 
-    if variant == "sdk":
+    if variant in ("sdk", "otel-django"):
         from opentelemetry import trace
         from opentelemetry.sdk.trace import TracerProvider
         from opentelemetry.sdk.trace.export import (
@@ -235,6 +241,12 @@ def request_path_worker(variant: str, requests: int) -> None:
         INSTALLED_APPS=[],
         LOGGING_CONFIG=None,
     )
+    if variant == "otel-django":
+        # The named baseline of the SDK row: the standard instrumentation's server span on the
+        # previous release's request path (its middleware goes first in MIDDLEWARE).
+        from opentelemetry.instrumentation.django import DjangoInstrumentor
+
+        DjangoInstrumentor().instrument()
     django.setup()
     from django.core.handlers.wsgi import WSGIHandler
 
@@ -318,7 +330,9 @@ def request_path(rounds: int, requests: int, instructions: int) -> None:
     """The request path's tracing: each variant's µs per request and its ratio to the baseline."""
     with tempfile.TemporaryDirectory(prefix="bench-request-path-") as folder:
         version, previous = previous_release_source(Path(folder))
-        paths = {"previous": str(previous), "no-sdk": "", "sdk": ""}
+        paths = {
+            v: str(previous) if v in PREVIOUS_TREE else "" for v in REQUEST_PATH_VARIANTS.values()
+        }
         measured: dict[str, list[float]] = {v: [] for v in REQUEST_PATH_VARIANTS.values()}
         for _ in range(rounds):
             for variant in REQUEST_PATH_VARIANTS.values():
@@ -332,7 +346,7 @@ def request_path(rounds: int, requests: int, instructions: int) -> None:
                 if out.returncode != 0:
                     raise SystemExit(f"bench: request path {variant} failed:\n{out.stderr[-2000:]}")
                 result = json.loads(out.stdout.strip().splitlines()[-1])
-                if (variant == "previous") != result["module"].startswith(str(previous)):
+                if (variant in PREVIOUS_TREE) != result["module"].startswith(str(previous)):
                     raise SystemExit(f"bench: {variant} ran {result['module']}")
                 measured[variant].append(result["us"])
         counted = {
@@ -375,6 +389,15 @@ def request_path(rounds: int, requests: int, instructions: int) -> None:
             if instructions:
                 ratio = counted[variant] / counted["previous"]
                 print(f"request path {variant}: {ratio:.3f}x the previous release (instructions)")
+    ours, standard = (
+        statistics.median(m - b for m, b in zip(measured[variant], base, strict=True))
+        for variant in ("sdk", "otel-django")
+    )
+    print(
+        f"with the SDK, what a request's spans add (CPU): this tree +{ours:.1f} us, "
+        f"OpenTelemetry's Django instrumentation +{standard:.1f} us on the previous release: "
+        f"{ours / standard if standard else float('inf'):.2f}x"
+    )
 
 
 def main() -> int:
