@@ -12,15 +12,17 @@ import importlib
 import json
 import subprocess
 import sys
+import typing
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 from urllib.parse import parse_qs
 
+import httpx
 import pytest
 
-from common_clients import AsyncPage, SyncPage
+from common_clients import AsyncClient, AsyncPage, SyncClient, SyncPage
 from common_clients.codegen import SpecError, parse_spec
 from common_clients.codegen._cli import main as cli
 from common_clients.codegen._generate import (
@@ -622,3 +624,57 @@ def test_parameters_named_like_the_method_body_s_own_names_still_arrive(
     with workshop.WorkshopClient(base_url=loopback.url) as client:
         assert list(client.widgets.cursor(path="/a", cast_2="b")) == []
     assert parse_qs(loopback.requests[0].query) == {"path": ["/a"], "cast": ["b"]}
+
+
+@pytest.mark.parametrize(
+    ("service", "client"),
+    [("Async", "AsyncServiceClient"), ("sync", "SyncServiceClient"), ("things", "ThingsClient")],
+)
+def test_a_client_named_like_the_runtime_or_a_tag_named_like_its_imports_still_works(
+    service: str, client: str, tmp_path: Path
+) -> None:
+    """The client module imports ``SyncClient``, ``AsyncClient`` and ``ClassVar`` and defines
+    ``<Service>Client``: a service or a tag of those names must shadow none of them (a client
+    would inherit from itself, or a resource be built where a client is)."""
+    document = {
+        "openapi": "3.0.3",
+        "info": {"title": "t", "version": "1"},
+        "paths": {
+            f"/{n}/": {
+                "get": {
+                    "operationId": f"op_{n}",
+                    "tags": [tag],
+                    "responses": {"204": {"description": ""}},
+                }
+            }
+            for n, tag in enumerate(["ClassVar", f"{service} client"])
+        },
+    }
+    package = f"odd_{service.lower()}_client"
+    files = generate_client(parse_spec(json.dumps(document)), service=service, package=package)
+    write_client(files, tmp_path / package)
+    sys.path.insert(0, str(tmp_path))
+    try:
+        module = importlib.import_module(package)
+        assert sorted(n for n in module.__all__ if n.endswith("Client")) == [
+            f"Async{client}",
+            client,
+        ]
+        sync_client, async_client = getattr(module, client), getattr(module, f"Async{client}")
+        assert issubclass(sync_client, SyncClient)
+        assert not issubclass(sync_client, AsyncClient)
+        assert issubclass(async_client, AsyncClient)
+        assert not issubclass(async_client, SyncClient)
+        assert sync_client.service_name == async_client.service_name == service
+        hints = typing.get_type_hints(sync_client)
+        assert hints["service_name"] == typing.ClassVar[str]
+        transport = httpx.MockTransport(lambda request: httpx.Response(204))
+        with sync_client(base_url="http://t", transport=transport) as made:
+            assert made.class_var.op_0() is None
+            resource = getattr(made, f"{service.lower()}_client")
+            assert not isinstance(resource, SyncClient)
+            assert resource.op_1() is None
+    finally:
+        sys.path.remove(str(tmp_path))
+        for name in [n for n in sys.modules if n.startswith(package)]:
+            del sys.modules[name]

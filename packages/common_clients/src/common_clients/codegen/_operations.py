@@ -31,7 +31,7 @@ import builtins
 import json
 import keyword
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,6 +61,7 @@ RUNTIME_NAMES = frozenset(
         "SyncClient",
         "SyncPage",
         "Unpack",
+        "ClassVar",
         "builtins",
         "cached_property",
         "deprecated",
@@ -117,12 +118,31 @@ class Resource:
         return name, f"Async{name}", f"{name}WithRawResponse", f"Async{name}WithRawResponse"
 
 
-def plan_resources(spec: Spec) -> list[Resource]:
-    """The resources of ``spec``, in order of first appearance, each with its operations."""
+def client_names(service: str) -> tuple[str, str, str, str]:
+    """The four classes of a service's client module: ``<Service>Client``,
+    ``Async<Service>Client`` and their ``...WithRawResponse`` views. A service whose names would
+    be the runtime's that the module imports (``sync``: ``SyncClient``; ``Async``:
+    ``AsyncClient``) gets ``<Service>ServiceClient`` and so on instead."""
+    base = pascal_case(service) or "Service"
+    for client in (base, f"{base}Service"):
+        names = (
+            f"{client}Client",
+            f"Async{client}Client",
+            f"{client}ClientWithRawResponse",
+            f"Async{client}ClientWithRawResponse",
+        )
+        if not RUNTIME_NAMES & set(names):
+            break
+    return names
+
+
+def plan_resources(spec: Spec, reserved: Iterable[str] = ()) -> list[Resource]:
+    """The resources of ``spec``, in order of first appearance, each with its operations; no
+    resource class takes a runtime name or one of ``reserved`` (the client's classes)."""
     by_tag: dict[str, Resource] = {}
     attributes = NameAllocator(style="snake", reserved=_CLIENT_ATTRIBUTES)
     classes = NameAllocator(style="pascal")
-    taken: set[str] = set(RUNTIME_NAMES)
+    taken: set[str] = set(RUNTIME_NAMES) | set(reserved)
     for operation in spec.operations():
         tag = operation.tags[0] if operation.tags else "default"
         resource = by_tag.get(tag)
@@ -213,23 +233,15 @@ class OperationsEmitter:
         self._models = models
         self._package = package
         self._service = service
-        self.resources = plan_resources(spec)
-        client = pascal_case(service) or "Service"
-        self.client_names = (
-            f"{client}Client",
-            f"Async{client}Client",
-            f"{client}ClientWithRawResponse",
-            f"Async{client}ClientWithRawResponse",
-        )
+        self.client_names = client_names(service)
+        self.resources = plan_resources(spec, reserved=self.client_names)
 
     @staticmethod
     def reserved_names(spec: Spec, service: str) -> set[str]:
         """Names models must not take: resource, client and runtime names of the modules."""
-        names = set(RUNTIME_NAMES)
-        client = pascal_case(service) or "Service"
-        names.update({f"{client}Client", f"Async{client}Client"})
-        names.update({f"{client}ClientWithRawResponse", f"Async{client}ClientWithRawResponse"})
-        for resource in plan_resources(spec):
+        clients = client_names(service)
+        names = set(RUNTIME_NAMES) | set(clients)
+        for resource in plan_resources(spec, reserved=clients):
             names.update(resource.class_names)
         return names
 
