@@ -24,18 +24,19 @@ First, the request path's tracing (``--part request-path``): the cost of one req
 call with ``X-Request-ID`` and ``traceparent``, a view that writes one JSON log line and reads
 ``outgoing_headers()``). The baseline is the same request through common-utils 0.3.0 as released
 (its tree in ``releases.toml``: the last hand-written traceparent context, no spans); against it,
-this work tree with no OpenTelemetry SDK (goal: at most 1.02x) and with the SDK's ``TracerProvider``
-and a ``BatchSpanProcessor`` (goal: at most 1.15x; its exporter drops the batches, so what is
-measured is the request thread's cost, not a collector's). The SDK row's named baseline: the
-previous release with OpenTelemetry's Django instrumentation and the same SDK (the standard server
-span a request, what a service that traces pays without Commons); the last line sets what this
-tree's spans add to a request beside what that instrumentation adds. Each variant runs in its own interpreter
-(a process sets its tracer provider once), interleaved over rounds; the ratios are the medians of
-the per-round ratios, of CPU time (the process's, so the batch processor's thread counts): on a
-shared machine wall time is mostly waiting for a core. Then each variant's instructions per
-request, counted by valgrind's callgrind (``--path-instructions``; 0 leaves it out): the same
-count for the same code however loaded the machine is, which the no-SDK goal, a 2% difference,
-needs (CPU time moved between 0.99x and 1.12x from run to run on a loaded machine).
+this work tree with no OpenTelemetry SDK (goal: at most 1.02x) and with the SDK's
+``TracerProvider`` and a ``BatchSpanProcessor`` (goal: at most 1.15x; its exporter drops the
+batches, so what is measured is the request thread's cost, not a collector's). The SDK row's named
+baseline: the previous release with OpenTelemetry's Django instrumentation and the same SDK (the
+standard server span a request, what a service that traces pays without Commons); the last line
+sets what this tree's spans add to a request beside what that instrumentation adds. Each variant
+runs in its own interpreter (a process sets its tracer provider once), interleaved over rounds; the
+ratios are the medians of the per-round ratios, of CPU time (the process's, so the batch
+processor's thread counts): on a shared machine wall time is mostly waiting for a core. Then each
+variant's instructions per request, counted by valgrind's callgrind (``--path-instructions``; 0
+leaves it out): the same count for the same code however loaded the machine is, which the no-SDK
+goal, a 2% difference, needs (CPU time moved between 0.99x and 1.12x from run to run on a loaded
+machine).
 ``--part stack`` runs only the services part.
 """
 
@@ -398,6 +399,13 @@ def request_path(rounds: int, requests: int, instructions: int) -> None:
         f"OpenTelemetry's Django instrumentation +{standard:.1f} us on the previous release: "
         f"{ours / standard if standard else float('inf'):.2f}x"
     )
+    if instructions:
+        ours, standard = (counted[v] - counted["previous"] for v in ("sdk", "otel-django"))
+        print(
+            f"with the SDK, what a request's spans add (instructions): this tree +{ours:,.0f}, "
+            f"OpenTelemetry's Django instrumentation +{standard:,.0f}: "
+            f"{ours / standard if standard else float('inf'):.2f}x"
+        )
 
 
 def main() -> int:
