@@ -78,9 +78,11 @@ def test_the_spans_the_exporter_sends_to_the_endpoint_are_kept_with_their_servic
         monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint)
         provider = _provider(OTLPSpanExporter(), **{"deployment.environment.name": "test"})
         tracer = provider.get_tracer("orders.views")
-        with tracer.start_as_current_span("GET /orders/", kind=SpanKind.SERVER) as served:
-            with tracer.start_as_current_span("SELECT orders"):
-                pass
+        with (
+            tracer.start_as_current_span("GET /orders/", kind=SpanKind.SERVER) as served,
+            tracer.start_as_current_span("SELECT orders"),
+        ):
+            pass
         provider.shutdown()
         received = receiver.spans
 

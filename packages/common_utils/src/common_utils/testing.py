@@ -26,9 +26,9 @@ from __future__ import annotations
 
 import threading
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from types import MappingProxyType, TracebackType
 from typing import TYPE_CHECKING, NamedTuple
 
 from common_utils._errors import MissingExtraError
@@ -42,7 +42,7 @@ DEFAULT_MAX_BODY_SIZE = 4 * 1024 * 1024
 """The largest export a receiver takes, in bytes, decompressed or not (4 MiB: a batch of 512
 spans, the batch processor's default, is a few hundred kilobytes)."""
 
-TRACES_PATH = "/v1/traces"
+_TRACES_PATH = "/v1/traces"
 _PROTOBUF = "application/x-protobuf"
 
 
@@ -54,11 +54,19 @@ class ReceivedSpan(NamedTuple):
     span: Span
     """The span as exported: OpenTelemetry's protobuf message (``trace_id``, ``name``, ``kind``,
     ``attributes``...)."""
-    resource: dict[str, str]
+    resource: Mapping[str, str]
     """The string attributes of the span's resource (``service.name``, those of
     ``OTEL_RESOURCE_ATTRIBUTES``...)."""
     scope: str
     """The name of the instrumentation scope that made the span (the tracer's name)."""
+
+
+class _Refused(Exception):
+    """What the handler answers instead of taking an export: a status and a line saying why."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
 
 
 def _decoder() -> Callable[[bytes], list[ReceivedSpan]]:
@@ -79,14 +87,16 @@ def _decoder() -> Callable[[bytes], list[ReceivedSpan]]:
         try:
             request = ExportTraceServiceRequest.FromString(body)
         except DecodeError as exc:
-            raise ValueError(f"not an OTLP ExportTraceServiceRequest: {exc}") from None
+            raise _Refused(400, f"not an OTLP ExportTraceServiceRequest: {exc}") from None
         received: list[ReceivedSpan] = []
         for resource_spans in request.resource_spans:
-            resource = {
-                attribute.key: attribute.value.string_value
-                for attribute in resource_spans.resource.attributes
-                if attribute.value.WhichOneof("value") == "string_value"
-            }
+            resource = MappingProxyType(
+                {
+                    attribute.key: attribute.value.string_value
+                    for attribute in resource_spans.resource.attributes
+                    if attribute.value.WhichOneof("value") == "string_value"
+                }
+            )
             service_name = resource.get("service.name", "")
             for scope_spans in resource_spans.scope_spans:
                 scope = scope_spans.scope.name
@@ -99,22 +109,17 @@ def _decoder() -> Callable[[bytes], list[ReceivedSpan]]:
 
 
 def _decompress(body: bytes, encoding: str, limit: int) -> bytes:
-    """``body`` decoded from its ``Content-Encoding``, never more than ``limit`` bytes of it
-    (``ValueError`` past that, or for an encoding the exporter does not send)."""
-    if encoding in ("", "identity"):
-        return body
-    if encoding not in ("gzip", "deflate"):
-        raise LookupError(f"Content-Encoding {encoding!r} is not gzip or deflate")
+    """``body`` inflated (``gzip`` or ``deflate``), never to more than ``limit`` bytes."""
     # wbits: 16 + MAX_WBITS reads a gzip header, MAX_WBITS a zlib one (the exporter's deflate).
     inflater = zlib.decompressobj(16 + zlib.MAX_WBITS if encoding == "gzip" else zlib.MAX_WBITS)
     try:
         data = inflater.decompress(body, limit + 1)
     except zlib.error as exc:
-        raise ValueError(f"a {encoding} body that does not decompress: {exc}") from None
+        raise _Refused(400, f"a {encoding} body that does not inflate: {exc}") from None
     if len(data) > limit:
-        raise OverflowError(f"more than {limit} bytes once decompressed")
+        raise _Refused(413, f"a body of more than {limit} bytes once inflated")
     if not inflater.eof:
-        raise ValueError(f"a truncated {encoding} body")
+        raise _Refused(400, f"a truncated {encoding} body")
     return data
 
 
@@ -135,45 +140,39 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         receiver = self.server.receiver
-        path = self.path.partition("?")[0]
-        if path != TRACES_PATH:
-            self._answer(404, f"{path} is not {TRACES_PATH}: this receiver takes traces only")
-            return
-        content_type = self.headers.get("Content-Type", "").partition(";")[0].strip().lower()
-        if content_type != _PROTOBUF:
-            self._answer(415, f"Content-Type {content_type!r} is not {_PROTOBUF}")
-            return
-        length_header = self.headers.get("Content-Length")
-        if length_header is None:
-            self._answer(411, "Content-Length is required")
-            return
         try:
-            length = int(length_header)
-        except ValueError:
-            length = -1
-        if length < 0:
-            self._answer(400, f"Content-Length {length_header!r} is not a size")
-            return
-        if length > receiver.max_body_size:
-            # Not read: the connection closes after the answer.
-            self._answer(413, f"a body of {length} bytes, over {receiver.max_body_size}")
-            return
-        body = self.rfile.read(length)
-        encoding = self.headers.get("Content-Encoding", "").strip().lower()
-        try:
-            spans = receiver._decode(_decompress(body, encoding, receiver.max_body_size))
-        except OverflowError as exc:
-            self._answer(413, str(exc))
-            return
-        except LookupError as exc:
-            self._answer(415, str(exc))
-            return
-        except ValueError as exc:
-            self._answer(400, str(exc))
+            spans = receiver._decode(self._body(receiver.max_body_size))
+        except _Refused as refused:
+            self._answer(refused.status, str(refused))
             return
         receiver._keep(spans)
         # An empty ExportTraceServiceResponse (full success) serializes to no bytes.
         self._answer(200, "", content_type=_PROTOBUF)
+
+    def _body(self, limit: int) -> bytes:
+        """The request's body, decompressed, or ``_Refused`` saying what is wrong with it."""
+        path = self.path.partition("?")[0]
+        if path != _TRACES_PATH:
+            raise _Refused(404, f"{path} is not {_TRACES_PATH}: this receiver takes traces only")
+        content_type = self.headers.get("Content-Type", "").partition(";")[0].strip().lower()
+        if content_type != _PROTOBUF:
+            raise _Refused(415, f"Content-Type {content_type!r} is not {_PROTOBUF}")
+        length_header = self.headers.get("Content-Length")
+        if length_header is None:
+            raise _Refused(411, "Content-Length is required")
+        length = int(length_header) if length_header.strip().isdigit() else -1
+        if length < 0:
+            raise _Refused(400, f"Content-Length {length_header!r} is not a size")
+        if length > limit:
+            # Not read: the connection closes after the answer.
+            raise _Refused(413, f"a body of {length} bytes, over {limit}")
+        body = self.rfile.read(length)
+        encoding = self.headers.get("Content-Encoding", "").strip().lower()
+        if encoding in ("", "identity"):
+            return body
+        if encoding not in ("gzip", "deflate"):
+            raise _Refused(415, f"Content-Encoding {encoding!r} is not gzip or deflate")
+        return _decompress(body, encoding, limit)
 
     def _answer(self, status: int, text: str, *, content_type: str = "text/plain") -> None:
         body = text.encode()
