@@ -65,7 +65,7 @@ def _export_one(
     span.end()
     assert isinstance(span, ReadableSpan)
     result = exporter.export([span])
-    exporter.shutdown()
+    exporter.shutdown()  # type: ignore[no-untyped-call]  # the exporter has no annotations there
     provider.shutdown()
     return result
 
