@@ -137,6 +137,8 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
+    # A client that stops sending mid-body frees its thread after this many seconds.
+    timeout = 30
 
     def do_POST(self) -> None:
         receiver = self.server.receiver
