@@ -62,15 +62,17 @@ def test_every_exported_name_resolves_in_a_fresh_interpreter() -> None:
     assert result["values"]["Envelope"] == "ModelMetaclass"
     assert result["values"]["JsonLogFormatter"] == "type"
     assert result["values"]["httpx_request_hook"] == "function"
+    assert result["values"]["records_spans"] == "function"
 
 
 def test_lazy_names_are_the_objects_of_their_modules() -> None:
-    from common_utils import _events, _httpx_hooks, _logging
+    from common_utils import _events, _httpx_hooks, _logging, _tracing
 
     assert common_utils.Envelope is _events.Envelope
     assert common_utils.events is _events.events
     assert common_utils.async_httpx_request_hook is _httpx_hooks.async_httpx_request_hook
     assert common_utils.RequestContextLogFilter is _logging.RequestContextLogFilter
+    assert common_utils.records_spans is _tracing.records_spans
 
 
 def test_an_unknown_name_is_an_attribute_error_naming_it() -> None:
@@ -78,3 +80,9 @@ def test_an_unknown_name_is_an_attribute_error_naming_it() -> None:
 
     with pytest.raises(AttributeError, match="'common_utils' has no attribute 'Envelop'"):
         common_utils.Envelop  # type: ignore[attr-defined]  # noqa: B018 - the access is the test
+
+
+def test_the_testing_module_shows_its_api() -> None:
+    import common_utils.testing
+
+    assert common_utils.testing.__all__ == ["DEFAULT_MAX_BODY_SIZE", "OtlpReceiver", "ReceivedSpan"]

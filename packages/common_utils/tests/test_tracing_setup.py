@@ -1,6 +1,6 @@
 """``configure_tracing``: off unless the environment asks; asked, a fresh process of a service
-exports its spans over OTLP/HTTP to the endpoint given, here a receiver of the test's own on
-127.0.0.1 that decodes what it gets with OpenTelemetry's protobuf messages.
+exports its spans over OTLP/HTTP to the endpoint given, here common_utils.testing's receiver on
+127.0.0.1, which decodes what it gets with OpenTelemetry's protobuf messages.
 
 A process sets its tracer provider and turns an instrumentation on once, so everything that turns
 tracing on runs in a fresh interpreter (traced_process.py), never in this test process.
@@ -12,19 +12,17 @@ import json
 import os
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 from opentelemetry import trace
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from common_utils import CommonUtilsError, TracingConfigError
 from common_utils.django import configure_tracing, tracing_requested
+from common_utils.testing import OtlpReceiver, ReceivedSpan
 
 PROCESS = Path(__file__).with_name("traced_process.py")
 ENDPOINT = "OTEL_EXPORTER_OTLP_ENDPOINT"
@@ -103,54 +101,10 @@ def test_the_service_name_is_required(name: str) -> None:
 # --- a fresh process with an OTLP/HTTP receiver ---------------------------------------------------
 
 
-class _Receiver(ThreadingHTTPServer):
-    """An OTLP/HTTP receiver on a free port of 127.0.0.1 that keeps every request it gets."""
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _ReceiverHandler)
-        self.requests: list[tuple[str, str, bytes]] = []
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-    def spans(self) -> list[tuple[dict[str, str], str, Span]]:
-        """Each span received: its resource's string attributes, its scope's name, the span."""
-        found: list[tuple[dict[str, str], str, Span]] = []
-        for path, content_type, body in self.requests:
-            assert (path, content_type) == ("/v1/traces", "application/x-protobuf")
-            for resource_spans in ExportTraceServiceRequest.FromString(body).resource_spans:
-                attributes = resource_spans.resource.attributes
-                resource = {a.key: a.value.string_value for a in attributes}
-                for scope_spans in resource_spans.scope_spans:
-                    scope = scope_spans.scope.name
-                    found += [(resource, scope, span) for span in scope_spans.spans]
-        return found
-
-
-class _ReceiverHandler(BaseHTTPRequestHandler):
-    server: _Receiver
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        self.server.requests.append((self.path, self.headers["Content-Type"], body))
-        self.send_response(200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
-        pass
-
-
 @pytest.fixture
-def receiver() -> Iterator[_Receiver]:
-    server = _Receiver()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-    thread.join()
+def receiver() -> Iterator[OtlpReceiver]:
+    with OtlpReceiver() as running:
+        yield running
 
 
 def _run(options: dict[str, Any], **environ: str) -> dict[str, Any]:
@@ -169,16 +123,16 @@ def _run(options: dict[str, Any], **environ: str) -> dict[str, Any]:
     return result
 
 
-def _server_spans(receiver: _Receiver) -> list[tuple[dict[str, str], str, Span]]:
-    return [found for found in receiver.spans() if found[2].kind == Span.SPAN_KIND_SERVER]
+def _server_spans(receiver: OtlpReceiver) -> list[ReceivedSpan]:
+    return [found for found in receiver.spans if found.span.kind == Span.SPAN_KIND_SERVER]
 
 
 def test_the_web_process_exports_each_request_and_each_call_it_makes(
-    receiver: _Receiver, echo_server_url: str
+    receiver: OtlpReceiver, echo_server_url: str
 ) -> None:
     result = _run(
         {"service": "svc", "instrument_django": True, "echo": echo_server_url},
-        OTEL_EXPORTER_OTLP_ENDPOINT=receiver.url,
+        OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint,
         OTEL_RESOURCE_ATTRIBUTES="commons.process=web",
     )
     assert result["error"] is None
@@ -189,14 +143,14 @@ def test_the_web_process_exports_each_request_and_each_call_it_makes(
 
     # One span for the request served: OpenTelemetry's Django instrumentation's, which the
     # request-context middleware adds to instead of opening a second one.
-    [(resource, scope, server)] = _server_spans(receiver)
+    [(_, server, resource, scope)] = _server_spans(receiver)
     assert resource["service.name"] == "svc"
     assert resource["commons.process"] == "web"
     assert scope == "opentelemetry.instrumentation.django"
     assert "echo" in server.name
     assert any(a.key == "commons.request_id" for a in server.attributes)
     # The call it made is a client span under it, and the callee got it as its traceparent.
-    [(_, scope, client)] = [f for f in receiver.spans() if f[2].kind == Span.SPAN_KIND_CLIENT]
+    [(_, client, _, scope)] = [f for f in receiver.spans if f.span.kind == Span.SPAN_KIND_CLIENT]
     assert scope == "opentelemetry.instrumentation.httpx"
     assert (client.trace_id, client.parent_span_id) == (server.trace_id, server.span_id)
     echoed = {k.lower(): v for k, v in result["answer"]["echoed"].items()}
@@ -205,59 +159,59 @@ def test_the_web_process_exports_each_request_and_each_call_it_makes(
 
 
 def test_the_service_name_from_the_environment_wins_and_django_is_left_alone(
-    receiver: _Receiver,
+    receiver: OtlpReceiver,
 ) -> None:
     """A worker or relay process (no ``instrument_django``), renamed by OTEL_SERVICE_NAME."""
     result = _run(
         {"service": "svc", "span": "publish a batch"},
-        OTEL_EXPORTER_OTLP_ENDPOINT=receiver.url,
+        OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint,
         OTEL_SERVICE_NAME="svc-relay",
     )
     assert result["error"] is None
     assert result["instrumented"] == {"django": False, "httpx": True}
-    assert [(r["service.name"], s.name) for r, _, s in receiver.spans()] == [
+    assert [(found.service_name, found.span.name) for found in receiver.spans] == [
         ("svc-relay", "publish a batch")
     ]
 
 
 def test_the_resource_attributes_may_name_the_service(
-    receiver: _Receiver, echo_server_url: str
+    receiver: OtlpReceiver, echo_server_url: str
 ) -> None:
     _run(
         {"service": "svc", "instrument_django": True, "echo": echo_server_url},
-        OTEL_EXPORTER_OTLP_ENDPOINT=receiver.url,
+        OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint,
         OTEL_RESOURCE_ATTRIBUTES="service.name=svc-canary,deployment.environment.name=test",
     )
-    [(resource, _, _)] = _server_spans(receiver)
-    assert resource["service.name"] == "svc-canary"
+    [(service_name, _, resource, _)] = _server_spans(receiver)
+    assert service_name == "svc-canary"
     assert resource["deployment.environment.name"] == "test"
 
 
 def test_disabled_instrumentations_leave_the_spans_to_common_utils(
-    receiver: _Receiver, echo_server_url: str
+    receiver: OtlpReceiver, echo_server_url: str
 ) -> None:
     result = _run(
         {"service": "svc", "instrument_django": True, "echo": echo_server_url},
-        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=f"{receiver.url}/v1/traces",
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=f"{receiver.endpoint}/v1/traces",
         OTEL_PYTHON_DISABLED_INSTRUMENTATIONS="django, httpx",
     )
     assert result["instrumented"] == {"django": False, "httpx": False}
     # The request is still one span, the middleware's own, and no call is a span of its own.
-    [(resource, scope, _)] = _server_spans(receiver)
-    assert (resource["service.name"], scope) == ("svc", "common_utils")
-    assert [s for _, _, s in receiver.spans() if s.kind == Span.SPAN_KIND_CLIENT] == []
+    [(service_name, _, _, scope)] = _server_spans(receiver)
+    assert (service_name, scope) == ("svc", "common_utils")
+    assert [f for f in receiver.spans if f.span.kind == Span.SPAN_KIND_CLIENT] == []
 
 
-def test_a_provider_the_service_installed_itself_is_kept(receiver: _Receiver) -> None:
+def test_a_provider_the_service_installed_itself_is_kept(receiver: OtlpReceiver) -> None:
     result = _run(
         {"service": "svc", "instrument_django": True, "own_provider": True},
-        OTEL_EXPORTER_OTLP_ENDPOINT=receiver.url,
+        OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint,
     )
     assert result["own_provider_kept"] is True
     assert result["instrumented"] == {"django": True, "httpx": True}
 
 
-def test_without_an_endpoint_no_sdk_is_loaded(receiver: _Receiver, echo_server_url: str) -> None:
+def test_without_an_endpoint_no_sdk_is_loaded(receiver: OtlpReceiver, echo_server_url: str) -> None:
     result = _run({"service": "svc", "instrument_django": True, "echo": echo_server_url})
     assert result["error"] is None
     assert result["answer"]["status"] == 200
@@ -265,7 +219,7 @@ def test_without_an_endpoint_no_sdk_is_loaded(receiver: _Receiver, echo_server_u
     assert result["global_provider"] == "ProxyTracerProvider"
     assert result["sdk_loaded"] is False
     assert result["instrumented"] == {"django": False, "httpx": False}
-    assert receiver.requests == []
+    assert receiver.spans == []
 
 
 @pytest.mark.parametrize(

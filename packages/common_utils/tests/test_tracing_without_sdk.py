@@ -12,6 +12,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 CALLER = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 
 _SCRIPT = """
@@ -108,3 +110,40 @@ def test_a_provider_named_by_the_environment_is_the_one_the_request_records_with
     assert parent != "00f067aa0ba902b7"  # the request's own span, under the caller's
     _, caller_log = result["logs"]
     assert caller_log["span_id"] == parent
+
+
+_RECORDS_SPANS = """
+import json
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from common_utils import records_spans
+
+before = records_spans()
+if trace.get_tracer_provider().__class__.__name__ != "TracerProvider":
+    trace.set_tracer_provider(TracerProvider())
+print(json.dumps([before, records_spans(), records_spans()]))
+"""
+
+
+@pytest.mark.parametrize(
+    ("environ", "answers"),
+    [
+        ({}, [False, True, True]),
+        # The provider the environment names is the API's as soon as a tracer was asked for.
+        ({"OTEL_PYTHON_TRACER_PROVIDER": "sdk_tracer_provider"}, [True, True, True]),
+    ],
+)
+def test_records_spans_answers_whether_a_recording_provider_is_set(
+    environ: dict[str, str], answers: list[bool]
+) -> None:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    done = subprocess.run(
+        [sys.executable, "-c", _RECORDS_SPANS],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**clean, **environ},
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert json.loads(done.stdout) == answers

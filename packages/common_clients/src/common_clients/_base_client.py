@@ -47,7 +47,7 @@ from common_clients._policies import (
 from common_clients._redact import redact_url
 from common_clients._response import Expect, capture_response, parse_response
 from common_clients._retry import RetryPolicy
-from common_clients._telemetry import AttemptTelemetry, CallTelemetry, spans_may_record
+from common_clients._telemetry import AttemptTelemetry, CallTelemetry
 from common_clients._types import (
     NOT_GIVEN,
     NotGiven,
@@ -57,7 +57,7 @@ from common_clients._types import (
     given,
 )
 from common_clients.errors import ClientError
-from common_utils import get_request_id
+from common_utils import get_request_id, records_spans
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -300,7 +300,7 @@ class BaseClient:
             options.get("idempotency_key", False),
             get_request_id(),
             # With no tracer provider nothing records: the call's headers carry the trace.
-            traced_attempts=self.telemetry and spans_may_record(),
+            traced_attempts=self.telemetry and records_spans(),
         )
         query: dict[str, Any] = {}
         for source in (params, options.get("extra_query")):

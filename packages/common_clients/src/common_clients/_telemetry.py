@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from contextvars import Token
 from types import TracebackType
 from typing import Any
@@ -54,8 +54,6 @@ import httpx
 from opentelemetry import context, metrics, propagate, trace
 from opentelemetry.context import Context
 from opentelemetry.trace import (
-    NoOpTracerProvider,
-    ProxyTracerProvider,
     SpanKind,
     Status,
     StatusCode,
@@ -76,7 +74,6 @@ __all__ = [
     "AttemptTelemetry",
     "CallTelemetry",
     "httpx_instrumented",
-    "spans_may_record",
 ]
 
 ATTEMPT_EVENT = "commons.client.attempt"
@@ -104,38 +101,6 @@ _duration = _meter.create_histogram(
 )
 
 _INSTRUMENTATION_MODULE = "opentelemetry.instrumentation.httpx"
-
-_provider_set: list[bool] = []
-
-
-def _provider_of_the_api() -> trace.TracerProvider | None:
-    return trace._TRACER_PROVIDER
-
-
-# Where the API's global is missing, the public function answers.
-_global_provider: Callable[[], trace.TracerProvider | None] = (
-    _provider_of_the_api if hasattr(trace, "_TRACER_PROVIDER") else trace.get_tracer_provider
-)
-
-
-def spans_may_record() -> bool:
-    """Whether a tracer provider is set in this process (an SDK's, typically): without one no
-    span records, so a call makes none and its trace context goes out with its headers.
-
-    Read from the API module's global, as the API's own ``ProxyTracer`` does:
-    ``trace.get_tracer_provider()`` looks into ``os.environ`` on every call while no provider is
-    set (a KeyError raised and caught), which cost a call more than the rest of its telemetry. A
-    provider named by ``OTEL_PYTHON_TRACER_PROVIDER`` is in that global once any tracer was asked
-    for (``_tracer`` above). A process sets its provider once, so a yes is kept.
-    """
-    if _provider_set:
-        return True
-    provider = _global_provider()
-    if provider is None or isinstance(provider, (ProxyTracerProvider, NoOpTracerProvider)):
-        return False
-    _provider_set.append(True)
-    return True
-
 
 _SERVICE = "commons.client.service"
 _OPERATION = "commons.client.operation"

@@ -19,7 +19,8 @@ The map:
 
 The trace itself is OpenTelemetry's (``opentelemetry-api``; ``_tracing`` holds the glue): the
 request context reads and writes it with OpenTelemetry's propagator and the logs name its current
-span.
+span. ``records_spans`` (``_tracing``) answers whether a tracer provider that records spans is
+set, without the API's per-call environment lookup: a library skips its spans when none is.
 
 Every client of every service imports this module for the request id, so importing it stays
 cheap: the request context and the errors load at once (standard library only); the event
@@ -28,7 +29,8 @@ names (PEP 562), and OpenTelemetry's API on the first trace read or written. Typ
 every name as a plain import.
 
 Django glue lives in ``common_utils.django``; events through the outbox, the relay, the broker
-and consumers (Celery) in ``common_utils.django.events``.
+and consumers (Celery) in ``common_utils.django.events``; an OTLP/HTTP receiver for tests of
+what a service exports in ``common_utils.testing`` (the ``tracing`` extra).
 """
 
 from typing import TYPE_CHECKING
@@ -78,6 +80,7 @@ if TYPE_CHECKING:
     )
     from common_utils._httpx_hooks import async_httpx_request_hook, httpx_request_hook
     from common_utils._logging import JsonLogFormatter, RequestContextLogFilter, json_logging
+    from common_utils._tracing import records_spans
 
 __all__ = [
     "BoundariesError",
@@ -122,6 +125,7 @@ __all__ = [
     "parse_event",
     "parse_traceparent",
     "problem_type",
+    "records_spans",
     "request_context",
     "status_title",
     "use_request_context",
@@ -144,6 +148,7 @@ _LAZY = {
     "JsonLogFormatter": "common_utils._logging",
     "RequestContextLogFilter": "common_utils._logging",
     "json_logging": "common_utils._logging",
+    "records_spans": "common_utils._tracing",
 }
 
 # Hidden from type checkers, which would otherwise accept any attribute of this module.

@@ -87,10 +87,14 @@ _global_provider: Callable[[], trace.TracerProvider | None] = (
 
 
 def records_spans() -> bool:
-    """Whether a tracer provider that records spans (an SDK's) is set in this process.
+    """Whether a tracer provider that records spans (an SDK's, typically) is set in this process.
 
-    Without one every span is a no-op: the request path then opens none at all, and the caller's
-    trace context passes through as it came. A process sets its provider once, so a yes is kept.
+    Without one every span is a no-op, so a library can skip its spans altogether: the request
+    path then opens none, a client call makes none, and the caller's trace context passes
+    through as it came. Cheaper than asking ``trace.get_tracer_provider()``, which looks into
+    ``os.environ`` on every call while no provider is set; a provider named by
+    ``OTEL_PYTHON_TRACER_PROVIDER`` counts once any tracer was asked for. A process sets its
+    provider once, so a yes is kept.
     """
     if _provider_set:
         return True
