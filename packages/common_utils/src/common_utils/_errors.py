@@ -14,9 +14,9 @@ CommonUtilsError
  +-- DatabaseConfigError          (ValueError) a database URL or routing setting is wrong
  +-- EnvironmentSettingsError     (ValueError) environment variables missing or wrong, all named
  +-- TracingConfigError           (ValueError) tracing asked for what this process cannot do
+ +-- MissingExtraError            (ImportError) an optional extra is not installed
  +-- BoundariesError              manage.py boundaries cannot report
       +-- BoundariesInputError    (ValueError) a services map, baseline or query record is bad
-      +-- MissingExtraError       (ImportError) an optional extra is not installed
 """
 
 from __future__ import annotations
@@ -101,5 +101,5 @@ class BoundariesInputError(BoundariesError, ValueError):
     """
 
 
-class MissingExtraError(BoundariesError, ImportError):
+class MissingExtraError(CommonUtilsError, ImportError):
     """A feature needs an optional extra of common-utils that is not installed."""

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from common_utils._errors import BoundariesError
+from common_utils._errors import BoundariesError, MissingExtraError
 from common_utils.django.boundaries._baseline import check_against, write_baseline
 from common_utils.django.boundaries._files import write_atomically
 from common_utils.django.boundaries._recorder import DEFAULT_RECORD
@@ -78,7 +78,7 @@ class Command(BaseCommand):
             if options["baseline"] is not None and not options["check"]:
                 count = write_baseline(options["baseline"], report)
                 self.stderr.write(f"baseline {options['baseline']}: {count} ties recorded")
-        except BoundariesError as exc:
+        except (BoundariesError, MissingExtraError) as exc:
             raise CommandError(str(exc)) from None
         if check is not None and check.new:
             listed = "\n".join(
