@@ -167,6 +167,10 @@ def run_worker() -> None:
             "--without-mingle",
             "--without-heartbeat",
             f"--queues=bench.events.{RUN},bench.plain.{RUN}",
+            # A node name of its own: the worker's remote-control queue is exclusive to its node
+            # name on the vhost, and another worker named celery@<host> on the same broker (a
+            # test's, a demo's) would make this one's declaration fail.
+            f"--hostname=bench-events-{RUN}@%h",
         ]
     )
 
@@ -207,11 +211,19 @@ def main() -> None:  # noqa: PLR0915 - one linear script reads best top to botto
             cursor.execute("SELECT COUNT(*) FROM bench_row WHERE path = %s", [path])
             return int(cursor.fetchone()[0])
 
+    workers: list[subprocess.Popen[bytes]] = []  # the worker process, once started
+
     def wait_for(path: str, expected: int, *, interval: float = 0.01) -> None:
         deadline = time.monotonic() + 600
         while (seen := count(path)) < expected:
             if time.monotonic() > deadline:
                 raise SystemExit(f"{path}: only {seen} of {expected} handled")
+            for worker in workers:
+                if worker.poll() is not None:
+                    raise SystemExit(
+                        f"{path}: the worker exited ({worker.returncode}) with {seen} of "
+                        f"{expected} handled; its errors are above"
+                    )
             time.sleep(interval)
 
     # --- publish() cost in a transaction ------------------------------------------------------
@@ -303,6 +315,7 @@ def main() -> None:  # noqa: PLR0915 - one linear script reads best top to botto
     worker = subprocess.Popen(
         [sys.executable, __file__, "--worker"], env=env, stdout=subprocess.DEVNULL
     )
+    workers.append(worker)
     plain_runs: list[float] = []
     outbox_runs: list[float] = []
     single_runs: list[float] = []
