@@ -9,7 +9,10 @@ import sys
 
 def main() -> None:
     """Run a management command."""
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "users_service.settings")
+    os.environ.setdefault(
+        "DJANGO_SETTINGS_MODULE",
+        "users_service.settings",
+    )
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(sys.argv)

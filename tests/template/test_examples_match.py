@@ -27,24 +27,41 @@ ORDERS_FILES = (
 )
 
 
+# Names whose lines the formatter would join or split differently from the examples': the
+# shortest and a longest service_name copier.yml allows (no underscore: the longest client class).
+OTHER_NAMES = ("a", "s" + "x" * 39)
+
+
+def _make(factory: pytest.TempPathFactory, template_repo: Path, service: str) -> Path:
+    target = factory.mktemp("made") / service
+    copier(
+        "copy",
+        "--defaults",
+        "--vcs-ref=HEAD",
+        "--data",
+        f"service_name={service}",
+        str(template_repo),
+        str(target),
+        cwd=target.parent,
+    )
+    return target
+
+
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory: pytest.TempPathFactory, template_repo: Path) -> dict[str, Path]:
     """The template made under each example service's name."""
-    made: dict[str, Path] = {}
-    for service in ("orders", "users", "notifications"):
-        target = tmp_path_factory.mktemp("made") / service
-        copier(
-            "copy",
-            "--defaults",
-            "--vcs-ref=HEAD",
-            "--data",
-            f"service_name={service}",
-            str(template_repo),
-            str(target),
-            cwd=target.parent,
-        )
-        made[service] = target
-    return made
+    return {
+        service: _make(tmp_path_factory, template_repo, service)
+        for service in ("orders", "users", "notifications")
+    }
+
+
+@pytest.fixture(scope="module")
+def rendered_other_names(
+    tmp_path_factory: pytest.TempPathFactory, template_repo: Path
+) -> dict[str, Path]:
+    """The template made under the shortest and a longest name a service may have."""
+    return {service: _make(tmp_path_factory, template_repo, service) for service in OTHER_NAMES}
 
 
 def _tool_tables(path: Path) -> dict[str, Any]:
@@ -99,6 +116,24 @@ def test_a_made_service_passes_its_own_lint_whatever_its_name(rendered: dict[str
     for service, target in rendered.items():
         result = subprocess.run(
             [str(ruff), "check", "--no-cache", "."],
+            cwd=target,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=120,
+        )
+        assert result.returncode == 0, f"{service}:\n{result.stdout}{result.stderr}"
+
+
+def test_a_made_service_is_formatted_whatever_its_name(
+    rendered: dict[str, Path], rendered_other_names: dict[str, Path]
+) -> None:
+    """``ruff format --check .``, which the made service's pyproject asks for, on each made
+    service: no line the formatter would join or split, whatever the name's length."""
+    ruff = Path(sys.executable).with_name("ruff")
+    for service, target in {**rendered, **rendered_other_names}.items():
+        result = subprocess.run(
+            [str(ruff), "format", "--check", "--diff", "--no-cache", "."],
             cwd=target,
             capture_output=True,
             text=True,

@@ -13,7 +13,10 @@ import os
 from celery import Celery
 from common_utils.django import configure_tracing
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "orders_service.settings")
+os.environ.setdefault(
+    "DJANGO_SETTINGS_MODULE",
+    "orders_service.settings",
+)
 
 configure_tracing("orders")
 app = Celery("orders_service")

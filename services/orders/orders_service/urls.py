@@ -6,7 +6,10 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
 urlpatterns = [
-    path("api/orders/", include("orders.urls")),
+    path(
+        "api/orders/",
+        include("orders.urls"),
+    ),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("healthz/", include("common_utils.django.health_urls")),
 ]

@@ -16,7 +16,10 @@ from django.core.handlers.wsgi import WSGIHandler
 from django.core.management.base import SystemCheckError
 from django.core.wsgi import get_wsgi_application
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "orders_service.settings")
+os.environ.setdefault(
+    "DJANGO_SETTINGS_MODULE",
+    "orders_service.settings",
+)
 
 configure_tracing("orders", instrument_django=True)
 application: WSGIHandler = get_wsgi_application()
