@@ -406,11 +406,6 @@ class Stack:
                 "INFO",
                 "--without-gossip",
                 "--without-mingle",
-                # Its own node name: a worker's remote-control queue is exclusive to its node name
-                # on the vhost, and another stack's worker (or any celery@<host>) on the same
-                # broker would make this one's declaration fail.
-                "--hostname",
-                f"notifications-{os.getpid()}-{id(self):x}@%h",
             ]
         return roles
 
